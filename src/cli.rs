@@ -1,0 +1,113 @@
+//! Command-line definitions, and nothing else: what the user can type. No I/O happens here; the
+//! doc comments are the `--help` text. `commands/` turns these into resolved settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "helm-appkit",
+    bin_name = "helm appkit",
+    version,
+    about = "Package, publish, validate and render the shared app chart for many small apps",
+    long_about = "appkit owns a platform's shared application chart: it packages it reproducibly, publishes it to \
+OCI registries (Harbor) with Helm's exact media types, validates every app's values against the chart's \
+schema and the platform's rules with file:line diagnostics, and renders the Flux objects that deploy each app.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: human text, JSON on stdout, or GitHub Actions annotations (validate only)
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Print nothing but data and errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Print debug information on stderr (also on when Helm's HELM_DEBUG is set)
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// The platform config file (default: ./appkit.yaml, searched upwards from the current directory)
+    #[arg(long = "config", global = true, env = "APPKIT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn output_json(&self) -> bool {
+        self.output == OutputFormat::Json
+    }
+    pub fn debug(&self) -> bool {
+        self.debug
+            || std::env::var("HELM_DEBUG")
+                .map(|v| !v.is_empty() && v != "0" && v != "false")
+                .unwrap_or(false)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The chart directory (default: the chart of appkit.yaml, else the current directory)
+    #[arg(value_name = "CHART_DIR")]
+    pub chart: Option<PathBuf>,
+    /// Directory to write the archive to
+    #[arg(long, short = 'd', value_name = "DEST", default_value = ".")]
+    pub destination: PathBuf,
+    /// Override the chart version (SemVer 2)
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Override the chart's appVersion
+    #[arg(long = "app-version", value_name = "V")]
+    pub app_version: Option<String>,
+}
+
+/// Registry connection options shared by push, pull, versions and publish.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Registry user name (e.g. a Harbor robot account `robot$project+ci`)
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// Read the registry password or token from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// Use plain HTTP instead of HTTPS
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// Verify the registry's certificate with this CA bundle (PEM)
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS certificate verification (insecure)
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// Helm's registry config file with `helm registry login` credentials
+    #[arg(long = "registry-config", env = "HELM_REGISTRY_CONFIG", value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// Seconds to wait for a connection
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds to wait for one HTTP request to complete
+    #[arg(long = "request-timeout", value_name = "SECS", default_value_t = 120)]
+    pub request_timeout: u64,
+    /// How many times to retry a request that failed with 5xx, 429 or a connection error
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: u32,
+}

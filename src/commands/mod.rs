@@ -1,0 +1,16 @@
+//! One module per subcommand. Each is a thin function: resolve settings, call the domain modules,
+//! print through the [`Printer`]. Domain modules never print.
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::error::Status;
+use crate::printer::Printer;
+
+mod package;
+
+pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
+    match cli.command {
+        Command::Package(args) => package::run(&cli.global, args, printer),
+    }
+}

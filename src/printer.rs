@@ -1,0 +1,98 @@
+//! Where output goes. stdout carries data only (paths, digests, rendered YAML, JSON); status,
+//! progress, warnings and diagnostics go to stderr. Errors render as `error: …` / `  Caused by: …`
+//! / `hint: …`. Colour is never used when `NO_COLOR` is set or stderr is not a terminal.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+    json: bool,
+    debug: bool,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, json: bool, debug: bool) -> Self {
+        let color = std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal();
+        Printer { quiet, json, debug, color }
+    }
+
+    /// True when `--output json` was asked for.
+    pub fn json_output(&self) -> bool {
+        self.json
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// True when stderr is a terminal and progress may be drawn.
+    pub fn progress_enabled(&self) -> bool {
+        !self.quiet && io::stderr().is_terminal()
+    }
+
+    /// One line of data on stdout.
+    pub fn data(&self, line: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()
+    }
+
+    /// A JSON document on stdout (pretty, stable key order as serialised).
+    pub fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        self.data(&text)
+    }
+
+    /// A status line on stderr (suppressed by `--quiet`).
+    pub fn status(&self, line: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "{line}");
+        }
+    }
+
+    /// A warning on stderr (never suppressed).
+    pub fn warn(&self, msg: &str) {
+        let label = if self.color { "\x1b[1;33mwarning\x1b[0m" } else { "warning" };
+        let _ = writeln!(io::stderr().lock(), "{label}: {msg}");
+    }
+
+    /// Debug detail on stderr, only with `--debug`/`HELM_DEBUG`. Callers must never pass secrets.
+    pub fn debug(&self, msg: &str) {
+        if self.debug {
+            let _ = writeln!(io::stderr().lock(), "debug: {msg}");
+        }
+    }
+
+    pub fn debug_enabled(&self) -> bool {
+        self.debug
+    }
+
+    /// Raw text on stderr (pre-rendered diagnostics).
+    pub fn stderr_raw(&self, text: &str) {
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Render an error that ended the command.
+    pub fn error(&self, err: &anyhow::Error) {
+        let label = if self.color { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        let mut s = format!("{label}: {err}\n");
+        for cause in err.chain().skip(1) {
+            if cause.is::<crate::error::Hint>() {
+                continue;
+            }
+            s.push_str(&format!("  Caused by: {cause}\n"));
+        }
+        if let Some(h) = crate::error::hint(err) {
+            s.push_str(&format!("hint: {h}\n"));
+        }
+        let _ = io::stderr().lock().write_all(s.as_bytes());
+    }
+}
