@@ -1,0 +1,108 @@
+//! Shared test helpers: the appkit binary, the real Helm binaries, the repo's example files.
+//!
+//! Helm 3.17 and 4.1 are installed by `scripts/install-test-deps` (run by `scripts/test`), which
+//! exports APPKIT_HELM3 / APPKIT_HELM4 / APPKIT_KUBERNETES_VALIDATE. Tests never skip when a tool is
+//! missing: they fail with a hint to run `scripts/test`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn chart_dir() -> PathBuf {
+    repo_root().join("chart")
+}
+
+pub fn examples_dir() -> PathBuf {
+    repo_root().join("examples")
+}
+
+/// The appkit binary under test.
+pub fn appkit() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_helm-appkit"));
+    c.env_remove("HELM_DEBUG").env("NO_COLOR", "1");
+    c
+}
+
+fn tool(var: &str, cache_rel: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
+        return PathBuf::from(p);
+    }
+    // Fall back to the default cache location used by scripts/install-test-deps.
+    let cache = std::env::var_os("APPKIT_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/appkit-test")))
+        .expect("HOME or APPKIT_CACHE is set");
+    let p = cache.join(cache_rel);
+    assert!(p.exists(), "{var} is not set and {} does not exist: run scripts/test (it installs the test tools)", p.display());
+    p
+}
+
+/// Path of the real Helm binary of a major version (3 or 4).
+pub fn helm_bin(major: u8) -> PathBuf {
+    match major {
+        3 => tool("APPKIT_HELM3", "helm/3/helm"),
+        4 => tool("APPKIT_HELM4", "helm/4/helm"),
+        _ => panic!("no Helm {major}"),
+    }
+}
+
+/// A Helm command isolated from the user's Helm config, cache and plugins (all under `home`).
+pub fn helm(major: u8, home: &Path) -> Command {
+    let mut c = Command::new(helm_bin(major));
+    c.env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("HELM_PLUGINS", home.join("plugins"))
+        .env("HELM_REGISTRY_CONFIG", home.join("config/registry/config.json"))
+        .env("HELM_REPOSITORY_CONFIG", home.join("config/repositories.yaml"))
+        .env_remove("HELM_DEBUG");
+    c
+}
+
+pub fn kubernetes_validate_bin() -> PathBuf {
+    tool("APPKIT_KUBERNETES_VALIDATE", "venv/bin/kubernetes-validate")
+}
+
+/// Run a command and return its output, panicking with both streams when it fails to start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Run and assert success, returning stdout as a string.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Copy a directory tree (files and dirs only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
