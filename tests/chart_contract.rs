@@ -405,13 +405,85 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
     files
 }
 
+/// What each accepted fixture must render (the template branches the examples do not reach).
+fn assert_accepted_fixture(file: &Path, docs: &[Value]) {
+    let name = file.file_stem().unwrap().to_string_lossy();
+    let deploy = find(docs, "Deployment", "fixture");
+    let pod_meta = &deploy["spec"]["template"]["metadata"];
+    let c = &deploy["spec"]["template"]["spec"]["containers"][0];
+    let egress = &find(docs, "NetworkPolicy", "fixture-allow")["spec"]["egress"];
+    let has = |kind: &str| docs.iter().any(|d| d["kind"] == kind);
+    match name.as_ref() {
+        "grpc-app" => {
+            assert_eq!(
+                c["image"], "harbor.example.com:5443/apps/grpc-worker:2",
+                "{name}"
+            );
+            assert_eq!(c["readinessProbe"]["grpc"], json!({"port": 5000}), "{name}");
+            assert_eq!(c["livenessProbe"]["grpc"], json!({"port": 5000}), "{name}");
+            assert_eq!(c["ports"][0]["name"], "grpc", "{name}");
+            let svc = &find(docs, "Service", "fixture")["spec"]["ports"][0];
+            assert_eq!(svc["targetPort"], "grpc", "{name}");
+            assert_eq!(
+                annotation(pod_meta, "dapr.io/app-protocol"),
+                "grpc",
+                "{name}"
+            );
+            assert!(deploy["metadata"]["annotations"]["appkit.io/dapr-components"] == "pubsub");
+        }
+        "dapr-disabled" => {
+            assert_eq!(
+                pod_meta["annotations"],
+                json!({"dapr.io/enabled": "false"}),
+                "{name}"
+            );
+            assert_eq!(c["resources"]["requests"]["cpu"], "0.25", "{name}");
+            assert_eq!(c["resources"]["limits"]["cpu"], "1", "{name}");
+            assert_eq!(
+                find(docs, "PodDisruptionBudget", "fixture")["spec"]["minAvailable"],
+                "50%"
+            );
+            let peers = |i: usize| egress.as_array().unwrap()[i].clone();
+            let n = egress.as_array().unwrap().len();
+            assert_eq!(
+                peers(n - 2),
+                json!({"to": [{"ipBlock": {"cidr": "203.0.113.7/32"}}],
+                       "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8443}]}),
+                "{name}"
+            );
+            assert_eq!(
+                peers(n - 1),
+                json!({"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+                              {"ipBlock": {"cidr": "10.20.0.0/16"}}]}),
+                "{name}"
+            );
+        }
+        "https-app-no-quota" => {
+            assert_eq!(
+                c["image"], "harbor.example.com/apps/secure:1.0.0-rc.1",
+                "{name}"
+            );
+            assert_eq!(c["readinessProbe"]["httpGet"]["scheme"], "HTTPS", "{name}");
+            assert!(
+                pod_meta["annotations"].get("dapr.io/config").is_none(),
+                "{name}: empty config omitted"
+            );
+            assert!(!has("ResourceQuota"), "{name}: quota disabled");
+        }
+        other => panic!(
+            "{}: add the expectations of the new fixture {other}",
+            file.display()
+        ),
+    }
+}
+
 fn accept_fixtures_lint_and_render_valid(major: u8) {
     let tmp = tempdir();
     let mut rendered = Vec::new();
     for (i, file) in fixtures("accept").iter().enumerate() {
         lint_clean(major, tmp.path(), std::slice::from_ref(file));
         let yaml = template(major, tmp.path(), "fixture", std::slice::from_ref(file));
-        assert!(!parse_docs(&yaml).is_empty(), "{}", file.display());
+        assert_accepted_fixture(file, &parse_docs(&yaml));
         let out = tmp.path().join(format!("{i}.yaml"));
         std::fs::write(&out, yaml).unwrap();
         rendered.push(out);
