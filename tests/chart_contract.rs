@@ -439,6 +439,8 @@ fn assert_accepted_fixture(file: &Path, docs: &[Value]) {
             );
             assert_eq!(c["resources"]["requests"]["cpu"], "0.25", "{name}");
             assert_eq!(c["resources"]["limits"]["cpu"], "1", "{name}");
+            // Whole numbers are written as such, not in Go's float notation (1.34217728e+08).
+            assert_eq!(c["resources"]["requests"]["memory"], "134217728", "{name}");
             assert_eq!(
                 find(docs, "PodDisruptionBudget", "fixture")["spec"]["minAvailable"],
                 "50%"

@@ -40,6 +40,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name (.Chart.Version | replace "+" "_") 
 {{- end -}}
 {{- end -}}
 
+{{/* A Kubernetes quantity as a string: whole numbers without Go's float notation (2, not 2e+00). */}}
+{{- define "app.quantity" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) -}}
+{{- int64 . | toString | quote -}}
+{{- else -}}
+{{- toString . | quote -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The name of the app's port: grpc for gRPC apps, http otherwise. */}}
 {{- define "app.portName" -}}
 {{- if has .Values.dapr.protocol (list "grpc" "grpcs") -}}grpc{{- else -}}http{{- end -}}
