@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod ignore;
 pub mod metadata;
 
 #[allow(unused_imports)]
