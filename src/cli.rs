@@ -35,12 +35,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub debug: bool,
     /// The platform config file (default: ./appkit.yaml, searched upwards from the current directory)
-    #[arg(
-        long = "config",
-        global = true,
-        env = "APPKIT_CONFIG",
-        value_name = "FILE"
-    )]
+    #[arg(long = "config", global = true, env = "APPKIT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
@@ -106,11 +101,7 @@ pub struct RegistryArgs {
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
     /// Helm's registry config file with `helm registry login` credentials
-    #[arg(
-        long = "registry-config",
-        env = "HELM_REGISTRY_CONFIG",
-        value_name = "FILE"
-    )]
+    #[arg(long = "registry-config", env = "HELM_REGISTRY_CONFIG", value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Seconds to wait for a connection
     #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
