@@ -713,6 +713,7 @@ impl ChartMetadata {
 
     /// The OCI config blob `helm push` writes for this chart: byte-identical to Go's
     /// `json.Marshal(chart.Metadata)` (compact, struct field order, omitempty, HTML escaping).
+    #[allow(dead_code)] // the OCI config blob, used by push (branch `oci`)
     pub fn to_helm_config_json(&self) -> Vec<u8> {
         let mut out = String::new();
         self.to_go_value().write_json(&mut out);
@@ -870,6 +871,7 @@ impl GoValue {
         }
     }
 
+    #[allow(dead_code)]
     fn write_json(&self, out: &mut String) {
         match self {
             GoValue::Str(s) => go_json_string(s, out),
@@ -986,6 +988,7 @@ fn yaml_scalar(s: &str) -> String {
 
 /// Go `encoding/json` string encoding (Go ≥ 1.22): `\b \f \n \r \t` short escapes, other control
 /// characters as `\u00xx`, and `<`, `>`, `&`, U+2028, U+2029 escaped (HTML-safe).
+#[allow(dead_code)]
 fn go_json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {

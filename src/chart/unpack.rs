@@ -159,7 +159,7 @@ fn split_entry_name(name: &str) -> Result<(String, String), ChartError> {
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Err(unsafe_entry(name, "`..` (parent directory) is not allowed"));
     }
     if parts.len() < 2 {
