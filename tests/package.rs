@@ -527,3 +527,64 @@ fn links_fifos_and_unreadable_files_are_refused() {
         "{lines:?} {names:?}"
     );
 }
+
+#[test]
+fn tgz_subcharts_are_kept_as_archives_and_missing_dependencies_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture("tgz-subchart");
+    let (lines, _) = package(&dir, &tmp.path().join("out"), &[], &[]);
+    let tgz = PathBuf::from(&lines[0]);
+    let ours = file_list(&tgz);
+    assert_eq!(
+        ours,
+        ["Chart.yaml", "charts/dep-0.1.0.tgz", "templates/cm.yaml"]
+    );
+    // Helm expands a .tgz subchart into a directory; otherwise the lists are the same.
+    let expanded: Vec<String> = {
+        let mut v: Vec<String> = ours
+            .iter()
+            .filter(|n| *n != "charts/dep-0.1.0.tgz")
+            .cloned()
+            .chain(
+                file_list(&dir.join("charts/dep-0.1.0.tgz"))
+                    .into_iter()
+                    .map(|n| format!("charts/dep/{n}")),
+            )
+            .collect();
+        v.sort();
+        v
+    };
+    for major in [3, 4] {
+        let home = tmp.path().join(format!("helm{major}"));
+        let rendered = run_ok(helm(major, &home).args(["template", "r"]).arg(&tgz));
+        assert!(
+            rendered.contains("name: from-tgz-subchart"),
+            "helm {major}:\n{rendered}"
+        );
+        run_ok(
+            helm(major, &home)
+                .arg("package")
+                .arg(&dir)
+                .arg("-d")
+                .arg(home.join("out")),
+        );
+        assert_eq!(
+            file_list(&home.join("out/tgz-subchart-1.0.0.tgz")),
+            expanded,
+            "helm {major}"
+        );
+    }
+
+    // A dependency listed in Chart.yaml but absent from charts/: exit 1, like `helm package`.
+    let copy = tmp.path().join("missing/chart");
+    common::copy_dir(&fixture("subcharts"), &copy);
+    fs::remove_dir_all(copy.join("charts/sub")).unwrap();
+    let err = expect_failure(
+        &copy,
+        &[],
+        &[],
+        1,
+        "Chart.yaml lists dependencies that are not in",
+    );
+    assert!(err.contains("helm dependency build"), "{err}");
+}

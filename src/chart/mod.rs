@@ -11,8 +11,6 @@ use std::path::PathBuf;
 pub mod archive;
 pub mod ignore;
 pub mod metadata;
-// read_tgz / extract_safely are called by push and pull (branch `oci`).
-#[allow(dead_code)]
 mod unpack;
 
 #[allow(unused_imports)]
@@ -71,12 +69,12 @@ pub enum ChartError {
     },
     #[error("{} holds a file that is not part of a chart; Helm cannot load it: {message}", path.display())]
     BadChartsEntry { path: PathBuf, message: String },
+    #[error("Chart.yaml lists dependencies that are not in {}: {}", path.display(), names.join(", "))]
+    MissingDependencies { path: PathBuf, names: Vec<String> },
     #[error("{} is not valid JSON: {message}", path.display())]
     BadSchema { path: PathBuf, message: String },
-    #[allow(dead_code)] // built by unpack.rs, used by push/pull (branch `oci`)
     #[error("the chart archive is unusable: {0}")]
     Archive(String),
-    #[allow(dead_code)]
     #[error("the chart archive holds an unsafe entry {name:?}: {reason}")]
     UnsafeEntry { name: String, reason: &'static str },
     #[error("SOURCE_DATE_EPOCH={0:?} is not a non-negative whole number of seconds")]
@@ -94,6 +92,7 @@ impl ChartError {
                 | ChartError::IgnoreRule { .. }
                 | ChartError::BadSchema { .. }
                 | ChartError::BadChartsEntry { .. }
+                | ChartError::MissingDependencies { .. }
         )
     }
 }

@@ -90,6 +90,9 @@ fn report(err: ChartError) -> anyhow::Error {
         ChartError::BadSymlink { .. } | ChartError::SymlinkLoop { .. } | ChartError::Irregular { .. } => {
             Some("remove it, or list it in .helmignore")
         }
+        ChartError::MissingDependencies { .. } => {
+            Some("run `helm dependency build` (or `helm dependency update`) in the chart directory first")
+        }
         ChartError::IgnoreRule { .. } => Some("Helm's .helmignore supports Go globs (*, ?, [a-z]) but not **"),
         _ => None,
     };
