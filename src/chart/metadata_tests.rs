@@ -1,6 +1,7 @@
 //! Unit tests for the Chart.yaml model: checks, Helm's sanitising, the config-blob JSON.
 
 use super::*;
+use crate::chart::goenc::go_json_string;
 
 fn parse(y: &str) -> ChartMetadata {
     ChartMetadata::from_yaml(y.as_bytes(), Path::new("Chart.yaml")).unwrap()

@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod archive;
+mod chartfile_raw;
+mod goenc;
 pub mod ignore;
 pub mod metadata;
 mod unpack;
