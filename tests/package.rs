@@ -313,6 +313,7 @@ fn json_output_and_default_chart_from_appkit_yaml() {
     let out = run_ok(
         appkit()
             .current_dir(examples_dir())
+            .env_remove("APPKIT_CONFIG")
             .args(["package", "-o", "json", "-d"])
             .arg(tmp.path()),
     );
