@@ -589,3 +589,23 @@ fn tgz_subcharts_are_kept_as_archives_and_missing_dependencies_refused() {
     );
     assert!(err.contains("helm dependency build"), "{err}");
 }
+
+#[test]
+fn warns_when_the_archive_lands_inside_the_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chart");
+    common::copy_dir(&fixture("ignore-rules"), &dir);
+    let out = run(appkit().current_dir(&dir).arg("package"));
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("warning: ./ignore-rules-1.0.0.tgz is inside the chart directory"),
+        "{}",
+        stderr(&out)
+    );
+    // With *.tgz ignored, the second run neither warns nor packages the first archive.
+    fs::write(dir.join(".helmignore"), "*.tgz\n").unwrap();
+    let first = run_ok(appkit().current_dir(&dir).arg("package"));
+    let out = run(appkit().current_dir(&dir).arg("package"));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(common::stdout(&out), first, "same digest on the second run");
+}

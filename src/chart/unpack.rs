@@ -60,8 +60,9 @@ pub fn read_tgz(bytes: &[u8]) -> Result<ArchiveContents, ChartError> {
             "not a gzip-compressed archive (a chart .tgz was expected)".into(),
         ));
     }
-    // Cap the decompressed stream itself, so a gzip bomb stops early whatever the headers claim.
-    let gz = flate2::read::GzDecoder::new(bytes).take(MAX_CHART_SIZE + 64 * 1024);
+    // Cap the decompressed stream itself (file data + room for tar headers), so a gzip bomb stops
+    // early whatever the headers claim.
+    let gz = flate2::read::GzDecoder::new(bytes).take(MAX_CHART_SIZE + 16 * 1024 * 1024);
     let mut tar = tar::Archive::new(gz);
     let mut files: Vec<ArchiveFile> = Vec::new();
     let mut seen = BTreeSet::new();
