@@ -3,3 +3,5 @@
 
 mod chart_contract;
 mod common;
+mod package;
+mod plugin;
