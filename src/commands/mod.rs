@@ -8,9 +8,11 @@ use crate::error::Status;
 use crate::printer::Printer;
 
 mod package;
+mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
+        Command::Validate(args) => validate::run(&cli.global, args, printer),
     }
 }
