@@ -42,6 +42,7 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+#[allow(dead_code)] // constructors for the other commands
 impl Diagnostic {
     pub fn error(code: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {

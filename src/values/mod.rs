@@ -30,12 +30,14 @@ pub const UNREADABLE_CODES: [&str; 2] = ["unreadable", "yaml"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
+    #[allow(dead_code)] // kept for callers matching on it
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[allow(dead_code)]
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
@@ -44,12 +46,14 @@ pub enum ValuesError {
     Schema(#[from] schema::SchemaError),
 }
 
+#[allow(dead_code)] // used by render (spec.values)
 /// Load one values file, read exactly as Helm reads it. An empty file is an empty mapping.
 pub fn load_values_file(path: &Path) -> Result<Value, ValuesError> {
     let text = yaml::read_source(path)?;
     Ok(yaml::parse(&text, 1, path)?.to_json())
 }
 
+#[allow(dead_code)] // used by render (spec.values)
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
 pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, ValuesError> {
     let mut files = vec![app_dir.join("values.yaml")];
@@ -138,6 +142,7 @@ pub struct Validator {
 
 impl Validator {
     /// A validator for the chart and apps of `appkit.yaml`.
+    #[allow(dead_code)] // used by publish and render
     pub fn new(loaded: &Loaded) -> Result<Validator, ValuesError> {
         Self::with_chart(&loaded.chart_dir(), Some(loaded))
     }
@@ -246,29 +251,26 @@ impl Validator {
 
     /// Schema and platform rules over coalesced values.
     pub fn check(&self, values: &AppValues) -> Vec<Diagnostic> {
-        let rule_diags = rules::check(&self.platform, values);
+        let mut rule_diags = rules::check(&self.platform, values);
         let mut out = Vec::new();
         if let Some(schema) = &self.schema {
-            for d in schema.check(values) {
-                // A rule that explains an unknown key (e.g. `build:`) replaces the generic schema error.
-                let explained = d.message.starts_with("unknown key")
-                    && rule_diags
+            for mut d in schema.check(values) {
+                // A rule that explains an unknown key (e.g. `build:`) is folded into the schema
+                // error: one problem, one diagnostic, with the platform's explanation as help.
+                if d.message.starts_with("unknown key") {
+                    if let Some(i) = rule_diags
                         .iter()
-                        .any(|r| r.path.is_some() && r.path == d.path);
-                if !explained {
-                    out.push(d);
+                        .position(|r| r.path.is_some() && r.path == d.path)
+                    {
+                        let r = rule_diags.remove(i);
+                        d.help = Some(format!("{}; {}", r.message, r.help.unwrap_or_default()));
+                    }
                 }
+                out.push(d);
             }
         }
         out.extend(rule_diags);
         out
-    }
-
-    /// Schema verdict only (for differential tests against Helm).
-    pub fn schema_passes(&self, values: &AppValues) -> bool {
-        self.schema
-            .as_ref()
-            .is_none_or(|s| s.is_valid(&values.json))
     }
 }
 

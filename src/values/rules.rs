@@ -48,7 +48,8 @@ pub struct Platform {
     app_namespaces: BTreeMap<String, String>,
     promoted: BTreeSet<String>,
     components: Vec<Component>,
-    components_dir: PathBuf,
+    /// The components directory as written in `appkit.yaml` (for messages).
+    components_rel: PathBuf,
 }
 
 impl Platform {
@@ -79,7 +80,7 @@ impl Platform {
                 .map(|(n, _)| n.clone())
                 .collect(),
             components: load_components(&l.components_dir())?,
-            components_dir: l.components_dir(),
+            components_rel: c.components.clone(),
         })
     }
 
@@ -622,7 +623,7 @@ fn components(cx: &mut Ctx) {
             .filter(|s| !s.is_empty())
             .unwrap_or(&cx.v.app)
             .to_string();
-    let dir = cx.p.components_dir.display().to_string();
+    let dir = cx.p.components_rel.display().to_string();
     for (i, item) in items.iter().enumerate() {
         let Some(name) = item
             .as_str()

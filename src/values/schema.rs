@@ -71,6 +71,7 @@ impl Schema {
     }
 
     /// True when the JSON values pass.
+    #[cfg(test)]
     pub fn is_valid(&self, json: &Value) -> bool {
         self.validator.is_valid(json)
     }
