@@ -120,6 +120,25 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
                 .as_deref();
             match text.and_then(|t| line_around(t, loc)) {
                 Some((line_text, span)) => {
+                    // Never echo a secret: mask the flagged value in the quoted source line.
+                    let line_text = if d.code == "inline-secret" {
+                        let mut masked = line_text[..span.start].to_string();
+                        masked.push_str(&"*".repeat(line_text[span.clone()].chars().count()));
+                        masked.push_str(&line_text[span.end..]);
+                        std::borrow::Cow::Owned(masked)
+                    } else {
+                        std::borrow::Cow::Borrowed(line_text)
+                    };
+                    let span = if d.code == "inline-secret" {
+                        span.start
+                            ..span.start
+                                + line_text[span.start..]
+                                    .chars()
+                                    .take_while(|c| *c == '*')
+                                    .count()
+                    } else {
+                        span
+                    };
                     group = group.element(
                         Snippet::source(line_text)
                             .line_start(loc.line)

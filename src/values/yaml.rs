@@ -311,7 +311,7 @@ impl<'a> Loader<'a> {
                 let m = e.marker();
                 let at = self.byte(m.index());
                 let pos = Pos { file: self.file, start: at, end: at, line: m.line(), col: m.col() + 1 };
-                self.err(Some(pos), format!("invalid YAML: {}", e.info()), Some("check the indentation (spaces, not tabs) and the `key: value` layout around this line"))
+                self.err(Some(pos), format!("invalid YAML: {}", e.info()), Some("check the indentation (spaces, not tabs) and the `key: value` layout of this line and the next"))
             })?;
             let done: Option<Node> = match ev {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
