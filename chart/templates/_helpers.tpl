@@ -40,6 +40,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name (.Chart.Version | replace "+" "_") 
 {{- end -}}
 {{- end -}}
 
+{{/* A Kubernetes quantity as a string: whole numbers without Go's float notation (2, not 2e+00). */}}
+{{- define "app.quantity" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) -}}
+{{- int64 . | toString | quote -}}
+{{- else -}}
+{{- toString . | quote -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of the app's port: grpc for gRPC apps, http otherwise. */}}
+{{- define "app.portName" -}}
+{{- if has .Values.dapr.protocol (list "grpc" "grpcs") -}}grpc{{- else -}}http{{- end -}}
+{{- end -}}
+
 {{/* A readiness/liveness probe handler that fits the app's protocol. */}}
 {{- define "app.probeHandler" -}}
 {{- $protocol := .Values.dapr.protocol | default "http" -}}
@@ -48,7 +62,7 @@ grpc:
   port: {{ .Values.port }}
 {{- else if eq $protocol "grpcs" }}
 tcpSocket:
-  port: http
+  port: {{ .Values.port }}
 {{- else }}
 httpGet:
   path: {{ .Values.probes.path }}
