@@ -3,4 +3,5 @@
 
 mod chart_contract;
 mod common;
+mod scaffold;
 mod validate;

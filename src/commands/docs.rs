@@ -30,7 +30,7 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         (None, None) => PathBuf::from("."),
     };
     let templates_dir = loaded.as_ref().and_then(super::new::templates_dir);
-    let templates = Templates::load(templates_dir.as_deref())?;
+    let templates = Templates::load(templates_dir.as_deref(), &[README])?;
     report_templates(&templates, &[README], printer);
     let schema = Schema::load(&chart_dir)?;
     let chart = ChartMeta::load(&chart_dir)?;

@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: NewArgs, printer: &Printer) -> Result<Stat
     check_components(&loaded, &app, &uses)?;
 
     let chart_dir = loaded.chart_dir();
-    let templates = Templates::load(templates_dir(&loaded).as_deref())?;
+    let templates = Templates::load(templates_dir(&loaded).as_deref(), &[VALUES, OVERLAY])?;
     super::docs::report_templates(&templates, &[VALUES, OVERLAY], printer);
     let schema = Schema::load(&chart_dir)?;
     let chart = ChartMeta::load(&chart_dir)?;

@@ -200,7 +200,7 @@ mod tests {
         )
         .unwrap();
         let schema = Schema::from_value(&v);
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(None, &[README]).unwrap();
         let docs = render(&t, &schema, &ChartMeta::default()).unwrap();
         assert_eq!(docs.undescribed, ["b"]);
         assert!(docs.text.contains("A \\| B"), "{}", docs.text);

@@ -54,8 +54,9 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The embedded templates, each replaced by `<dir>/<name>` when that file exists.
-    pub fn load(override_dir: Option<&Path>) -> Result<Templates, ScaffoldError> {
+    /// The embedded templates named in `wanted`, each replaced by `<dir>/<name>` when that file
+    /// exists (only these are parsed: a broken README template does not stop `new`).
+    pub fn load(override_dir: Option<&Path>, wanted: &[&str]) -> Result<Templates, ScaffoldError> {
         if let Some(dir) = override_dir {
             if !dir.is_dir() {
                 return Err(ScaffoldError::TemplateDir {
@@ -66,7 +67,7 @@ impl Templates {
         let mut tera = Tera::default();
         tera.autoescape_on(Vec::new());
         let mut sources = BTreeMap::new();
-        for (name, embedded) in EMBEDDED {
+        for (name, embedded) in EMBEDDED.into_iter().filter(|(n, _)| wanted.contains(n)) {
             let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => {
                     let text =
@@ -239,7 +240,7 @@ mod tests {
 
     #[test]
     fn embedded_templates_parse() {
-        let t = Templates::load(None).unwrap();
+        let t = Templates::load(None, &names()).unwrap();
         for n in names() {
             assert!(t.override_file(n).is_none());
         }
@@ -249,12 +250,17 @@ mod tests {
     fn broken_override_names_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(README), "# ok\n\nline two {{ chart.name \n").unwrap();
-        let err = Templates::load(Some(dir.path())).err().expect("must fail");
+        let err = Templates::load(Some(dir.path()), &[README])
+            .err()
+            .expect("must fail");
         let text = err.to_string();
         let file = dir.path().join(README).display().to_string();
         assert!(text.starts_with(&format!("{file}:3:10: ")), "{text}");
         std::fs::write(dir.path().join(README), "a\n{% if %}\nb\n{% endif %}\n").unwrap();
-        let text = Templates::load(Some(dir.path())).err().unwrap().to_string();
+        let text = Templates::load(Some(dir.path()), &[README])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(text.starts_with(&format!("{file}:2:7: ")), "{text}");
     }
 
@@ -262,7 +268,7 @@ mod tests {
     fn render_error_points_at_first_use() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(README), "a\n\nb {{ nope.x }}\n").unwrap();
-        let t = Templates::load(Some(dir.path())).unwrap();
+        let t = Templates::load(Some(dir.path()), &[README]).unwrap();
         let err = t.render(README, &tera::Context::new()).err().unwrap();
         let file = dir.path().join(README).display().to_string();
         assert!(
