@@ -170,8 +170,13 @@ fn new_app_validates_with_appkit_and_helm_and_matches_its_snapshot() {
 #[test]
 fn new_app_with_defaults_only_sets_the_image() {
     let repo = Repo::new();
-    let out = repo.new_app(&["app3", "--image", &image("")]);
+    let out = repo.new_app(&["app3", "--image", &image(""), "--output", "json"]);
     assert_exit(&out, 0, "new app3");
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"app": "app3", "files": ["apps/app3/values.yaml"]})
+    );
     let text = std::fs::read_to_string(repo.root.join("apps/app3/values.yaml")).unwrap();
     let set: Vec<&str> = text
         .lines()
@@ -329,8 +334,13 @@ fn committed_chart_readme_is_what_docs_writes() {
 
     // Through appkit.yaml (chart path relative to it) it is the same file.
     let repo = Repo::new();
-    let out = run(repo.appkit().args(["docs", "--check"]));
+    let out = run(repo.appkit().args(["docs", "--check", "--output", "json"]));
     assert_exit(&out, 0, "docs --check via appkit.yaml");
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"readme": "../chart/README.md", "state": "current", "undescribed": []})
+    );
 }
 
 #[test]
@@ -372,6 +382,14 @@ fn docs_check_reports_a_stale_or_missing_readme_with_a_diff() {
         stale,
         "--check wrote"
     );
+
+    let out = run(appkit()
+        .current_dir(tmp.path())
+        .args(["docs", "--check", "-o", "json", "--chart", "chart"]));
+    assert_exit(&out, 1, "docs --check -o json on a stale README");
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(v["state"], "stale");
+    assert!(v["diff"].as_str().unwrap().contains("+| `replicas` |"));
 
     std::fs::remove_file(&readme).unwrap();
     let out = check();

@@ -58,38 +58,44 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", readme.display())),
     };
     let up_to_date = current.as_deref() == Some(out.text.as_bytes());
-    if args.check {
-        if up_to_date {
-            printer.status(&format!("{shown} is up to date"));
+    let json = printer.json_output();
+    if args.check && !up_to_date {
+        let old = current
+            .as_deref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let diff = similar::TextDiff::from_lines(old.as_str(), out.text.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{shown}"), &format!("b/{shown}"))
+            .to_string();
+        let state = if current.is_some() {
+            "stale"
         } else {
-            let old = current
-                .as_deref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            let diff = similar::TextDiff::from_lines(old.as_str(), out.text.as_str())
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{shown}"), &format!("b/{shown}"))
-                .to_string();
+            "missing"
+        };
+        if json {
+            printer.json(&report(&shown, state, &out.undescribed, Some(&diff)))?;
+        } else {
             printer.data(diff.trim_end())?;
-            printer.status(&format!(
-                "{shown} is {}",
-                if current.is_some() {
-                    "stale"
-                } else {
-                    "missing"
-                }
-            ));
-            printer.status("hint: run `helm appkit docs` and commit the result");
-            return Ok(Status::Failed);
         }
-    } else if up_to_date {
-        printer.status(&format!("{shown} is up to date"));
-        printer.data(&shown)?;
-    } else {
+        printer.status(&format!("{shown} is {state}"));
+        printer.status("hint: run `helm appkit docs` and commit the result");
+        return Ok(Status::Failed);
+    }
+    if !args.check && !up_to_date {
         write_atomic(&readme, out.text.as_bytes())
             .with_context(|| format!("cannot write {}", readme.display()))?;
+    }
+    let state = if up_to_date { "current" } else { "written" };
+    if json {
+        printer.json(&report(&shown, state, &out.undescribed, None))?;
+    } else if !args.check {
         printer.data(&shown)?;
+    }
+    if up_to_date {
+        printer.status(&format!("{shown} is up to date"));
+    } else {
         printer.status(&format!(
             "wrote {shown}: {} keys from {schema_shown}",
             schema.all().iter().filter(|f| f.key != "[]").count()
@@ -100,6 +106,25 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
     } else {
         Status::Ok
     })
+}
+
+/// The `--output json` document: the README's path, its state (`current`, `written`, `stale`,
+/// `missing`), the keys without a description and, for a stale README, the diff.
+fn report(
+    readme: &str,
+    state: &str,
+    undescribed: &[String],
+    diff: Option<&str>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "readme": readme,
+        "state": state,
+        "undescribed": undescribed,
+    });
+    if let Some(d) = diff {
+        v["diff"] = d.into();
+    }
+    v
 }
 
 /// Say which platform templates are used, and warn about `*.tera` files that replace nothing.

@@ -62,11 +62,11 @@ pub fn run(global: &GlobalArgs, args: NewArgs, printer: &Printer) -> Result<Stat
 
     let apps_dir = loaded.apps_dir();
     std::fs::create_dir_all(&apps_dir)
-        .with_context(|| format!("cannot create {}", apps_dir.display()))?;
+        .with_context(|| format!("cannot create {}", shown(&apps_dir)))?;
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{app}.new-"))
         .tempdir_in(&apps_dir)
-        .with_context(|| format!("cannot create a directory in {}", apps_dir.display()))?;
+        .with_context(|| format!("cannot create a directory in {}", shown(&apps_dir)))?;
     for (name, text) in &files {
         write_synced(&staging.path().join(name), text.as_bytes())?;
     }
@@ -83,16 +83,17 @@ pub fn run(global: &GlobalArgs, args: NewArgs, printer: &Printer) -> Result<Stat
         let _ = std::fs::remove_dir_all(&staged);
         return Err(e).with_context(|| format!("cannot create {}", target.display()));
     }
-    let base = std::env::current_dir().ok();
-    for (name, _) in &files {
-        printer.data(&diagnostics::display_path(
-            &target.join(name),
-            base.as_deref(),
-        ))?;
+    let written: Vec<String> = files.iter().map(|(n, _)| shown(&target.join(n))).collect();
+    if printer.json_output() {
+        printer.json(&serde_json::json!({ "app": app, "files": written }))?;
+    } else {
+        for f in &written {
+            printer.data(f)?;
+        }
     }
     printer.status(&format!(
         "created app `{app}` from the chart's schema; edit {} and check it with `helm appkit validate`",
-        diagnostics::display_path(&target.join("values.yaml"), base.as_deref())
+        shown(&target.join("values.yaml"))
     ));
     Ok(Status::Ok)
 }
@@ -130,7 +131,7 @@ fn check_app(loaded: &Loaded, app: &str) -> Result<()> {
         ))
         .with_hint(format!(
             "platform namespaces in {}: {}; choose another name",
-            loaded.path.display(),
+            shown(&loaded.path),
             platform.join(", ")
         )));
     }
@@ -138,14 +139,14 @@ fn check_app(loaded: &Loaded, app: &str) -> Result<()> {
     if dir.join("values.yaml").is_file() {
         bail!(Invalid::new(format!(
             "`{app}` is already an app ({} exists); appkit new never overwrites an app",
-            dir.join("values.yaml").display()
+            shown(&dir.join("values.yaml"))
         ))
         .with_hint("edit the existing file, or choose another name"));
     }
     if dir.symlink_metadata().is_ok() {
         bail!(Invalid::new(format!(
             "{} already exists; appkit new never overwrites it",
-            dir.display()
+            shown(&dir)
         ))
         .with_hint("remove it first if it is left over, or choose another name"));
     }
@@ -164,7 +165,7 @@ fn environments(loaded: &Loaded, asked: &[String]) -> Result<Vec<EnvInfo>> {
                 .collect();
             bail!(anyhow::Error::new(Hint(format!(
                 "environments in {}: {}",
-                loaded.path.display(),
+                shown(&loaded.path),
                 known.join(", ")
             )))
             .context(format!("unknown environment `{name}`")));
@@ -184,7 +185,7 @@ fn check_components(loaded: &Loaded, app: &str, uses: &[String]) -> Result<()> {
     }
     let dir = loaded.components_dir();
     let components = rules::load_components(&dir)
-        .with_context(|| format!("cannot read the Dapr components in {}", dir.display()))?;
+        .with_context(|| format!("cannot read the Dapr components in {}", shown(&dir)))?;
     let namespace = loaded.app_namespace(app);
     let mut problems = Vec::new();
     for name in uses {
@@ -195,7 +196,7 @@ fn check_components(loaded: &Loaded, app: &str, uses: &[String]) -> Result<()> {
             names.dedup();
             problems.push(format!(
                 "no Dapr component named `{name}` in {} (defined: {})",
-                dir.display(),
+                shown(&dir),
                 if names.is_empty() {
                     "none".into()
                 } else {
@@ -214,12 +215,12 @@ fn check_components(loaded: &Loaded, app: &str, uses: &[String]) -> Result<()> {
                 .map(|c| {
                     let ns = c.namespace.as_deref().unwrap_or("no namespace");
                     if c.scopes.is_empty() {
-                        format!("namespace `{ns}` ({})", c.file.display())
+                        format!("namespace `{ns}` ({})", shown(&c.file))
                     } else {
                         format!(
                             "namespace `{ns}`, scoped to {} ({})",
                             c.scopes.join(", "),
-                            c.file.display()
+                            shown(&c.file)
                         )
                     }
                 })
@@ -236,7 +237,7 @@ fn check_components(loaded: &Loaded, app: &str, uses: &[String]) -> Result<()> {
     bail!(Invalid::new(format!("--uses: {}", problems.join("\n  ")))
         .with_hint(format!(
             "components are defined by the platform team in {}; ask them to add one for namespace `{namespace}` scoped to `{app}`",
-            dir.display()
+            shown(&dir)
         )))
 }
 
@@ -251,7 +252,7 @@ fn verify(
     printer: &Printer,
 ) -> Result<()> {
     let validator = Validator::with_chart(chart_dir, Some(loaded))
-        .with_context(|| format!("cannot load the chart at {}", chart_dir.display()))?;
+        .with_context(|| format!("cannot load the chart at {}", shown(chart_dir)))?;
     let mut envs: Vec<Option<String>> = vec![None];
     envs.extend(loaded.config.environments.keys().cloned().map(Some));
     let mut diags = Vec::new();
@@ -291,6 +292,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
+}
+
+/// A path as the user sees it: relative to the current directory when below it.
+fn shown(p: &Path) -> String {
+    let base = std::env::current_dir().ok();
+    diagnostics::display_path(p, base.as_deref())
 }
 
 fn dedup(items: &[String]) -> Vec<String> {
