@@ -306,3 +306,16 @@ fn a_second_document_is_refused_because_helm3_and_helm4_disagree() {
     std::fs::write(&f, "port: 8080\n---\nreplicas: 2\n").unwrap();
     bad_input(&f, "Helm 3 ignores it, Helm 4 merges it");
 }
+
+#[test]
+fn an_overlay_file_is_validated_on_top_of_its_values_yaml_in_its_environment() {
+    let out = validate_in_platform(&["apps/broken/values.prod.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("--> apps/broken/values.prod.yaml:2:12"),
+        "{err}"
+    );
+    assert!(err.contains("--> apps/broken/values.yaml:5:7"), "{err}");
+    assert!(err.contains("validated 1 app in 1 environment:"), "{err}");
+}

@@ -40,6 +40,8 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     let (jobs, mut diags) = plan(&args.inputs, loaded.as_ref(), &envs)?;
     let apps: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let app_count = apps.len();
+    let job_envs: std::collections::BTreeSet<&str> =
+        jobs.iter().filter_map(|j| j.env.as_deref()).collect();
     diags.extend(run_jobs(&validator, &jobs));
     diagnostics::sort_dedup(&mut diags);
 
@@ -59,13 +61,9 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
             }
         }
     }
-    let env_note = match envs.as_slice() {
-        [None] => String::new(),
-        e => format!(
-            " in {} environment{}",
-            e.len(),
-            if e.len() == 1 { "" } else { "s" }
-        ),
+    let env_note = match job_envs.len() {
+        0 => String::new(),
+        n => format!(" in {n} environment{}", if n == 1 { "" } else { "s" }),
     };
     printer.status(&format!(
         "validated {app_count} app{}{env_note}: {errors} error{}, {warnings} warning{}",
@@ -159,6 +157,13 @@ fn plan(
                     env: env.clone(),
                 });
             }
+        } else if let Some((base, env)) = overlay_of(input) {
+            // An environment overlay is validated on top of its app's values.yaml, in its env.
+            jobs.push(Job {
+                app: app.clone(),
+                files: Some(vec![base, input.clone()]),
+                env: Some(env),
+            });
         } else if input.exists() && !input.is_dir() {
             for env in envs {
                 jobs.push(Job {
@@ -229,4 +234,15 @@ fn run_jobs(validator: &Validator, jobs: &[Job]) -> Vec<Diagnostic> {
             .flat_map(|h| h.join().expect("validation thread panicked"))
             .collect()
     })
+}
+
+/// `apps/x/values.<env>.yaml` next to `apps/x/values.yaml` → (that values.yaml, env).
+fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
+    if !input.is_file() {
+        return None;
+    }
+    let name = input.file_name()?.to_str()?;
+    let env = name.strip_prefix("values.")?.strip_suffix(".yaml")?;
+    let base = input.parent()?.join("values.yaml");
+    (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
 }
