@@ -261,7 +261,7 @@ fn alias_bomb_fails_fast() {
         let p = format!("*a{}", i - 1);
         s.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![p.as_str(); 10].join(", ")
+            [p.as_str(); 10].join(", ")
         ));
     }
     let f = tmp.path().join("bomb.yaml");
