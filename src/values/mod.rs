@@ -85,6 +85,8 @@ pub struct AppValues {
     pub files: Vec<Arc<SourceFile>>,
     pub merged: Node,
     pub json: Value,
+    /// Chart defaults removed by a user `null`: (JSON pointer, position of the `null`'s key).
+    pub removed: Vec<(String, Pos)>,
 }
 
 impl AppValues {
@@ -122,7 +124,7 @@ impl AppValues {
                 .push_str(" (this value comes from the chart's defaults)");
             let extra = "set it in the app's values file to override the chart default";
             d.help = Some(match d.help.take() {
-                Some(h) => format!("{h}; {extra}"),
+                Some(h) => format!("{}; {extra}", h.trim_end_matches('.')),
                 None => extra.into(),
             });
         }
@@ -238,7 +240,13 @@ impl Validator {
         }
         let mut merged =
             user.unwrap_or_else(|| yaml::parse("", 1, Path::new("")).expect("empty mapping"));
-        coalesce::coalesce(&mut merged, &self.defaults);
+        let mut removed = Vec::new();
+        coalesce::coalesce_at(
+            &mut merged,
+            &self.defaults,
+            &mut String::new(),
+            &mut removed,
+        );
         let json = merged.to_json();
         Ok(AppValues {
             app: app.into(),
@@ -246,6 +254,7 @@ impl Validator {
             files,
             merged,
             json,
+            removed,
         })
     }
 
