@@ -35,6 +35,7 @@ pub fn merge_user(base: &mut Node, over: Node) {
 }
 
 /// Coalesce user values (a mapping) over the chart defaults (a mapping).
+#[cfg(test)]
 pub fn coalesce(user: &mut Node, defaults: &Node) {
     coalesce_at(user, defaults, &mut String::new(), &mut Vec::new());
 }
