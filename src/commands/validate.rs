@@ -14,15 +14,7 @@ use crate::config::{self, Loaded};
 use crate::diagnostics::{self, Diagnostic, Location};
 use crate::error::{Hint, Status};
 use crate::printer::Printer;
-use crate::values::{Validator, UNREADABLE_CODES};
-
-/// One unit of work: an app's files in one environment.
-struct Job {
-    app: String,
-    /// `None`: the app in the apps directory (values.yaml + overlay).
-    files: Option<Vec<PathBuf>>,
-    env: Option<String>,
-}
+use crate::values::{Job, Validator, UNREADABLE_CODES};
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result<Status> {
     let loaded = load_config(global, args.inputs.is_empty())?;
@@ -42,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     let app_count = apps.len();
     let job_envs: std::collections::BTreeSet<&str> =
         jobs.iter().filter_map(|j| j.env.as_deref()).collect();
-    diags.extend(run_jobs(&validator, &jobs));
+    diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
 
     let base = std::env::current_dir().ok();
@@ -203,37 +195,6 @@ fn app_name(input: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "app".into())
-}
-
-/// Validate every job on a few threads (the machine's cores, at most 8).
-fn run_jobs(validator: &Validator, jobs: &[Job]) -> Vec<Diagnostic> {
-    let one = |j: &Job| match &j.files {
-        None => validator.validate_app(&j.app, j.env.as_deref()),
-        Some(files) => validator.validate_files(&j.app, files, j.env.as_deref()),
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(jobs.len().max(1));
-    if threads <= 1 {
-        return jobs.iter().flat_map(one).collect();
-    }
-    let chunk = jobs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|c| {
-                std::thread::Builder::new()
-                    .stack_size(32 << 20)
-                    .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
-                    .expect("spawn a validation thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("validation thread panicked"))
-            .collect()
-    })
 }
 
 /// `apps/x/values.<env>.yaml` next to `apps/x/values.yaml` → (that values.yaml, env).

@@ -40,7 +40,7 @@ pub fn coalesce(user: &mut Node, defaults: &Node) {
     coalesce_at(user, defaults, &mut String::new(), &mut Vec::new());
 }
 
-/// [`coalesce`], recording every default removed by a user `null` as (JSON pointer, key position).
+/// Coalesce (as described above), recording every default removed by a user `null` as (JSON pointer, key position).
 pub fn coalesce_at(
     user: &mut Node,
     defaults: &Node,

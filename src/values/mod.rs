@@ -30,7 +30,6 @@ pub const UNREADABLE_CODES: [&str; 2] = ["unreadable", "yaml"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[allow(dead_code)] // kept for callers matching on it
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
@@ -132,6 +131,15 @@ impl AppValues {
     }
 }
 
+/// One unit of validation work: an app's files in one environment.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub app: String,
+    /// `None`: the app in the apps directory (`values.yaml` + `values.<env>.yaml`).
+    pub files: Option<Vec<PathBuf>>,
+    pub env: Option<String>,
+}
+
 /// Validates apps against one chart and one platform config. Build it once, use it for every app:
 /// the chart defaults are parsed and the schema compiled here.
 pub struct Validator {
@@ -185,6 +193,73 @@ impl Validator {
             }
         }
         files
+    }
+
+    /// Every app of the apps directory in every environment of `appkit.yaml` (or only `env`).
+    #[allow(dead_code)] // used by publish
+    pub fn validate_all(
+        &self,
+        loaded: &Loaded,
+        env: Option<&str>,
+    ) -> Result<Vec<Diagnostic>, ValuesError> {
+        let apps = loaded.app_names().map_err(|source| ValuesError::Read {
+            path: loaded.apps_dir(),
+            source,
+        })?;
+        let envs: Vec<Option<String>> = match env {
+            Some(e) => vec![Some(e.to_string())],
+            None if loaded.config.environments.is_empty() => vec![None],
+            None => loaded
+                .config
+                .environments
+                .keys()
+                .map(|e| Some(e.clone()))
+                .collect(),
+        };
+        let jobs: Vec<Job> = apps
+            .iter()
+            .flat_map(|a| {
+                envs.iter().map(move |e| Job {
+                    app: a.clone(),
+                    files: None,
+                    env: e.clone(),
+                })
+            })
+            .collect();
+        let mut diags = self.run(&jobs);
+        crate::diagnostics::sort_dedup(&mut diags);
+        Ok(diags)
+    }
+
+    /// Run jobs on a few threads (the machine's cores, at most 8); diagnostics in job order.
+    pub fn run(&self, jobs: &[Job]) -> Vec<Diagnostic> {
+        let one = |j: &Job| match &j.files {
+            None => self.validate_app(&j.app, j.env.as_deref()),
+            Some(files) => self.validate_files(&j.app, files, j.env.as_deref()),
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+            .min(jobs.len().max(1));
+        if threads <= 1 {
+            return jobs.iter().flat_map(one).collect();
+        }
+        let chunk = jobs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|c| {
+                    std::thread::Builder::new()
+                        .stack_size(8 << 20)
+                        .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
+                        .expect("spawn a validation thread")
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("validation thread panicked"))
+                .collect()
+        })
     }
 
     /// Validate one app of the apps directory in one environment (`None`: no overlay).
