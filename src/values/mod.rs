@@ -382,3 +382,31 @@ fn yaml_diagnostic(e: YamlError, text: &str, code: &str) -> Diagnostic {
     });
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_values_merge_like_helm_without_chart_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("values.yaml"),
+            "port: 0x1F90\nenv: [{name: A, value: x}]\nm: {a: 1, b: 2}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("values.prod.yaml"),
+            "m: {b: 3}\nenv: []\nflag: on\n",
+        )
+        .unwrap();
+        let v = app_overlay_values(dir.path(), Some("prod")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"port": 8080, "env": [], "m": {"a": 1, "b": 3}, "flag": true})
+        );
+        let v = app_overlay_values(dir.path(), Some("dev")).unwrap();
+        assert_eq!(v["m"], serde_json::json!({"a": 1, "b": 2}));
+        assert!(load_values_file(&dir.path().join("missing.yaml")).is_err());
+    }
+}
