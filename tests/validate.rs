@@ -349,3 +349,18 @@ fn every_bad_case_renders_as_in_the_snapshot() {
     }
     snapshot("cases.expected", &all);
 }
+
+#[test]
+fn a_chart_directory_without_chart_yaml_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(appkit()
+        .args(["validate", "--chart"])
+        .arg(tmp.path())
+        .arg(fixtures().join("cases/good-minimal.yaml")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("is not a chart directory (no Chart.yaml)"),
+        "{}",
+        common::stderr(&out)
+    );
+}

@@ -27,7 +27,7 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         .context("no chart to validate against")),
     };
     let validator = Validator::with_chart(&chart, loaded.as_ref())
-        .with_context(|| format!("cannot load the chart at {}", chart.display()))?;
+        .with_context(|| format!("cannot load the chart at {} (values.yaml, values.schema.json) or the platform's Dapr components", chart.display()))?;
     let envs = environments(loaded.as_ref(), args.env.as_deref())?;
     let (jobs, mut diags) = plan(&args.inputs, loaded.as_ref(), &envs)?;
     let apps: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();

@@ -39,6 +39,8 @@ pub enum ValuesError {
     #[allow(dead_code)]
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    #[error("{} is not a chart directory (no Chart.yaml)", path.display())]
+    NotAChart { path: PathBuf },
     #[error(transparent)]
     Yaml(#[from] YamlError),
     #[error(transparent)]
@@ -160,6 +162,11 @@ impl Validator {
     /// A validator for an explicit chart directory; platform rules that need `appkit.yaml` (node
     /// pools, namespaces, components) are skipped when `loaded` is `None`.
     pub fn with_chart(chart_dir: &Path, loaded: Option<&Loaded>) -> Result<Validator, ValuesError> {
+        if !chart_dir.join("Chart.yaml").is_file() {
+            return Err(ValuesError::NotAChart {
+                path: chart_dir.into(),
+            });
+        }
         let path = chart_dir.join("values.yaml");
         let text = if path.is_file() {
             yaml::read_source(&path)?
