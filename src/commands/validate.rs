@@ -14,15 +14,7 @@ use crate::config::{self, Loaded};
 use crate::diagnostics::{self, Diagnostic, Location};
 use crate::error::{Hint, Status};
 use crate::printer::Printer;
-use crate::values::{Validator, UNREADABLE_CODES};
-
-/// One unit of work: an app's files in one environment.
-struct Job {
-    app: String,
-    /// `None`: the app in the apps directory (values.yaml + overlay).
-    files: Option<Vec<PathBuf>>,
-    env: Option<String>,
-}
+use crate::values::{Job, Validator, UNREADABLE_CODES};
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result<Status> {
     let loaded = load_config(global, args.inputs.is_empty())?;
@@ -35,12 +27,14 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         .context("no chart to validate against")),
     };
     let validator = Validator::with_chart(&chart, loaded.as_ref())
-        .with_context(|| format!("cannot load the chart at {}", chart.display()))?;
+        .with_context(|| format!("cannot load the chart at {} (values.yaml, values.schema.json) or the platform's Dapr components", chart.display()))?;
     let envs = environments(loaded.as_ref(), args.env.as_deref())?;
     let (jobs, mut diags) = plan(&args.inputs, loaded.as_ref(), &envs)?;
     let apps: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let app_count = apps.len();
-    diags.extend(run_jobs(&validator, &jobs));
+    let job_envs: std::collections::BTreeSet<&str> =
+        jobs.iter().filter_map(|j| j.env.as_deref()).collect();
+    diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
 
     let base = std::env::current_dir().ok();
@@ -59,13 +53,9 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
             }
         }
     }
-    let env_note = match envs.as_slice() {
-        [None] => String::new(),
-        e => format!(
-            " in {} environment{}",
-            e.len(),
-            if e.len() == 1 { "" } else { "s" }
-        ),
+    let env_note = match job_envs.len() {
+        0 => String::new(),
+        n => format!(" in {n} environment{}", if n == 1 { "" } else { "s" }),
     };
     printer.status(&format!(
         "validated {app_count} app{}{env_note}: {errors} error{}, {warnings} warning{}",
@@ -159,6 +149,13 @@ fn plan(
                     env: env.clone(),
                 });
             }
+        } else if let Some((base, env)) = overlay_of(input) {
+            // An environment overlay is validated on top of its app's values.yaml, in its env.
+            jobs.push(Job {
+                app: app.clone(),
+                files: Some(vec![base, input.clone()]),
+                env: Some(env),
+            });
         } else if input.exists() && !input.is_dir() {
             for env in envs {
                 jobs.push(Job {
@@ -200,33 +197,13 @@ fn app_name(input: &Path) -> String {
         .unwrap_or_else(|| "app".into())
 }
 
-/// Validate every job on a few threads (the machine's cores, at most 8).
-fn run_jobs(validator: &Validator, jobs: &[Job]) -> Vec<Diagnostic> {
-    let one = |j: &Job| match &j.files {
-        None => validator.validate_app(&j.app, j.env.as_deref()),
-        Some(files) => validator.validate_files(&j.app, files, j.env.as_deref()),
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(jobs.len().max(1));
-    if threads <= 1 {
-        return jobs.iter().flat_map(one).collect();
+/// `apps/x/values.<env>.yaml` next to `apps/x/values.yaml` → (that values.yaml, env).
+fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
+    if !input.is_file() {
+        return None;
     }
-    let chunk = jobs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|c| {
-                std::thread::Builder::new()
-                    .stack_size(32 << 20)
-                    .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
-                    .expect("spawn a validation thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("validation thread panicked"))
-            .collect()
-    })
+    let name = input.file_name()?.to_str()?;
+    let env = name.strip_prefix("values.")?.strip_suffix(".yaml")?;
+    let base = input.parent()?.join("values.yaml");
+    (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
 }

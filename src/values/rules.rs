@@ -43,9 +43,10 @@ pub struct Platform {
     has_config: bool,
     levels: BTreeMap<String, RuleLevel>,
     node_pools: Vec<String>,
-    platform_namespaces: BTreeSet<String>,
     /// Namespace of every app in the apps directory.
     app_namespaces: BTreeMap<String, String>,
+    /// App namespaces and platform namespaces: what network policy allows may name.
+    known_namespaces: BTreeSet<String>,
     promoted: BTreeSet<String>,
     components: Vec<Component>,
     /// The components directory as written in `appkit.yaml` (for messages).
@@ -67,11 +68,14 @@ impl Platform {
                 .entry(app.clone())
                 .or_insert_with(|| l.app_namespace(app));
         }
+        let mut known_namespaces: BTreeSet<String> =
+            c.platform_namespaces.iter().cloned().collect();
+        known_namespaces.extend(app_namespaces.values().cloned());
         Ok(Platform {
             has_config: true,
+            known_namespaces,
             levels: c.rules.clone(),
             node_pools: c.node_pools.clone(),
-            platform_namespaces: c.platform_namespaces.iter().cloned().collect(),
             app_namespaces,
             promoted: c
                 .environments
@@ -567,9 +571,7 @@ fn nodepool(cx: &mut Ctx) {
 }
 
 fn network(cx: &mut Ctx) {
-    let mut known: BTreeSet<String> = cx.p.platform_namespaces.clone();
-    known.extend(cx.p.app_namespaces.values().cloned());
-    let known_list: Vec<String> = known.iter().cloned().collect();
+    let known = &cx.p.known_namespaces;
     for list in ["allowIngressFrom", "allowEgressTo"] {
         let Some(Val::Seq(items)) = cx.v.merged.at(["networkPolicy", list]).map(|n| &n.val) else {
             continue;
@@ -594,6 +596,7 @@ fn network(cx: &mut Ctx) {
             }
             let Some(ns) = ns_node.as_str() else { continue };
             if !known.contains(ns) {
+                let known_list: Vec<String> = known.iter().cloned().collect();
                 let mut help = format!("known namespaces: {}", known_list.join(", "));
                 if let Some(best) = closest(ns, &known_list) {
                     help = format!("did you mean `{best}`? {help}");
