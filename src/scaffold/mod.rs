@@ -7,7 +7,8 @@
 //! it returns text, and the commands decide where it goes.
 //!
 //! Public API (used by `commands/new.rs` and `commands/docs.rs`):
-//! - [`templates::Templates::load`] (embedded, or overridden from a directory);
+//! - [`templates::Templates::load`]`(override_dir, names)` (embedded, or overridden from a
+//!   directory; only the named templates are parsed);
 //! - [`model::Schema::load`] and [`ChartMeta::load`];
 //! - [`newapp::check_name`], [`newapp::ImageRef::parse`], [`newapp::render`];
 //! - [`docs::render`] → README text plus the keys that have no description.
