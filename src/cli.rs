@@ -35,7 +35,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub debug: bool,
     /// The platform config file (default: ./appkit.yaml, searched upwards from the current directory)
-    #[arg(long = "config", global = true, env = "APPKIT_CONFIG", value_name = "FILE")]
+    #[arg(
+        long = "config",
+        global = true,
+        env = "APPKIT_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
 }
 
@@ -64,6 +69,12 @@ pub enum Command {
     // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
     #[command(disable_version_flag = true)]
     Package(PackageArgs),
+    /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
+    Validate(ValidateArgs),
+    /// Start a new app: a commented apps/<APP>/values.yaml (and environment overlays) that validates
+    New(NewArgs),
+    /// Write the chart's README.md values reference from its values.schema.json
+    Docs(DocsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +91,23 @@ pub struct PackageArgs {
     /// Override the chart's appVersion
     #[arg(long = "app-version", value_name = "V")]
     pub app_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Values files (validated alone, merged in order per app directory) or app directories
+    /// (their values.yaml + values.<env>.yaml). Default: every app of appkit.yaml
+    #[arg(value_name = "VALUES_FILES|APP_DIRS")]
+    pub inputs: Vec<PathBuf>,
+    /// Validate only this environment (default: every environment of appkit.yaml)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// The chart directory (default: the chart of appkit.yaml)
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+    /// Treat warnings as errors (exit 1)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.
@@ -101,7 +129,11 @@ pub struct RegistryArgs {
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
     /// Helm's registry config file with `helm registry login` credentials
-    #[arg(long = "registry-config", env = "HELM_REGISTRY_CONFIG", value_name = "FILE")]
+    #[arg(
+        long = "registry-config",
+        env = "HELM_REGISTRY_CONFIG",
+        value_name = "FILE"
+    )]
     pub registry_config: Option<PathBuf>,
     /// Seconds to wait for a connection
     #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]
@@ -112,4 +144,41 @@ pub struct RegistryArgs {
     /// How many times to retry a request that failed with 5xx, 429 or a connection error
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The app's name: lower case letters, digits and `-`, at most 53 characters. It becomes the
+    /// app's directory, Helm release, namespace and Dapr app id
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// The image the build produced, pinned by digest: `REPO@sha256:<64 hex>` or
+    /// `REPO:TAG@sha256:<64 hex>`. Required: the written file must validate as it is, and the
+    /// platform deploys images by digest
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// The port the app listens on (default: the chart's default)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Dapr components the app uses (comma-separated); each must be defined for the app in the
+    /// platform's components directory
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub uses: Vec<String>,
+    /// Also write an empty, commented overlay `values.<ENV>.yaml` for these environments of
+    /// appkit.yaml (comma-separated or repeated)
+    #[arg(long, value_name = "ENV", value_delimiter = ',')]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// The chart directory (default: the chart of appkit.yaml, else the current directory)
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+    /// Write nothing; exit 1 with a diff when the chart's README.md is not what `docs` would write
+    #[arg(long)]
+    pub check: bool,
+    /// A schema key without a description is an error (exit 1), not a warning
+    #[arg(long)]
+    pub strict: bool,
 }

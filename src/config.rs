@@ -17,7 +17,11 @@ pub enum ConfigError {
     #[error("no {CONFIG_FILE} found in {} or any parent directory", start.display())]
     NotFound { start: PathBuf },
     #[error("cannot read {}", path.display())]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }
@@ -45,6 +49,10 @@ pub struct Config {
     /// Rule code → `error` | `warning` | `off`.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
+    /// Directory of the platform's own tera templates for `new` and `docs`; a file there named like
+    /// an embedded template (`values.yaml.tera`, `overlay.yaml.tera`, `README.md.tera`) replaces it.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -68,7 +76,10 @@ pub struct AppsConfig {
 
 impl Default for AppsConfig {
     fn default() -> Self {
-        AppsConfig { dir: default_apps_dir(), settings: BTreeMap::new() }
+        AppsConfig {
+            dir: default_apps_dir(),
+            settings: BTreeMap::new(),
+        }
     }
 }
 
@@ -226,7 +237,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    let start = std::env::current_dir().map_err(|source| ConfigError::Read { path: ".".into(), source })?;
+    let start = std::env::current_dir().map_err(|source| ConfigError::Read {
+        path: ".".into(),
+        source,
+    })?;
     let mut dir = start.as_path();
     loop {
         let candidate = dir.join(CONFIG_FILE);
@@ -242,13 +256,22 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
 
 /// Load and check `appkit.yaml`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    let config: Config = serde_saphyr::from_str(&text)
-        .map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let config: Config = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
     let root = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Loaded { path: path.to_path_buf(), root, config })
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        root,
+        config,
+    })
 }

@@ -18,11 +18,16 @@ mod fsutil;
 mod lock;
 mod oci;
 mod printer;
+mod scaffold;
 mod values;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let printer = printer::Printer::new(cli.global.quiet, cli.global.output_json(), cli.global.debug());
+    let printer = printer::Printer::new(
+        cli.global.quiet,
+        cli.global.output_json(),
+        cli.global.debug(),
+    );
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
         Err(err) => {

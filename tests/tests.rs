@@ -5,3 +5,5 @@ mod chart_contract;
 mod common;
 mod package;
 mod plugin;
+mod scaffold;
+mod validate;

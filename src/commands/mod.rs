@@ -7,10 +7,16 @@ use crate::cli::{Cli, Command};
 use crate::error::Status;
 use crate::printer::Printer;
 
+mod docs;
+mod new;
 mod package;
+mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
+        Command::Validate(args) => validate::run(&cli.global, args, printer),
+        Command::New(args) => new::run(&cli.global, args, printer),
+        Command::Docs(args) => docs::run(&cli.global, args, printer),
     }
 }
