@@ -364,3 +364,18 @@ fn a_chart_directory_without_chart_yaml_is_refused() {
         common::stderr(&out)
     );
 }
+
+#[test]
+fn no_inputs_and_no_config_is_a_usage_error_with_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(appkit()
+        .current_dir(tmp.path())
+        .env_remove("APPKIT_CONFIG")
+        .arg("validate"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("no appkit.yaml found") && err.contains("hint:"),
+        "{err}"
+    );
+}

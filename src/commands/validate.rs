@@ -80,9 +80,10 @@ fn load_config(global: &GlobalArgs, required: bool) -> Result<Option<Loaded>> {
     match config::locate(global.config.as_deref()) {
         Ok(path) => Ok(Some(config::load(&path)?)),
         Err(config::ConfigError::NotFound { .. }) if !required => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(Hint(
+        Err(e) => Err(anyhow::Error::new(Hint(
             "run inside a platform repo (with appkit.yaml), pass --config, or name values files and --chart".into(),
-        ))),
+        ))
+        .context(e.to_string())),
     }
 }
 
