@@ -37,6 +37,10 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
 
+    if args.print_values {
+        print_values(&validator, &jobs, printer)?;
+    }
+
     let base = std::env::current_dir().ok();
     let base = base.as_deref();
     let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -207,4 +211,20 @@ fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
     let env = name.strip_prefix("values.")?.strip_suffix(".yaml")?;
     let base = input.parent()?.join("values.yaml");
     (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
+}
+
+/// `--print-values`: the coalesced values of every job, as Helm would compute them.
+fn print_values(validator: &Validator, jobs: &[Job], printer: &Printer) -> Result<()> {
+    let mut out = Vec::new();
+    for j in jobs {
+        let files = match &j.files {
+            Some(f) => f.clone(),
+            None => validator.app_files(&j.app, j.env.as_deref()),
+        };
+        if let Ok(v) = validator.coalesce(&j.app, &files, j.env.as_deref()) {
+            out.push(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}));
+        }
+    }
+    printer.json(&out)?;
+    Ok(())
 }
