@@ -66,6 +66,8 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
+    // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
+    #[command(disable_version_flag = true)]
     Package(PackageArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
     Validate(ValidateArgs),

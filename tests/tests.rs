@@ -3,4 +3,6 @@
 
 mod chart_contract;
 mod common;
+mod package;
+mod plugin;
 mod validate;
