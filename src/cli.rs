@@ -105,7 +105,8 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub strict: bool,
     /// Also print, as JSON on stdout, the values each app gets in each environment (chart defaults +
-    /// app files, coalesced as Helm does): `[{"app", "env", "values"}]`
+    /// app files, coalesced as Helm does): `[{"app", "env", "values"}]` (with `--output json`:
+    /// under the `values` key of the report)
     #[arg(long = "print-values")]
     pub print_values: bool,
 }

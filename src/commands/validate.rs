@@ -37,8 +37,11 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
 
-    if args.print_values {
-        print_values(&validator, &jobs, printer)?;
+    let values = args
+        .print_values
+        .then(|| coalesced_values(&validator, &jobs));
+    if let (Some(v), false) = (&values, global.output == OutputFormat::Json) {
+        printer.json(v)?;
     }
 
     let base = std::env::current_dir().ok();
@@ -49,7 +52,13 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         OutputFormat::Human => {
             printer.stderr_raw(&diagnostics::render_human(&diags, base, printer.color()))
         }
-        OutputFormat::Json => printer.json(&diagnostics::to_json(&diags, base))?,
+        OutputFormat::Json => {
+            let mut doc = diagnostics::to_json(&diags, base);
+            if let Some(v) = values {
+                doc["values"] = v;
+            }
+            printer.json(&doc)?
+        }
         OutputFormat::Github => {
             let text = diagnostics::render_github(&diags, base);
             if !text.is_empty() {
@@ -213,8 +222,9 @@ fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
     (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
 }
 
-/// `--print-values`: the coalesced values of every job, as Helm would compute them.
-fn print_values(validator: &Validator, jobs: &[Job], printer: &Printer) -> Result<()> {
+/// `--print-values`: the coalesced values of every job, as Helm would compute them
+/// (`[{"app", "env", "values"}]`; jobs whose files cannot be read are left out).
+fn coalesced_values(validator: &Validator, jobs: &[Job]) -> serde_json::Value {
     let mut out = Vec::new();
     for j in jobs {
         let files = match &j.files {
@@ -225,6 +235,5 @@ fn print_values(validator: &Validator, jobs: &[Job], printer: &Printer) -> Resul
             out.push(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}));
         }
     }
-    printer.json(&out)?;
-    Ok(())
+    serde_json::Value::Array(out)
 }
