@@ -12,7 +12,9 @@
 //!   [`crate::diagnostics::render_human`] turns them into compiler-style text.
 
 pub mod coalesce;
+pub mod node;
 pub mod rules;
+pub mod scalar;
 pub mod schema;
 pub mod yaml;
 
