@@ -108,6 +108,11 @@ pub struct ValidateArgs {
     /// Treat warnings as errors (exit 1)
     #[arg(long)]
     pub strict: bool,
+    /// Also print, as JSON on stdout, the values each app gets in each environment (chart defaults +
+    /// app files, coalesced as Helm does): `[{"app", "env", "values"}]` (with `--output json`:
+    /// under the `values` key of the report)
+    #[arg(long = "print-values")]
+    pub print_values: bool,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.
