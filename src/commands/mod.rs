@@ -8,9 +8,16 @@ use crate::error::Status;
 use crate::printer::Printer;
 
 mod package;
+mod pull;
+mod push;
+mod registry;
+mod versions;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
+        Command::Push(args) => push::run(&cli.global, args, printer),
+        Command::Pull(args) => pull::run(&cli.global, args, printer),
+        Command::Versions(args) => versions::run(&cli.global, args, printer),
     }
 }
