@@ -65,6 +65,7 @@ pub enum Command {
     /// Push a chart (.tgz or directory) to an OCI registry or an OCI image layout, Helm-compatible
     Push(PushArgs),
     /// Download a published chart, verifying every digest
+    #[command(disable_version_flag = true)]
     Pull(PullArgs),
     /// List a chart's published versions (SemVer-sorted) with their manifest digests
     Versions(VersionsArgs),

@@ -33,7 +33,9 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     };
     let wanted_tag = args.version.as_deref().map(tag_for_version);
     if let Some(t) = &wanted_tag {
-        validate_tag(t).map_err(|r| anyhow::anyhow!("--version {}: {r}", args.version.as_deref().unwrap_or("")))?;
+        validate_tag(t).map_err(|r| {
+            anyhow::anyhow!("--version {}: {r}", args.version.as_deref().unwrap_or(""))
+        })?;
     }
     if let (Some(a), Some(b)) = (&wanted_tag, &ref_tag) {
         if a != b {
@@ -41,7 +43,8 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
         }
     }
     let conn = connection(&args.registry, printer)?;
-    let (store, source) = Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
+    let (store, source) =
+        Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
     if let Some(s) = source {
         printer.debug(&format!("credentials from {s}"));
     }
@@ -52,7 +55,9 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
             (None, None) => match ops::highest_published_version(&store).await? {
                 Some(v) => v.tag,
                 None => {
-                    return Err(crate::oci::OciError::NotFound { reference: args.chart_ref.clone() });
+                    return Err(crate::oci::OciError::NotFound {
+                        reference: args.chart_ref.clone(),
+                    });
                 }
             },
         };
@@ -62,7 +67,11 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     printer.debug(&format!("{} HTTP request(s)", store.requests()));
     if let Some(v) = &args.version {
         if &chart.version != v {
-            bail!("{} holds chart version {}, not {v}", chart.reference, chart.version);
+            bail!(
+                "{} holds chart version {}, not {v}",
+                chart.reference,
+                chart.version
+            );
         }
     }
     super::push::check_archive(&chart.tgz, &chart.name, &chart.version)
@@ -72,8 +81,11 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
         super::push::untar(&chart.tgz, &dest)?;
         dest
     } else {
-        let dest = args.destination.join(format!("{}-{}.tgz", chart.name, chart.version));
-        write_atomic(&dest, &chart.tgz).with_context(|| format!("cannot write {}", dest.display()))?;
+        let dest = args
+            .destination
+            .join(format!("{}-{}.tgz", chart.name, chart.version));
+        write_atomic(&dest, &chart.tgz)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
         dest
     };
     if printer.json_output() {

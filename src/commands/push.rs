@@ -3,20 +3,21 @@
 //! lacks, manifest last. Re-pushing the same chart uploads nothing; a tag that points at other
 //! content is refused (exit 1) unless `--force`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
 use super::registry::{connection, oci_error};
+use crate::chart::{ChartError, ChartMetadata};
 use crate::cli::{GlobalArgs, PushArgs};
-use crate::error::Status;
-use crate::oci::manifest::{self, Artifact};
+use crate::error::{Invalid, Status};
+use crate::oci::block_on;
+use crate::oci::manifest;
 use crate::oci::ops::{self, PushEvent};
 use crate::oci::reference::{Target, LAYOUT_SCHEME};
 use crate::oci::store::Store;
 use crate::oci::transport::Stats;
-use crate::oci::block_on;
 use crate::printer::Printer;
 
 pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Status> {
@@ -33,14 +34,15 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
     let (config_json, tgz) = prepare(&args.chart, printer)?;
     let artifact = manifest::build(config_json, tgz, created.as_deref())?;
     let conn = connection(&args.registry, printer)?;
-    let (store, source) =
-        Store::open(&target, Some(&artifact.name), true, &conn).map_err(|e| oci_error(e, &target))?;
+    let (store, source) = Store::open(&target, Some(&artifact.name), true, &conn)
+        .map_err(|e| oci_error(e, &target))?;
     if let Some(s) = source {
         printer.debug(&format!("credentials from {s}"));
     }
     let started = Instant::now();
     let progress = |ev: PushEvent| report_progress(printer, ev);
-    let outcome = block_on(ops::push(&store, &artifact, args.force, &progress)).map_err(|e| oci_error(e, &target))?;
+    let outcome = block_on(ops::push(&store, &artifact, args.force, &progress))
+        .map_err(|e| oci_error(e, &target))?;
     let requests = store.requests();
     printer.debug(&format!(
         "{requests} HTTP request(s), {} retried, {} blob(s) uploaded in {} ms",
@@ -49,10 +51,16 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
         started.elapsed().as_millis()
     ));
     if let Some(old) = &outcome.replaced {
-        printer.warn(&format!("--force: {} pointed at {old}; it now points at {}", outcome.reference, outcome.digest));
+        printer.warn(&format!(
+            "--force: {} pointed at {old}; it now points at {}",
+            outcome.reference, outcome.digest
+        ));
     }
     if outcome.already_published {
-        printer.status(&format!("{} is already published with this digest; nothing uploaded", outcome.reference));
+        printer.status(&format!(
+            "{} is already published with this digest; nothing uploaded",
+            outcome.reference
+        ));
     }
     if printer.json_output() {
         let mut v = serde_json::to_value(&outcome)?;
@@ -78,25 +86,79 @@ fn report_progress(printer: &Printer, ev: PushEvent) {
 
 /// The Helm config JSON and the `.tgz` bytes of the chart to push.
 fn prepare(chart: &Path, printer: &Printer) -> Result<(Vec<u8>, Vec<u8>)> {
-    let _ = printer;
-    let _: Option<Artifact> = None;
-    let _ = PathBuf::new();
-    bail!("push of {}: the chart module is not merged yet", chart.display())
+    if chart.is_dir() {
+        let _ = printer;
+        bail!(
+            "push of a chart directory {}: the chart module's packaging is not merged yet",
+            chart.display()
+        );
+    }
+    let tgz = std::fs::read(chart).with_context(|| format!("cannot read {}", chart.display()))?;
+    let meta = metadata_of_archive(&tgz, chart)?;
+    Ok((meta.to_helm_config_json(), tgz))
 }
 
-/// Check that `tgz` is a chart archive for `name`/`version` (Chart.yaml inside agrees).
+/// Chart.yaml of a chart archive, validated (a bad chart is exit 1).
+fn metadata_of_archive(tgz: &[u8], path: &Path) -> Result<ChartMetadata> {
+    let bytes = chart_yaml_of_archive(tgz)
+        .with_context(|| format!("{} is not a chart archive", path.display()))?;
+    let meta = ChartMetadata::from_yaml(&bytes, &path.join("Chart.yaml")).map_err(chart_error)?;
+    meta.validate().map_err(chart_error)?;
+    Ok(meta)
+}
+
+fn chart_error(e: ChartError) -> anyhow::Error {
+    if e.is_invalid() {
+        anyhow::Error::new(Invalid::new(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// The bytes of `<top>/Chart.yaml` in a `.tgz` (read only; nothing is extracted).
+fn chart_yaml_of_archive(tgz: &[u8]) -> Result<Vec<u8>> {
+    const LIMIT: u64 = 1 << 20;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
+    for entry in archive
+        .entries()
+        .context("not a gzip-compressed tar archive")?
+    {
+        let mut entry = entry.context("corrupt archive entry")?;
+        let path = entry.path().context("bad entry name")?.into_owned();
+        let parts: Vec<_> = path.components().collect();
+        if parts.len() == 2
+            && parts[1].as_os_str() == "Chart.yaml"
+            && entry.header().entry_type().is_file()
+        {
+            if entry.size() > LIMIT {
+                bail!("Chart.yaml is larger than {LIMIT} bytes");
+            }
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut buf).context("cannot read Chart.yaml")?;
+            return Ok(buf);
+        }
+    }
+    bail!("no <chart>/Chart.yaml in the archive")
+}
+
+/// Check that `tgz` is a chart archive for `name`/`version` (its Chart.yaml agrees).
 pub fn check_archive(tgz: &[u8], name: &str, version: &str) -> Result<()> {
-    let _ = (tgz, name, version);
+    let meta = metadata_of_archive(tgz, Path::new(name))?;
+    if meta.name != name || meta.version != version {
+        bail!(
+            "the archive holds chart {} {}, but the config says {name} {version}",
+            meta.name,
+            meta.version
+        );
+    }
     Ok(())
 }
 
 /// Extract `tgz` safely into `dest` (which must not exist yet).
 pub fn untar(tgz: &[u8], dest: &Path) -> Result<()> {
     let _ = tgz;
-    bail!("--untar into {}: the chart module is not merged yet", dest.display())
-}
-
-#[allow(dead_code)]
-fn _context() -> Result<()> {
-    Err(anyhow::anyhow!("x")).context("y")
+    bail!(
+        "--untar into {}: the chart module is not merged yet",
+        dest.display()
+    )
 }

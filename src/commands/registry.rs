@@ -22,14 +22,21 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     let explicit = match (&args.username, args.password_stdin) {
         (Some(u), true) => {
             let mut pw = String::new();
-            std::io::stdin().read_to_string(&mut pw).map_err(|e| anyhow!("cannot read the password from stdin: {e}"))?;
+            std::io::stdin()
+                .read_to_string(&mut pw)
+                .map_err(|e| anyhow!("cannot read the password from stdin: {e}"))?;
             let pw = pw.trim_end_matches(['\n', '\r']).to_string();
             if pw.is_empty() {
                 bail!("--password-stdin: stdin was empty");
             }
-            Some(Credentials { username: u.clone(), password: Secret::new(pw) })
+            Some(Credentials {
+                username: u.clone(),
+                password: Secret::new(pw),
+            })
         }
-        (Some(_), false) => bail!("--username needs --password-stdin (passwords are never taken as arguments)"),
+        (Some(_), false) => {
+            bail!("--username needs --password-stdin (passwords are never taken as arguments)")
+        }
         (None, true) => bail!("--password-stdin needs --username"),
         (None, false) => None,
     };

@@ -15,18 +15,25 @@ pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Resul
     let target = Target::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
     if let Target::Registry(r) = &target {
         if r.tag.is_some() || r.digest.is_some() {
-            anyhow::bail!("`{}`: versions takes the chart repository without a tag or digest", args.chart_ref);
+            anyhow::bail!(
+                "`{}`: versions takes the chart repository without a tag or digest",
+                args.chart_ref
+            );
         }
     }
     let conn = connection(&args.registry, printer)?;
-    let (store, source) = Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
+    let (store, source) =
+        Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
     if let Some(s) = source {
         printer.debug(&format!("credentials from {s}"));
     }
     let (versions, other) = block_on(ops::versions(&store)).map_err(|e| oci_error(e, &target))?;
     printer.debug(&format!("{} HTTP request(s)", store.requests()));
     if !other.is_empty() {
-        printer.warn(&format!("ignoring tags that are not chart versions: {}", other.join(", ")));
+        printer.warn(&format!(
+            "ignoring tags that are not chart versions: {}",
+            other.join(", ")
+        ));
     }
     if printer.json_output() {
         printer.json(&versions)?;

@@ -82,11 +82,3 @@ fn detail_suffix(detail: &str) -> String {
         format!(": {detail}")
     }
 }
-
-impl OciError {
-    /// True when the error means "the input was checked and is wrong" (exit 1) rather than a
-    /// network or I/O failure (exit 2): an immutable tag that would be overwritten.
-    pub fn is_policy(&self) -> bool {
-        matches!(self, OciError::TagExists { .. })
-    }
-}

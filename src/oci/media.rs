@@ -11,8 +11,6 @@ pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 pub const HELM_CHART_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 /// The layer media type of charts pushed by Helm before 3.7; still accepted on pull, never written.
 pub const HELM_CHART_CONTENT_LEGACY: &str = "application/tar+gzip";
-/// Helm's provenance layer (`.prov`); recognised on pull, never written by appkit.
-pub const HELM_PROVENANCE: &str = "application/vnd.cncf.helm.chart.provenance.v1.prov";
 
 /// `Accept` header for manifest requests.
 pub const MANIFEST_ACCEPT: &str =

@@ -22,13 +22,12 @@ pub struct Connection {
 
 pub enum Store {
     Registry {
-        client: RegistryClient,
+        client: Box<RegistryClient>,
         reference: RegistryRef,
     },
     Layout {
         layout: Layout,
         chart: Option<String>,
-        created: bool,
     },
 }
 
@@ -68,28 +67,20 @@ impl Store {
                 };
                 Ok((
                     Store::Registry {
-                        client: RegistryClient::new(t, repository),
+                        client: Box::new(RegistryClient::new(t, repository)),
                         reference,
                     },
                     source,
                 ))
             }
             Target::Layout(l) => {
-                let existed = l.dir.join("oci-layout").is_file();
                 let layout = Layout::open(&l.dir, push)?;
                 let chart = if push {
                     chart.map(str::to_string)
                 } else {
                     l.chart.clone()
                 };
-                Ok((
-                    Store::Layout {
-                        layout,
-                        chart,
-                        created: !existed,
-                    },
-                    None,
-                ))
+                Ok((Store::Layout { layout, chart }, None))
             }
         }
     }

@@ -5,6 +5,8 @@
 //! missing: they fail with a hint to run `scripts/test`.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -20,19 +20,35 @@ const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::
 
 fn which(tool: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join(tool)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
     });
-    found.unwrap_or_else(|| panic!("`{tool}` is not installed: run scripts/test (it installs the test tools)"))
+    found.unwrap_or_else(|| {
+        panic!("`{tool}` is not installed: run scripts/test (it installs the test tools)")
+    })
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(which("openssl")).args(args).current_dir(dir).output().expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(which("openssl"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,10 +95,68 @@ impl Registry {
         let mut ca_file = None;
         if opts.tls {
             let d = dir.path();
-            openssl(d, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=appkit test CA"]);
-            openssl(d, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
-            std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
-            openssl(d, &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "30", "-extfile", "san.ext"]);
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "30",
+                    "-subj",
+                    "/CN=appkit test CA",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            );
+            std::fs::write(
+                d.join("san.ext"),
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+            )
+            .unwrap();
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "server.csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "server.pem",
+                    "-days",
+                    "30",
+                    "-extfile",
+                    "san.ext",
+                ],
+            );
             cfg.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 d.join("server.pem").display(),
@@ -94,11 +168,17 @@ impl Registry {
         match &opts.auth {
             Auth::Anonymous => {}
             Auth::Basic { user, password } => {
-                let out = Command::new(which("htpasswd")).args(["-Bbn", user, password]).output().unwrap();
+                let out = Command::new(which("htpasswd"))
+                    .args(["-Bbn", user, password])
+                    .output()
+                    .unwrap();
                 assert!(out.status.success(), "htpasswd failed");
                 let path = dir.path().join("htpasswd");
                 std::fs::write(&path, &out.stdout).unwrap();
-                cfg.push_str(&format!("auth:\n  htpasswd:\n    realm: appkit-test\n    path: {}\n", path.display()));
+                cfg.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: appkit-test\n    path: {}\n",
+                    path.display()
+                ));
             }
             Auth::Token { user, password } => {
                 let issuer = TokenIssuer::start(dir.path(), user, password);
@@ -122,7 +202,15 @@ impl Registry {
             .stderr(logf)
             .spawn()
             .expect("start docker-registry");
-        let mut r = Registry { port, host, dir, ca_file, token, child, log };
+        let mut r = Registry {
+            port,
+            host,
+            dir,
+            ca_file,
+            token,
+            child,
+            log,
+        };
         r.wait_ready();
         r
     }
@@ -138,7 +226,11 @@ impl Registry {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("docker-registry did not listen on {} within 15 s:\n{}", self.host, self.log_text());
+        panic!(
+            "docker-registry did not listen on {} within 15 s:\n{}",
+            self.host,
+            self.log_text()
+        );
     }
 
     pub fn log_text(&self) -> String {
@@ -150,7 +242,13 @@ impl Registry {
         self.log_text()
             .lines()
             .filter_map(|l| {
-                let start = l.find("\"GET ").or(l.find("\"HEAD ")).or(l.find("\"POST ")).or(l.find("\"PUT ")).or(l.find("\"PATCH ")).or(l.find("\"DELETE "))?;
+                let start = l
+                    .find("\"GET ")
+                    .or(l.find("\"HEAD "))
+                    .or(l.find("\"POST "))
+                    .or(l.find("\"PUT "))
+                    .or(l.find("\"PATCH "))
+                    .or(l.find("\"DELETE "))?;
                 Some(l[start + 1..].to_string())
             })
             .collect()
@@ -158,7 +256,10 @@ impl Registry {
 
     /// How many requests matched `method` and a path containing `path_part`.
     pub fn count(&self, method: &str, path_part: &str) -> usize {
-        self.requests().iter().filter(|l| l.starts_with(&format!("{method} ")) && l.contains(path_part)).count()
+        self.requests()
+            .iter()
+            .filter(|l| l.starts_with(&format!("{method} ")) && l.contains(path_part))
+            .count()
     }
 
     pub fn oci(&self, path: &str) -> String {
@@ -183,7 +284,10 @@ impl Registry {
 
     /// Raw HTTP GET on the registry with optional Basic creds (for independent checks).
     pub fn get(&self, path: &str, accept: &str) -> (u16, Vec<u8>) {
-        assert!(self.ca_file.is_none() && self.token.is_none(), "raw get: anonymous plain HTTP only");
+        assert!(
+            self.ca_file.is_none() && self.token.is_none(),
+            "raw get: anonymous plain HTTP only"
+        );
         http_request(&self.host, "GET", path, &[("Accept", accept)], b"")
     }
 }
@@ -196,9 +300,18 @@ impl Drop for Registry {
 }
 
 /// A one-shot HTTP/1.1 request (Connection: close); returns status and body.
-pub fn http_request(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+pub fn http_request(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(host).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -207,11 +320,17 @@ pub fn http_request(host: &str, method: &str, path: &str, headers: &[(&str, &str
     s.write_all(body).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("HTTP response head");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response head");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, body)
@@ -220,7 +339,9 @@ pub fn http_request(host: &str, method: &str, path: &str, headers: &[(&str, &str
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(nl) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
@@ -261,10 +382,21 @@ fn read_request(stream: &mut BufReader<TcpStream>) -> Option<(SeenRequest, Vec<u
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     stream.read_exact(&mut body).ok()?;
-    Some((SeenRequest { method, target, headers }, body))
+    Some((
+        SeenRequest {
+            method,
+            target,
+            headers,
+        },
+        body,
+    ))
 }
 
 /// Harbor-style token service: `GET /service/token?service=…&scope=…` with Basic credentials →
@@ -281,8 +413,32 @@ impl TokenIssuer {
     fn start(dir: &Path, user: &str, password: &str) -> TokenIssuer {
         let tdir = dir.join("token");
         std::fs::create_dir_all(&tdir).unwrap();
-        openssl(&tdir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "30", "-subj", "/CN=appkit-test-issuer"]);
-        openssl(&tdir, &["x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der"]);
+        openssl(
+            &tdir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=appkit-test-issuer",
+            ],
+        );
+        openssl(
+            &tdir,
+            &[
+                "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der",
+            ],
+        );
         let x5c = B64.encode(std::fs::read(tdir.join("cert.der")).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -299,7 +455,9 @@ impl TokenIssuer {
                 };
                 s.set_nonblocking(false).unwrap();
                 let mut r = BufReader::new(s);
-                let Some((req, _)) = read_request(&mut r) else { continue };
+                let Some((req, _)) = read_request(&mut r) else {
+                    continue;
+                };
                 seen2.lock().unwrap().push(req.clone());
                 let mut s = r.into_inner();
                 let reply = |s: &mut TcpStream, status: &str, body: &str| {
@@ -309,14 +467,26 @@ impl TokenIssuer {
                     reply(&mut s, "405 Method Not Allowed", "{}");
                     continue;
                 }
-                let auth = req.headers.iter().find(|(k, _)| k == "authorization").map(|(_, v)| v.clone());
+                let auth = req
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "authorization")
+                    .map(|(_, v)| v.clone());
                 if auth.is_some() && auth.as_deref() != Some(expected.as_str()) {
-                    reply(&mut s, "401 Unauthorized", r#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid credentials"}]}"#);
+                    reply(
+                        &mut s,
+                        "401 Unauthorized",
+                        r#"{"errors":[{"code":"UNAUTHORIZED","message":"invalid credentials"}]}"#,
+                    );
                     continue;
                 }
                 // Anonymous callers get a token without access, as Harbor does for private projects.
                 let granted = auth.is_some();
-                let query = req.target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
+                let query = req
+                    .target
+                    .split_once('?')
+                    .map(|(_, q)| q.to_string())
+                    .unwrap_or_default();
                 let mut access = Vec::new();
                 let mut service = String::new();
                 for pair in query.split('&') {
@@ -326,12 +496,19 @@ impl TokenIssuer {
                         service = v;
                     } else if k == "scope" && granted {
                         let mut it = v.splitn(3, ':');
-                        let (t, n, a) = (it.next().unwrap_or(""), it.next().unwrap_or(""), it.next().unwrap_or(""));
+                        let (t, n, a) = (
+                            it.next().unwrap_or(""),
+                            it.next().unwrap_or(""),
+                            it.next().unwrap_or(""),
+                        );
                         let actions: Vec<&str> = a.split(',').filter(|x| !x.is_empty()).collect();
                         access.push(serde_json::json!({"type": t, "name": n, "actions": actions}));
                     }
                 }
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
                 let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [x5c]});
                 let claims = serde_json::json!({
                     "iss": "appkit-test-issuer", "aud": service, "sub": if granted { "user" } else { "" },
@@ -345,7 +522,9 @@ impl TokenIssuer {
                 );
                 let sig = es256_sign(&key, signing_input.as_bytes());
                 let jwt = format!("{signing_input}.{}", B64URL.encode(sig));
-                let body = serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300}).to_string();
+                let body =
+                    serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300})
+                        .to_string();
                 reply(&mut s, "200 OK", &body);
             }
         });
@@ -418,13 +597,21 @@ fn es256_sign(key: &Path, data: &[u8]) -> Vec<u8> {
     let der = child.wait_with_output().unwrap().stdout;
     // SEQUENCE { INTEGER r, INTEGER s }
     assert_eq!(der[0], 0x30, "DER signature");
-    let mut i = if der[1] & 0x80 != 0 { 2 + (der[1] & 0x7f) as usize } else { 2 };
+    let mut i = if der[1] & 0x80 != 0 {
+        2 + (der[1] & 0x7f) as usize
+    } else {
+        2
+    };
     let mut out = Vec::new();
     for _ in 0..2 {
         assert_eq!(der[i], 0x02);
         let len = der[i + 1] as usize;
         let int = &der[i + 2..i + 2 + len];
-        let int = if int.len() > 32 { &int[int.len() - 32..] } else { int };
+        let int = if int.len() > 32 {
+            &int[int.len() - 32..]
+        } else {
+            int
+        };
         out.extend(std::iter::repeat_n(0u8, 32 - int.len()));
         out.extend_from_slice(int);
         i += 2 + len;
@@ -492,7 +679,10 @@ impl FaultProxy {
     }
 
     pub fn count(&self, method: &str, path_part: &str) -> usize {
-        self.requests().iter().filter(|(m, t, _)| m == method && t.contains(path_part)).count()
+        self.requests()
+            .iter()
+            .filter(|(m, t, _)| m == method && t.contains(path_part))
+            .count()
     }
 }
 
@@ -515,7 +705,10 @@ fn proxy_connection(
         return;
     }
     let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut head_lines = Vec::new();
     let mut len = 0usize;
     loop {
@@ -560,8 +753,13 @@ fn proxy_connection(
             let mut body = vec![0; len];
             let _ = client.read_exact(&mut body);
             seen.lock().unwrap().push((method, target, code));
-            let ra = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
-            let _ = write!(client.get_mut(), "HTTP/1.1 {code} Fault\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n");
+            let ra = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            let _ = write!(
+                client.get_mut(),
+                "HTTP/1.1 {code} Fault\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
             return;
         }
         None => {}
