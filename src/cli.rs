@@ -61,6 +61,8 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
+    // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
+    #[command(disable_version_flag = true)]
     Package(PackageArgs),
     /// Push a chart (.tgz or directory) to an OCI registry or an OCI image layout, Helm-compatible
     Push(PushArgs),

@@ -273,7 +273,7 @@ impl Reader {
             Scalar::Float(f) => {
                 self.problem(
                     pos(v),
-                    format!("`{field}` must be a string, found the number {f} (quote it)"),
+                    format!("`{field}` must be a string, found the number {f:?} (quote it)"),
                 );
                 f.to_string()
             }
@@ -335,7 +335,7 @@ fn describe(s: &Scalar) -> String {
     match s {
         Scalar::Str(s) => format!("the string {s:?}"),
         Scalar::Int(s) => format!("the number {s}"),
-        Scalar::Float(f) => format!("the number {f}"),
+        Scalar::Float(f) => format!("the number {f:?}"),
         Scalar::Bool(b) => format!("the boolean {b}"),
         Scalar::Null => "null".into(),
         Scalar::Other(w) => (*w).into(),

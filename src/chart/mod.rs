@@ -8,8 +8,15 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod archive;
+pub mod ignore;
 pub mod metadata;
+mod unpack;
 
+#[allow(unused_imports)]
+pub use archive::{
+    extract_safely, package, read_tgz, ArchiveContents, ArchiveFile, PackageOptions, Packaged,
+};
 #[allow(unused_imports)]
 pub use metadata::{ChartMetadata, Dependency, Maintainer, Problem};
 
