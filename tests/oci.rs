@@ -918,3 +918,95 @@ fn bad_references_are_usage_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_chart_directory_from_two_checkouts_pushes_to_the_same_digest_and_the_second_uploads_nothing() {
+    let reg = Registry::anonymous();
+    let w = Work::new();
+    let a = w.chart("checkout-a", "3.0.0");
+    let b = w.chart("checkout-b", "3.0.0");
+    // Different file times and an extra ignored file in the second checkout's history.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    for f in ["Chart.yaml", "values.yaml", "templates/configmap.yaml"] {
+        std::fs::File::options()
+            .write(true)
+            .open(b.join(f))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let first = push_json(&reg, &a, "p", &[]);
+    assert_eq!(first["uploaded"], true);
+    let posts = reg.count("POST", "/blobs/uploads/");
+    let second = push_json(&reg, &b, "p", &[]);
+    assert_eq!(
+        second["digest"], first["digest"],
+        "same chart → same manifest digest"
+    );
+    assert_eq!(second["alreadyPublished"], true);
+    assert_eq!(
+        reg.count("POST", "/blobs/uploads/"),
+        posts,
+        "nothing uploaded"
+    );
+
+    // What appkit packaged and pushed is what Helm renders.
+    let rendered = run_ok(
+        helm(3, &w.home())
+            .args(["template", "r", &reg.oci("p/demo"), "--version", "3.0.0"])
+            .args(reg.helm_flags()),
+    );
+    assert!(rendered.contains("name: r-demo"), "{rendered}");
+
+    // pull --untar extracts safely into DIR/<chart>, and refuses to overwrite it.
+    let dest = w.path().join("untar");
+    let out = run(&mut appkit_in(
+        &reg.appkit_flags(),
+        &[
+            "pull",
+            &reg.oci("p/demo"),
+            "--version",
+            "3.0.0",
+            "--untar",
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dest.join("demo/values.yaml")).unwrap(),
+        std::fs::read_to_string(a.join("values.yaml")).unwrap()
+    );
+    let out = run(&mut appkit_in(
+        &reg.appkit_flags(),
+        &[
+            "pull",
+            &reg.oci("p/demo"),
+            "--version",
+            "3.0.0",
+            "--untar",
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_invalid_chart_is_refused_before_any_request() {
+    let reg = Registry::anonymous();
+    let w = Work::new();
+    let chart = w.chart("bad", "not-a-version");
+    let out = run(&mut appkit_in(
+        &reg.appkit_flags(),
+        &["push", chart.to_str().unwrap(), &reg.oci("p")],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("version"), "{}", stderr(&out));
+    assert!(
+        reg.requests().is_empty(),
+        "no request was made: {:?}",
+        reg.requests()
+    );
+}

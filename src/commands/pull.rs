@@ -77,9 +77,7 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     super::push::check_archive(&chart.tgz, &chart.name, &chart.version)
         .with_context(|| format!("{} is not a usable chart", chart.reference))?;
     let path = if args.untar {
-        let dest = args.destination.join(&chart.name);
-        super::push::untar(&chart.tgz, &dest)?;
-        dest
+        super::push::untar(&chart.tgz, &args.destination)?
     } else {
         let dest = args
             .destination

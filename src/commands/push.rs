@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use super::registry::{connection, oci_error};
+use crate::chart::archive::{self, PackageOptions};
 use crate::chart::{ChartError, ChartMetadata};
 use crate::cli::{GlobalArgs, PushArgs};
 use crate::error::{Invalid, Status};
@@ -84,27 +85,32 @@ fn report_progress(printer: &Printer, ev: PushEvent) {
     }
 }
 
-/// The Helm config JSON and the `.tgz` bytes of the chart to push.
+/// The Helm config JSON and the `.tgz` bytes of the chart to push: a directory is packaged
+/// reproducibly (as `helm appkit package` does), an archive is read and checked.
 fn prepare(chart: &Path, printer: &Printer) -> Result<(Vec<u8>, Vec<u8>)> {
     if chart.is_dir() {
-        let _ = printer;
-        bail!(
-            "push of a chart directory {}: the chart module's packaging is not merged yet",
-            chart.display()
-        );
+        let opts = PackageOptions {
+            source_date_epoch: archive::source_date_epoch_from_env().map_err(chart_error)?,
+            ..Default::default()
+        };
+        let packaged = archive::package(chart, &opts).map_err(chart_error)?;
+        printer.debug(&format!(
+            "packaged {} (sha256:{})",
+            packaged.file_name, packaged.sha256
+        ));
+        return Ok((packaged.metadata.to_helm_config_json(), packaged.bytes));
     }
     let tgz = std::fs::read(chart).with_context(|| format!("cannot read {}", chart.display()))?;
-    let meta = metadata_of_archive(&tgz, chart)?;
+    let meta = metadata_of_archive(&tgz)
+        .with_context(|| format!("{} is not a usable chart archive", chart.display()))?;
     Ok((meta.to_helm_config_json(), tgz))
 }
 
-/// Chart.yaml of a chart archive, validated (a bad chart is exit 1).
-fn metadata_of_archive(tgz: &[u8], path: &Path) -> Result<ChartMetadata> {
-    let bytes = chart_yaml_of_archive(tgz)
-        .with_context(|| format!("{} is not a chart archive", path.display()))?;
-    let meta = ChartMetadata::from_yaml(&bytes, &path.join("Chart.yaml")).map_err(chart_error)?;
-    meta.validate().map_err(chart_error)?;
-    Ok(meta)
+/// The validated Chart.yaml of a chart archive (read safely; a bad chart is exit 1).
+fn metadata_of_archive(tgz: &[u8]) -> Result<ChartMetadata> {
+    let contents = archive::read_tgz(tgz).map_err(chart_error)?;
+    contents.metadata.validate().map_err(chart_error)?;
+    Ok(contents.metadata)
 }
 
 fn chart_error(e: ChartError) -> anyhow::Error {
@@ -115,35 +121,9 @@ fn chart_error(e: ChartError) -> anyhow::Error {
     }
 }
 
-/// The bytes of `<top>/Chart.yaml` in a `.tgz` (read only; nothing is extracted).
-fn chart_yaml_of_archive(tgz: &[u8]) -> Result<Vec<u8>> {
-    const LIMIT: u64 = 1 << 20;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
-    for entry in archive
-        .entries()
-        .context("not a gzip-compressed tar archive")?
-    {
-        let mut entry = entry.context("corrupt archive entry")?;
-        let path = entry.path().context("bad entry name")?.into_owned();
-        let parts: Vec<_> = path.components().collect();
-        if parts.len() == 2
-            && parts[1].as_os_str() == "Chart.yaml"
-            && entry.header().entry_type().is_file()
-        {
-            if entry.size() > LIMIT {
-                bail!("Chart.yaml is larger than {LIMIT} bytes");
-            }
-            let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut buf).context("cannot read Chart.yaml")?;
-            return Ok(buf);
-        }
-    }
-    bail!("no <chart>/Chart.yaml in the archive")
-}
-
 /// Check that `tgz` is a chart archive for `name`/`version` (its Chart.yaml agrees).
 pub fn check_archive(tgz: &[u8], name: &str, version: &str) -> Result<()> {
-    let meta = metadata_of_archive(tgz, Path::new(name))?;
+    let meta = metadata_of_archive(tgz)?;
     if meta.name != name || meta.version != version {
         bail!(
             "the archive holds chart {} {}, but the config says {name} {version}",
@@ -154,11 +134,7 @@ pub fn check_archive(tgz: &[u8], name: &str, version: &str) -> Result<()> {
     Ok(())
 }
 
-/// Extract `tgz` safely into `dest` (which must not exist yet).
-pub fn untar(tgz: &[u8], dest: &Path) -> Result<()> {
-    let _ = tgz;
-    bail!(
-        "--untar into {}: the chart module is not merged yet",
-        dest.display()
-    )
+/// Extract `tgz` safely into `dest_dir/<chart>` (which must not exist yet); returns that path.
+pub fn untar(tgz: &[u8], dest_dir: &Path) -> Result<std::path::PathBuf> {
+    archive::extract_safely(tgz, dest_dir).map_err(chart_error)
 }
