@@ -17,7 +17,11 @@ pub enum ConfigError {
     #[error("no {CONFIG_FILE} found in {} or any parent directory", start.display())]
     NotFound { start: PathBuf },
     #[error("cannot read {}", path.display())]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }
@@ -68,7 +72,10 @@ pub struct AppsConfig {
 
 impl Default for AppsConfig {
     fn default() -> Self {
-        AppsConfig { dir: default_apps_dir(), settings: BTreeMap::new() }
+        AppsConfig {
+            dir: default_apps_dir(),
+            settings: BTreeMap::new(),
+        }
     }
 }
 
@@ -226,7 +233,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    let start = std::env::current_dir().map_err(|source| ConfigError::Read { path: ".".into(), source })?;
+    let start = std::env::current_dir().map_err(|source| ConfigError::Read {
+        path: ".".into(),
+        source,
+    })?;
     let mut dir = start.as_path();
     loop {
         let candidate = dir.join(CONFIG_FILE);
@@ -242,13 +252,22 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
 
 /// Load and check `appkit.yaml`.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    let config: Config = serde_saphyr::from_str(&text)
-        .map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let config: Config = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
     let root = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Loaded { path: path.to_path_buf(), root, config })
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        root,
+        config,
+    })
 }

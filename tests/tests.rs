@@ -4,3 +4,4 @@
 mod chart_contract;
 mod common;
 mod oci;
+mod validate;

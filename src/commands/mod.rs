@@ -12,6 +12,7 @@ mod pull;
 mod push;
 mod registry;
 mod versions;
+mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
@@ -19,5 +20,6 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Push(args) => push::run(&cli.global, args, printer),
         Command::Pull(args) => pull::run(&cli.global, args, printer),
         Command::Versions(args) => versions::run(&cli.global, args, printer),
+        Command::Validate(args) => validate::run(&cli.global, args, printer),
     }
 }
