@@ -76,6 +76,8 @@ pub enum Command {
     Pull(PullArgs),
     /// List a chart's published versions (SemVer-sorted) with their manifest digests
     Versions(VersionsArgs),
+    /// CI entry point: validate every app, package, check the version was raised, push, update appkit.lock
+    Publish(PublishArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
     Validate(ValidateArgs),
 }
@@ -190,6 +192,18 @@ pub struct VersionsArgs {
     /// The chart: oci://HOST[:PORT]/PATH/CHART or oci-layout:DIR/CHART
     #[arg(value_name = "CHART_REF")]
     pub chart_ref: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Do everything (validate, package, compare with the registry) but upload and write appkit.lock
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Publish somewhere else than `chart.repository` of appkit.yaml (oci://… or oci-layout:DIR)
+    #[arg(long = "to", value_name = "REMOTE")]
+    pub to: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

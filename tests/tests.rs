@@ -4,4 +4,5 @@
 mod chart_contract;
 mod common;
 mod oci;
+mod oci_publish;
 mod validate;

@@ -8,6 +8,7 @@ use crate::error::Status;
 use crate::printer::Printer;
 
 mod package;
+mod publish;
 mod pull;
 mod push;
 mod registry;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Push(args) => push::run(&cli.global, args, printer),
         Command::Pull(args) => pull::run(&cli.global, args, printer),
         Command::Versions(args) => versions::run(&cli.global, args, printer),
+        Command::Publish(args) => publish::run(&cli.global, args, printer),
         Command::Validate(args) => validate::run(&cli.global, args, printer),
     }
 }

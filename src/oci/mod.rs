@@ -8,7 +8,7 @@
 //! Public API for other modules (e.g. `publish`): build an [`manifest::Artifact`] with
 //! [`manifest::build`], open a [`store::Store`] with [`store::Store::open`], then
 //! [`ops::push`], [`ops::pull`], [`ops::versions`], [`ops::highest_published_version`],
-//! [`ops::published_digest`]; run them with [`block_on`].
+//! [`ops::published_content`]; run them with [`block_on`].
 
 pub mod auth;
 pub mod client;

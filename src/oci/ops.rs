@@ -215,10 +215,31 @@ pub async fn highest_published_version(
     Ok(versions(store).await?.0.pop())
 }
 
-/// The manifest digest a chart version is published under, if it is (for `publish`).
-#[allow(dead_code)] // the lead's `publish` calls it
-pub async fn published_digest(store: &Store, version: &str) -> Result<Option<String>, OciError> {
-    store.resolve(&tag_for_version(version)).await
+/// What a registry holds for one chart version: the manifest digest and the digests of its
+/// config and chart layer (content equality that ignores annotations such as Helm's `created`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedContent {
+    pub manifest: String,
+    pub config: String,
+    pub layer: String,
+}
+
+/// The published content of `version`, if that version is published.
+pub async fn published_content(store: &Store, version: &str) -> Result<Option<PublishedContent>, OciError> {
+    let tag = tag_for_version(version);
+    let Some((bytes, digest)) = store.fetch_manifest(&tag).await? else { return Ok(None) };
+    let shown = store.display(&tag);
+    let m = parse_chart_manifest(&shown, &bytes)?;
+    let layer = m.chart_layer(&shown)?.digest.clone();
+    Ok(Some(PublishedContent { manifest: digest, config: m.config.digest, layer }))
+}
+
+impl PublishedContent {
+    /// True when `artifact` has the same chart content (config and layer), whatever the manifest
+    /// annotations.
+    pub fn same_content(&self, artifact: &Artifact) -> bool {
+        self.config == artifact.config.digest && self.layer == artifact.layer.digest
+    }
 }
 
 /// Minimal `join_all` for a handful of futures on the current-thread runtime.
