@@ -609,6 +609,23 @@ fn harbor_style_token_auth_with_helm_registry_login_credentials() {
         "asked for pull,push up front: {scopes:?}"
     );
 
+    // Anonymous: the issuer grants nothing, the registry says insufficient_scope.
+    let out = run(&mut appkit_in(
+        &reg.appkit_flags(),
+        &["versions", &reg.oci("platform/demo")],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("anonymous lacks the permission `repository:platform/demo:pull`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("helm registry login"),
+        "{}",
+        stderr(&out)
+    );
+
     // Wrong credentials at the token service: exit 2, clear message, no secret.
     let tgz = w.tgz("0.10.0");
     let mut c = appkit_in(

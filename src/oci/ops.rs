@@ -225,13 +225,22 @@ pub struct PublishedContent {
 }
 
 /// The published content of `version`, if that version is published.
-pub async fn published_content(store: &Store, version: &str) -> Result<Option<PublishedContent>, OciError> {
+pub async fn published_content(
+    store: &Store,
+    version: &str,
+) -> Result<Option<PublishedContent>, OciError> {
     let tag = tag_for_version(version);
-    let Some((bytes, digest)) = store.fetch_manifest(&tag).await? else { return Ok(None) };
+    let Some((bytes, digest)) = store.fetch_manifest(&tag).await? else {
+        return Ok(None);
+    };
     let shown = store.display(&tag);
     let m = parse_chart_manifest(&shown, &bytes)?;
     let layer = m.chart_layer(&shown)?.digest.clone();
-    Ok(Some(PublishedContent { manifest: digest, config: m.config.digest, layer }))
+    Ok(Some(PublishedContent {
+        manifest: digest,
+        config: m.config.digest,
+        layer,
+    }))
 }
 
 impl PublishedContent {

@@ -200,6 +200,23 @@ impl Transport {
                 return Ok(resp);
             }
             if authenticated {
+                let challenge = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if challenge.contains("insufficient_scope") {
+                    let who = self.creds.as_ref().map_or("anonymous".to_string(), |c| {
+                        format!("user `{}`", c.username)
+                    });
+                    return Err(OciError::Unauthorized {
+                        registry: self.registry.clone(),
+                        detail: format!(
+                            "{who} lacks the permission `{}` (insufficient_scope)",
+                            self.scope
+                        ),
+                    });
+                }
                 return Err(self.refused(None));
             }
             let header = resp
