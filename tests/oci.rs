@@ -1,37 +1,38 @@
 //! OCI push / pull / versions against a real CNCF distribution registry (see
-//! `common/registry.rs`), cross-checked with real Helm 3.17 and 4.1.
+//! `common/registry.rs`), cross-checked with real Helm 3.17 and 4.1. Auth and TLS tests are in
+//! `oci_auth.rs`, fault injection in `oci_faults.rs`; they share the helpers here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::registry::{Auth, Fault, FaultAction, FaultProxy, Options, Registry};
+use crate::common::registry::Registry;
 use crate::common::{appkit, helm, repo_root, run, run_ok, stderr, stdout};
 
-fn fixture_chart() -> PathBuf {
+pub(crate) fn fixture_chart() -> PathBuf {
     repo_root().join("tests/fixtures/oci/demo")
 }
 
 /// A temp dir with a Helm home and a copy of the fixture chart at `chart/` (version overridable).
-struct Work {
+pub(crate) struct Work {
     dir: tempfile::TempDir,
 }
 
 impl Work {
-    fn new() -> Work {
+    pub(crate) fn new() -> Work {
         Work {
             dir: tempfile::tempdir().unwrap(),
         }
     }
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
-    fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.path().join("helm-home")
     }
     /// A copy of the fixture chart with `version`, at `<work>/<sub>/demo`.
-    fn chart(&self, sub: &str, version: &str) -> PathBuf {
+    pub(crate) fn chart(&self, sub: &str, version: &str) -> PathBuf {
         let dest = self.path().join(sub).join("demo");
         crate::common::copy_dir(&fixture_chart(), &dest);
         let y = std::fs::read_to_string(dest.join("Chart.yaml")).unwrap();
@@ -43,7 +44,7 @@ impl Work {
         dest
     }
     /// `helm package` (Helm 4) of a copy of the fixture chart at `version`.
-    fn tgz(&self, version: &str) -> PathBuf {
+    pub(crate) fn tgz(&self, version: &str) -> PathBuf {
         let chart = self.chart(&format!("src-{version}"), version);
         let out = self.path().join("pkg");
         run_ok(
@@ -57,7 +58,7 @@ impl Work {
     }
 }
 
-fn appkit_in(reg_flags: &[String], args: &[&str]) -> Command {
+pub(crate) fn appkit_in(reg_flags: &[String], args: &[&str]) -> Command {
     let mut c = appkit();
     c.args(args).args(reg_flags);
     c.env_remove("APPKIT_REGISTRY_USERNAME")
@@ -71,7 +72,7 @@ fn appkit_in(reg_flags: &[String], args: &[&str]) -> Command {
     c
 }
 
-fn json_out(out: &Output) -> Value {
+pub(crate) fn json_out(out: &Output) -> Value {
     assert!(
         out.status.success(),
         "failed: {}\n{}",
@@ -82,19 +83,19 @@ fn json_out(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
 }
 
-fn push_json(reg: &Registry, tgz: &Path, ns: &str, extra: &[&str]) -> Value {
+pub(crate) fn push_json(reg: &Registry, tgz: &Path, ns: &str, extra: &[&str]) -> Value {
     let dest = reg.oci(ns);
     let mut args = vec!["push", tgz.to_str().unwrap(), dest.as_str(), "-o", "json"];
     args.extend_from_slice(extra);
     json_out(&run(&mut appkit_in(&reg.appkit_flags(), &args)))
 }
 
-fn helm_push(major: u8, home: &Path, tgz: &Path, dest: &str, flags: &[String]) {
+pub(crate) fn helm_push(major: u8, home: &Path, tgz: &Path, dest: &str, flags: &[String]) {
     run_ok(helm(major, home).arg("push").arg(tgz).arg(dest).args(flags));
 }
 
 /// GET a manifest or blob from a plain-HTTP anonymous registry, independently of appkit.
-fn get_json(reg: &Registry, path: &str) -> (Vec<u8>, Value) {
+pub(crate) fn get_json(reg: &Registry, path: &str) -> (Vec<u8>, Value) {
     let (status, body) = reg.get(path, "application/vnd.oci.image.manifest.v1+json");
     assert_eq!(
         status,
@@ -106,7 +107,7 @@ fn get_json(reg: &Registry, path: &str) -> (Vec<u8>, Value) {
     (body, v)
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
@@ -435,400 +436,6 @@ fn overwriting_a_version_with_other_content_is_refused_unless_forced() {
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/0.6.0");
     assert_eq!(sha256(&body), forced["digest"]);
     assert_ne!(forced["digest"], first["digest"]);
-}
-
-#[test]
-fn basic_auth_with_password_stdin_and_wrong_credentials_never_leak() {
-    let password = "s3cr3t-Pa55word";
-    let user = "robot$platform+ci";
-    let reg = Registry::start(Options {
-        auth: Auth::Basic {
-            user: user.into(),
-            password: password.into(),
-        },
-        tls: false,
-    });
-    let w = Work::new();
-    let tgz = w.tgz("0.7.0");
-    let push = |pw: &str, extra: &[&str]| -> Output {
-        let dest = reg.oci("p");
-        let mut args = vec![
-            "push",
-            tgz.to_str().unwrap(),
-            dest.as_str(),
-            "--username",
-            user,
-            "--password-stdin",
-            "--debug",
-        ];
-        args.extend_from_slice(extra);
-        let mut c = appkit_in(&reg.appkit_flags(), &args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{pw}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    };
-    let out = push(password, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let all = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!all.contains(password), "password printed: {all}");
-    assert!(
-        !all.to_lowercase().contains("authorization"),
-        "header printed: {all}"
-    );
-
-    let out = push("wrong-password", &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("authentication") && err.contains(user) && err.contains("hint:"),
-        "{err}"
-    );
-    assert!(!err.contains("wrong-password"), "{err}");
-
-    // No credentials at all.
-    let out = run(&mut appkit_in(
-        &reg.appkit_flags(),
-        &["versions", &reg.oci("p/demo")],
-    ));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("requires credentials"),
-        "{}",
-        stderr(&out)
-    );
-
-    // Environment variables.
-    let mut c = appkit_in(&reg.appkit_flags(), &["versions", &reg.oci("p/demo")]);
-    c.env("APPKIT_REGISTRY_USERNAME", user)
-        .env("APPKIT_REGISTRY_PASSWORD", password);
-    assert!(run_ok(&mut c).starts_with("0.7.0 "));
-}
-
-fn helm_login(major: u8, home: &Path, reg: &Registry, user: &str, password: &str) {
-    let mut c = helm(major, home);
-    c.args([
-        "registry",
-        "login",
-        &reg.host,
-        "--username",
-        user,
-        "--password-stdin",
-    ]);
-    match &reg.ca_file {
-        Some(ca) => c.arg("--ca-file").arg(ca),
-        None if major == 4 => c.arg("--plain-http"),
-        None => c.arg("--insecure"),
-    };
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "helm {major} registry login: {}",
-        stderr(&out)
-    );
-}
-
-#[test]
-fn harbor_style_token_auth_with_helm_registry_login_credentials() {
-    let (user, password) = ("robot$platform+ci", "tok-en-Pa55");
-    let reg = Registry::start(Options {
-        auth: Auth::Token {
-            user: user.into(),
-            password: password.into(),
-        },
-        tls: false,
-    });
-    let w = Work::new();
-    for (major, version) in [(3u8, "0.8.0"), (4u8, "0.9.0")] {
-        let home = w.path().join(format!("home{major}"));
-        helm_login(major, &home, &reg, user, password);
-        let config = home.join("config/registry/config.json");
-        assert!(config.is_file(), "helm {major} wrote {}", config.display());
-        let tgz = w.tgz(version);
-        let dest = reg.oci("platform");
-        let mut c = appkit_in(
-            &reg.appkit_flags(),
-            &[
-                "push",
-                tgz.to_str().unwrap(),
-                &dest,
-                "--debug",
-                "-o",
-                "json",
-            ],
-        );
-        c.env("HELM_REGISTRY_CONFIG", &config);
-        let out = run(&mut c);
-        let all = format!("{}{}", stdout(&out), stderr(&out));
-        assert!(out.status.success(), "{all}");
-        assert!(
-            !all.contains(password) && !all.contains("Bearer ") && !all.contains("eyJ"),
-            "secret printed: {all}"
-        );
-        assert!(
-            all.contains("Helm registry config"),
-            "debug names the credential source: {all}"
-        );
-        // Helm itself pulls what appkit pushed, through the same token flow.
-        let pulled = w.path().join(format!("hp{major}"));
-        std::fs::create_dir_all(&pulled).unwrap(); // Helm 3 does not create it
-        let mut hp = helm(major, &home);
-        hp.args([
-            "pull",
-            &reg.oci("platform/demo"),
-            "--version",
-            version,
-            "-d",
-        ])
-        .arg(&pulled);
-        hp.args(reg.helm_flags());
-        run_ok(&mut hp);
-    }
-    let scopes = reg.token.as_ref().unwrap().scopes();
-    assert!(
-        scopes.contains(&"repository:platform/demo:pull,push".to_string()),
-        "asked for pull,push up front: {scopes:?}"
-    );
-
-    // Anonymous: the issuer grants nothing, the registry says insufficient_scope.
-    let out = run(&mut appkit_in(
-        &reg.appkit_flags(),
-        &["versions", &reg.oci("platform/demo")],
-    ));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("anonymous lacks the permission `repository:platform/demo:pull`"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("helm registry login"),
-        "{}",
-        stderr(&out)
-    );
-
-    // Wrong credentials at the token service: exit 2, clear message, no secret.
-    let tgz = w.tgz("0.10.0");
-    let mut c = appkit_in(
-        &reg.appkit_flags(),
-        &[
-            "push",
-            tgz.to_str().unwrap(),
-            &reg.oci("platform"),
-            "--username",
-            user,
-            "--password-stdin",
-        ],
-    );
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"not-the-password")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("token service") && !stderr(&out).contains("not-the-password"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-#[test]
-fn tls_registry_needs_its_ca_file() {
-    let reg = Registry::start(Options {
-        auth: Auth::Anonymous,
-        tls: true,
-    });
-    let w = Work::new();
-    let tgz = w.tgz("0.1.0");
-    let out = run(&mut appkit_in(
-        &[],
-        &[
-            "push",
-            tgz.to_str().unwrap(),
-            &reg.oci("p"),
-            "--retries",
-            "0",
-        ],
-    ));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("UnknownIssuer") || err.contains("certificate"),
-        "{err}"
-    );
-    assert!(err.contains("--ca-file"), "hint names --ca-file: {err}");
-    let v = push_json(&reg, &tgz, "p", &[]);
-    assert_eq!(v["uploaded"], true);
-    let out = run(&mut appkit_in(
-        &[],
-        &["versions", &reg.oci("p/demo"), "--insecure-skip-tls-verify"],
-    ));
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("verification is disabled"));
-}
-
-fn proxy_push(proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {
-    let dest = proxy.oci("p");
-    let mut args = vec![
-        "push",
-        tgz.to_str().unwrap(),
-        dest.as_str(),
-        "--plain-http",
-        "-o",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    run(&mut appkit_in(&[], &args))
-}
-
-#[test]
-fn retries_503_twice_then_succeeds() {
-    let reg = Registry::anonymous();
-    let proxy = FaultProxy::start(
-        &reg.host,
-        vec![Fault {
-            method: "HEAD",
-            path_contains: "/manifests/",
-            action: FaultAction::Status(503, None),
-            times: 2,
-        }],
-    );
-    let w = Work::new();
-    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &[]);
-    let v = json_out(&out);
-    assert_eq!(v["uploaded"], true);
-    assert_eq!(proxy.count("HEAD", "/manifests/1.0.0"), 3);
-}
-
-#[test]
-fn honours_retry_after_on_429() {
-    let reg = Registry::anonymous();
-    let proxy = FaultProxy::start(
-        &reg.host,
-        vec![Fault {
-            method: "PUT",
-            path_contains: "/manifests/",
-            action: FaultAction::Status(429, Some(2)),
-            times: 1,
-        }],
-    );
-    let w = Work::new();
-    let tgz = w.tgz("1.0.0");
-    let started = std::time::Instant::now();
-    let v = json_out(&proxy_push(&proxy, &tgz, &[]));
-    assert!(
-        started.elapsed() >= std::time::Duration::from_secs(2),
-        "waited Retry-After"
-    );
-    assert_eq!(v["uploaded"], true);
-    assert_eq!(proxy.count("PUT", "/manifests/"), 2);
-}
-
-#[test]
-fn a_connection_dropped_mid_upload_restarts_the_upload() {
-    let reg = Registry::anonymous();
-    let proxy = FaultProxy::start(
-        &reg.host,
-        vec![Fault {
-            method: "PUT",
-            path_contains: "/blobs/uploads/",
-            action: FaultAction::DropMidBody,
-            times: 1,
-        }],
-    );
-    let w = Work::new();
-    let v = json_out(&proxy_push(&proxy, &w.tgz("1.0.0"), &[]));
-    assert_eq!(v["uploaded"], true);
-    let (body, _) = get_json(&reg, "/v2/p/demo/manifests/1.0.0");
-    assert_eq!(sha256(&body), v["digest"]);
-    assert_eq!(
-        proxy.count("POST", "/blobs/uploads/"),
-        3,
-        "one restarted upload: {:?}",
-        proxy.requests()
-    );
-}
-
-#[test]
-fn a_failing_blob_upload_never_leaves_a_tag() {
-    let reg = Registry::anonymous();
-    let proxy = FaultProxy::start(
-        &reg.host,
-        vec![Fault {
-            method: "PUT",
-            path_contains: "/blobs/uploads/",
-            action: FaultAction::Status(500, None),
-            times: 100,
-        }],
-    );
-    let w = Work::new();
-    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &["--retries", "1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("500"), "{}", stderr(&out));
-    assert_eq!(
-        proxy.count("PUT", "/manifests/"),
-        0,
-        "manifest never written"
-    );
-    let (status, _) = reg.get(
-        "/v2/p/demo/manifests/1.0.0",
-        "application/vnd.oci.image.manifest.v1+json",
-    );
-    assert_eq!(status, 404);
-}
-
-#[test]
-fn a_registry_that_is_down_is_a_clear_error() {
-    let port = crate::common::registry::free_port();
-    let w = Work::new();
-    let tgz = w.tgz("1.0.0");
-    let dest = format!("oci://127.0.0.1:{port}/p");
-    let started = std::time::Instant::now();
-    let out = run(&mut appkit_in(
-        &[],
-        &[
-            "push",
-            tgz.to_str().unwrap(),
-            &dest,
-            "--plain-http",
-            "--retries",
-            "2",
-        ],
-    ));
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("after 3 attempt(s)") && err.contains("running and reachable"),
-        "{err}"
-    );
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
 #[test]

@@ -4,5 +4,7 @@
 mod chart_contract;
 mod common;
 mod oci;
+mod oci_auth;
+mod oci_faults;
 mod oci_publish;
 mod validate;
