@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 pub use super::fault_proxy::{Fault, FaultAction, FaultProxy};
 pub use super::token_issuer::TokenIssuer;
 
-
 pub(crate) fn which(tool: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
