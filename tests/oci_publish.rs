@@ -178,6 +178,13 @@ fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
     let root = platform(dir.path(), &format!("oci-layout:{}", layout.display()));
+    let out = publish(&root, &["--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!layout.exists(), "a dry run creates no layout");
+    assert!(
+        !root.join("appkit.lock").exists(),
+        "a dry run writes no lock"
+    );
     let out = publish(&root, &["-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -34,7 +34,8 @@ pub struct LayoutEntry {
 }
 
 impl Layout {
-    /// Open an existing layout (`create`: make an empty one when `root` has none).
+    /// Open an existing layout (`create`: accept a missing or empty directory; the layout files
+    /// are written with the first blob).
     pub fn open(root: &Path, create: bool) -> Result<Layout, OciError> {
         let l = Layout {
             root: root.to_path_buf(),
@@ -60,10 +61,19 @@ impl Layout {
         {
             return Err(l.bad("the directory exists, is not empty and is not an OCI image layout"));
         }
-        write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
-            .map_err(|e| l.io(&marker, e))?;
-        l.write_index(&[])?;
+        // Nothing is written until the first blob: a push that fails early leaves no layout.
         Ok(l)
+    }
+
+    /// Create `oci-layout` and an empty `index.json` when the layout does not exist yet.
+    fn ensure_initialized(&self) -> Result<(), OciError> {
+        let marker = self.root.join(LAYOUT_FILE);
+        if marker.is_file() {
+            return Ok(());
+        }
+        write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
+            .map_err(|e| self.io(&marker, e))?;
+        self.write_index(&[])
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> OciError {
@@ -94,6 +104,9 @@ impl Layout {
     /// Every tagged entry (all charts, or only `chart`'s).
     pub fn entries(&self, chart: Option<&str>) -> Result<Vec<LayoutEntry>, OciError> {
         let path = self.root.join(INDEX_FILE);
+        if !path.exists() && !self.root.join(LAYOUT_FILE).exists() {
+            return Ok(Vec::new()); // a layout still to be created
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
         let v: Value =
             serde_json::from_str(&text).map_err(|_| self.bad("index.json is not JSON"))?;
@@ -144,6 +157,7 @@ impl Layout {
     }
 
     pub fn write_blob(&self, blob: &Blob) -> Result<(), OciError> {
+        self.ensure_initialized()?;
         let p = self.blob_path(&blob.digest)?;
         write_atomic(&p, &blob.data).map_err(|e| self.io(&p, e))
     }
@@ -158,6 +172,7 @@ impl Layout {
     /// Point `chart:tag` at `manifest` (whose blobs must already be written), replacing any
     /// previous entry for the same chart and tag.
     pub fn tag(&self, chart: &str, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+        self.ensure_initialized()?;
         let mut entries: Vec<LayoutEntry> = self
             .entries(None)?
             .into_iter()
@@ -203,6 +218,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("out");
         let l = Layout::open(&root, true).unwrap();
+        assert!(!root.exists(), "nothing written before the first blob");
+        assert!(l.entries(None).unwrap().is_empty());
         let a = build(
             br#"{"name":"app","version":"1.0.0+b"}"#.to_vec(),
             b"tgz".to_vec(),
