@@ -7,4 +7,7 @@ mod oci;
 mod oci_auth;
 mod oci_faults;
 mod oci_publish;
+mod package;
+mod plugin;
+mod scaffold;
 mod validate;

@@ -133,7 +133,19 @@ pub fn package(chart_dir: &Path, opts: &PackageOptions) -> Result<Packaged, Char
         });
     }
     files.retain(|(n, _)| n != "requirements.yaml" && n != "requirements.lock");
-    check_charts_dir(&mut files, chart_dir)?;
+    let present = check_charts_dir(&mut files, chart_dir)?;
+    let missing: Vec<String> = metadata
+        .dependencies
+        .iter()
+        .filter(|d| !present.contains(&d.name))
+        .map(|d| d.name.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ChartError::MissingDependencies {
+            path: chart_dir.join("charts"),
+            names: missing,
+        });
+    }
     if let Some((_, data)) = files.iter().find(|(n, _)| n == "values.schema.json") {
         if let Err(e) = serde_json::from_slice::<serde_json::Value>(data) {
             return Err(ChartError::BadSchema {
@@ -211,8 +223,12 @@ fn order_key(name: &str) -> (usize, &[u8]) {
     (rank, name.as_bytes())
 }
 
-/// Apply Helm's `charts/` rules to the collected files.
-fn check_charts_dir(files: &mut Vec<(String, Vec<u8>)>, shown: &Path) -> Result<(), ChartError> {
+/// Apply Helm's `charts/` rules to the collected files; returns the names of the subcharts present.
+fn check_charts_dir(
+    files: &mut Vec<(String, Vec<u8>)>,
+    shown: &Path,
+) -> Result<BTreeSet<String>, ChartError> {
+    let mut present = BTreeSet::new();
     let mut subchart_dirs = BTreeSet::new();
     let mut keep = Vec::with_capacity(files.len());
     for (name, data) in files.drain(..) {
@@ -238,6 +254,12 @@ fn check_charts_dir(files: &mut Vec<(String, Vec<u8>)>, shown: &Path) -> Result<
         }
         if rest.contains('/') {
             subchart_dirs.insert(cname.to_string());
+        } else {
+            let sub = super::unpack::read_tgz(&data).map_err(|e| ChartError::BadChartsEntry {
+                path: shown.join(&name),
+                message: format!("not a usable chart archive: {e}"),
+            })?;
+            present.insert(sub.metadata.name);
         }
         keep.push((name, data));
     }
@@ -249,10 +271,12 @@ fn check_charts_dir(files: &mut Vec<(String, Vec<u8>)>, shown: &Path) -> Result<
                 message: "a subchart directory must contain a Chart.yaml".into(),
             });
         };
-        ChartMetadata::from_yaml(data, &shown.join(&chart_yaml))?.validate()?;
+        let sub = ChartMetadata::from_yaml(data, &shown.join(&chart_yaml))?;
+        sub.validate()?;
+        present.insert(sub.name);
     }
     *files = keep;
-    Ok(())
+    Ok(present)
 }
 
 struct Walker<'a> {

@@ -227,11 +227,7 @@ fn scan_chunk(pattern: &[char]) -> (bool, &[char], &[char]) {
     let mut i = 0;
     while i < p.len() {
         match p[i] {
-            '\\' => {
-                if i + 1 < p.len() {
-                    i += 1;
-                }
-            }
+            '\\' if i + 1 < p.len() => i += 1,
             '[' => inrange = true,
             ']' => inrange = false,
             '*' if !inrange => break,

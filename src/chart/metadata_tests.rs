@@ -1,6 +1,7 @@
 //! Unit tests for the Chart.yaml model: checks, Helm's sanitising, the config-blob JSON.
 
 use super::*;
+use crate::chart::goenc::go_json_string;
 
 fn parse(y: &str) -> ChartMetadata {
     ChartMetadata::from_yaml(y.as_bytes(), Path::new("Chart.yaml")).unwrap()
@@ -187,4 +188,21 @@ fn bom_is_skipped_and_empty_file_is_reported() {
     md.validate().unwrap();
     let empty = ChartMetadata::from_yaml(b"", Path::new("C")).unwrap();
     assert_eq!(empty.problems().len(), 3);
+}
+
+/// `tests/fixtures/package/rich.helm-config.json` is the config blob real `helm push` (3.17.3 and
+/// 4.1.4 wrote identical bytes) stored for `tests/fixtures/package/rich` packaged by appkit.
+#[test]
+fn config_json_is_byte_identical_to_helm_push() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/package");
+    let expected = std::fs::read(root.join("rich.helm-config.json")).unwrap();
+    let md = ChartMetadata::load(&root.join("rich")).unwrap();
+    md.validate().unwrap();
+    assert_eq!(
+        String::from_utf8(md.to_helm_config_json()).unwrap(),
+        String::from_utf8(expected.clone()).unwrap()
+    );
+    // ...and the same after the round trip through the archived Chart.yaml.
+    let archived = ChartMetadata::from_yaml(&md.to_chart_yaml(), Path::new("Chart.yaml")).unwrap();
+    assert_eq!(archived.to_helm_config_json(), expected);
 }

@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod archive;
+mod chartfile_raw;
+mod goenc;
 pub mod ignore;
 pub mod metadata;
 mod unpack;
@@ -69,6 +71,8 @@ pub enum ChartError {
     },
     #[error("{} holds a file that is not part of a chart; Helm cannot load it: {message}", path.display())]
     BadChartsEntry { path: PathBuf, message: String },
+    #[error("Chart.yaml lists dependencies that are not in {}: {}", path.display(), names.join(", "))]
+    MissingDependencies { path: PathBuf, names: Vec<String> },
     #[error("{} is not valid JSON: {message}", path.display())]
     BadSchema { path: PathBuf, message: String },
     #[error("the chart archive is unusable: {0}")]
@@ -90,6 +94,7 @@ impl ChartError {
                 | ChartError::IgnoreRule { .. }
                 | ChartError::BadSchema { .. }
                 | ChartError::BadChartsEntry { .. }
+                | ChartError::MissingDependencies { .. }
         )
     }
 }

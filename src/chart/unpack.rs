@@ -40,6 +40,7 @@ pub struct ArchiveContents {
 
 impl ArchiveContents {
     /// File paths relative to the top directory, in archive order.
+    #[allow(dead_code)] // used by push (branch `oci`)
     pub fn file_names(&self) -> Vec<&str> {
         self.files.iter().map(|f| f.path.as_str()).collect()
     }
@@ -59,8 +60,9 @@ pub fn read_tgz(bytes: &[u8]) -> Result<ArchiveContents, ChartError> {
             "not a gzip-compressed archive (a chart .tgz was expected)".into(),
         ));
     }
-    // Cap the decompressed stream itself, so a gzip bomb stops early whatever the headers claim.
-    let gz = flate2::read::GzDecoder::new(bytes).take(MAX_CHART_SIZE + 64 * 1024);
+    // Cap the decompressed stream itself (file data + room for tar headers), so a gzip bomb stops
+    // early whatever the headers claim.
+    let gz = flate2::read::GzDecoder::new(bytes).take(MAX_CHART_SIZE + 16 * 1024 * 1024);
     let mut tar = tar::Archive::new(gz);
     let mut files: Vec<ArchiveFile> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -159,7 +161,7 @@ fn split_entry_name(name: &str) -> Result<(String, String), ChartError> {
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    if parts.iter().any(|p| *p == "..") {
+    if parts.contains(&"..") {
         return Err(unsafe_entry(name, "`..` (parent directory) is not allowed"));
     }
     if parts.len() < 2 {
@@ -178,6 +180,7 @@ fn split_entry_name(name: &str) -> Result<(String, String), ChartError> {
 /// [`read_tgz`] checked every entry. Refuses to overwrite an existing `<top dir>`; the files are
 /// written to a temporary directory first and renamed into place, so a failure leaves nothing.
 /// Returns the chart directory written.
+#[allow(dead_code)] // used by pull --untar (branch `oci`)
 pub fn extract_safely(bytes: &[u8], dest_dir: &Path) -> Result<PathBuf, ChartError> {
     let contents = read_tgz(bytes)?;
     let io = |path: &Path, source: std::io::Error| ChartError::Io {

@@ -6,7 +6,7 @@
 //! (two lines), or one JSON object with `--output json`; the archive is only written once the
 //! whole chart has been checked and encoded, atomically, so a failure leaves no archive behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
@@ -36,6 +36,8 @@ pub fn run(global: &GlobalArgs, args: PackageArgs, printer: &Printer) -> Result<
     }
     fsutil::write_atomic(&out, &packaged.bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+
+    warn_if_inside_chart(&chart_dir, &out, printer);
 
     let digest = format!("sha256:{}", packaged.sha256);
     printer.status(&format!(
@@ -75,6 +77,32 @@ fn resolve_chart_dir(global: &GlobalArgs, explicit: Option<PathBuf>) -> Result<P
     }
 }
 
+/// An archive written into the chart directory would be packaged by the next run (as with
+/// `helm package`), changing the digest: say so unless `.helmignore` already leaves it out.
+fn warn_if_inside_chart(chart_dir: &Path, archive: &Path, printer: &Printer) {
+    let (Ok(chart), Some(dest)) = (
+        chart_dir.canonicalize(),
+        archive.parent().and_then(|p| p.canonicalize().ok()),
+    ) else {
+        return;
+    };
+    let Ok(rel_dir) = dest.strip_prefix(&chart) else {
+        return;
+    };
+    let rel = rel_dir.join(archive.file_name().unwrap_or_default());
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    let ignored = chart::ignore::Rules::for_chart(&chart)
+        .map(|r| r.ignore(&rel, false))
+        .unwrap_or(false);
+    if !ignored {
+        printer.warn(&format!(
+            "{} is inside the chart directory: the next `package` would include it and change the digest; \
+             add `*.tgz` to .helmignore or write elsewhere with -d",
+            archive.display()
+        ));
+    }
+}
+
 /// A chart error as the user sees it: exit 1 when the chart is wrong, with a hint when one helps.
 fn report(err: ChartError) -> anyhow::Error {
     let hint = match &err {
@@ -89,6 +117,9 @@ fn report(err: ChartError) -> anyhow::Error {
         }
         ChartError::BadSymlink { .. } | ChartError::SymlinkLoop { .. } | ChartError::Irregular { .. } => {
             Some("remove it, or list it in .helmignore")
+        }
+        ChartError::MissingDependencies { .. } => {
+            Some("run `helm dependency build` (or `helm dependency update`) in the chart directory first")
         }
         ChartError::IgnoreRule { .. } => Some("Helm's .helmignore supports Go globs (*, ?, [a-z]) but not **"),
         _ => None,

@@ -37,6 +37,13 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
 
+    let values = args
+        .print_values
+        .then(|| coalesced_values(&validator, &jobs));
+    if let (Some(v), false) = (&values, global.output == OutputFormat::Json) {
+        printer.json(v)?;
+    }
+
     let base = std::env::current_dir().ok();
     let base = base.as_deref();
     let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -45,7 +52,13 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         OutputFormat::Human => {
             printer.stderr_raw(&diagnostics::render_human(&diags, base, printer.color()))
         }
-        OutputFormat::Json => printer.json(&diagnostics::to_json(&diags, base))?,
+        OutputFormat::Json => {
+            let mut doc = diagnostics::to_json(&diags, base);
+            if let Some(v) = values {
+                doc["values"] = v;
+            }
+            printer.json(&doc)?
+        }
         OutputFormat::Github => {
             let text = diagnostics::render_github(&diags, base);
             if !text.is_empty() {
@@ -80,9 +93,10 @@ fn load_config(global: &GlobalArgs, required: bool) -> Result<Option<Loaded>> {
     match config::locate(global.config.as_deref()) {
         Ok(path) => Ok(Some(config::load(&path)?)),
         Err(config::ConfigError::NotFound { .. }) if !required => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(Hint(
+        Err(e) => Err(anyhow::Error::new(Hint(
             "run inside a platform repo (with appkit.yaml), pass --config, or name values files and --chart".into(),
-        ))),
+        ))
+        .context(e.to_string())),
     }
 }
 
@@ -206,4 +220,20 @@ fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
     let env = name.strip_prefix("values.")?.strip_suffix(".yaml")?;
     let base = input.parent()?.join("values.yaml");
     (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
+}
+
+/// `--print-values`: the coalesced values of every job, as Helm would compute them
+/// (`[{"app", "env", "values"}]`; jobs whose files cannot be read are left out).
+fn coalesced_values(validator: &Validator, jobs: &[Job]) -> serde_json::Value {
+    let mut out = Vec::new();
+    for j in jobs {
+        let files = match &j.files {
+            Some(f) => f.clone(),
+            None => validator.app_files(&j.app, j.env.as_deref()),
+        };
+        if let Ok(v) = validator.coalesce(&j.app, &files, j.env.as_deref()) {
+            out.push(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}));
+        }
+    }
+    serde_json::Value::Array(out)
 }

@@ -12,8 +12,12 @@
 //!   [`crate::diagnostics::render_human`] turns them into compiler-style text.
 
 pub mod coalesce;
+pub mod components;
+pub mod node;
 pub mod rules;
+pub mod scalar;
 pub mod schema;
+pub mod secrets;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
