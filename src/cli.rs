@@ -69,6 +69,15 @@ pub enum Command {
     // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
     #[command(disable_version_flag = true)]
     Package(PackageArgs),
+    /// Push a chart (.tgz or directory) to an OCI registry or an OCI image layout, Helm-compatible
+    Push(PushArgs),
+    /// Download a published chart, verifying every digest
+    #[command(disable_version_flag = true)]
+    Pull(PullArgs),
+    /// List a chart's published versions (SemVer-sorted) with their manifest digests
+    Versions(VersionsArgs),
+    /// CI entry point: validate every app, package, check the version was raised, push, update appkit.lock
+    Publish(PublishArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
     Validate(ValidateArgs),
     /// Start a new app: a commented apps/<APP>/values.yaml (and environment overlays) that validates
@@ -149,6 +158,63 @@ pub struct RegistryArgs {
     /// How many times to retry a request that failed with 5xx, 429 or a connection error
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The packaged chart (.tgz) or a chart directory (packaged reproducibly first)
+    #[arg(value_name = "CHART")]
+    pub chart: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/NAMESPACE (the chart name is appended) or oci-layout:DIR
+    #[arg(value_name = "REMOTE", required_unless_present = "to_layout", conflicts_with = "to_layout")]
+    pub remote: Option<String>,
+    /// Write an OCI image layout directory instead of talking to a registry (= oci-layout:DIR)
+    #[arg(long = "to-layout", value_name = "DIR")]
+    pub to_layout: Option<PathBuf>,
+    /// Replace a tag that already points at different content (breaks immutability)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The chart: oci://HOST[:PORT]/PATH/CHART[:TAG|@DIGEST] or oci-layout:DIR/CHART
+    #[arg(value_name = "CHART_REF")]
+    pub chart_ref: String,
+    /// The chart version (exact; `+` is mapped to `_` as Helm does). Default: the highest published
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Directory to write the chart to
+    #[arg(long, short = 'd', value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+    /// Extract the chart into DIR/<chart name> instead of keeping the .tgz
+    #[arg(long)]
+    pub untar: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// The chart: oci://HOST[:PORT]/PATH/CHART or oci-layout:DIR/CHART
+    #[arg(value_name = "CHART_REF")]
+    pub chart_ref: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Do everything (validate, package, compare with the registry) but upload and write appkit.lock
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Publish somewhere else than `chart.repository` of appkit.yaml (oci://… or oci-layout:DIR)
+    #[arg(long = "to", value_name = "REMOTE")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,10 @@
 
 mod chart_contract;
 mod common;
+mod oci;
+mod oci_auth;
+mod oci_faults;
+mod oci_publish;
 mod package;
 mod plugin;
 mod scaffold;

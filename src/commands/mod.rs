@@ -10,11 +10,20 @@ use crate::printer::Printer;
 mod docs;
 mod new;
 mod package;
+mod publish;
+mod pull;
+mod push;
+mod registry;
+mod versions;
 mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
+        Command::Push(args) => push::run(&cli.global, args, printer),
+        Command::Pull(args) => pull::run(&cli.global, args, printer),
+        Command::Versions(args) => versions::run(&cli.global, args, printer),
+        Command::Publish(args) => publish::run(&cli.global, args, printer),
         Command::Validate(args) => validate::run(&cli.global, args, printer),
         Command::New(args) => new::run(&cli.global, args, printer),
         Command::Docs(args) => docs::run(&cli.global, args, printer),

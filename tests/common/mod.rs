@@ -5,6 +5,10 @@
 //! missing: they fail with a hint to run `scripts/test`.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+pub mod registry;
+pub mod token_issuer;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

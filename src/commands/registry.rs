@@ -1,0 +1,137 @@
+//! What `push`, `pull` and `versions` share: turning [`RegistryArgs`] (+ stdin, environment) into
+//! an [`oci::store::Connection`], and turning OCI errors into actionable errors with hints and the
+//! right exit code (an immutable tag is "input is wrong", exit 1; the rest exit 2).
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::cli::RegistryArgs;
+use crate::error::{Hint, Invalid};
+use crate::oci::auth::{CredentialQuery, Credentials, Secret};
+use crate::oci::reference::Target;
+use crate::oci::store::Connection;
+use crate::oci::transport::TransportOptions;
+use crate::oci::OciError;
+use crate::printer::Printer;
+
+/// Resolve the connection settings; reads the password from stdin for `--password-stdin`.
+pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> {
+    let explicit = match (&args.username, args.password_stdin) {
+        (Some(u), true) => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .read_to_string(&mut pw)
+                .map_err(|e| anyhow!("cannot read the password from stdin: {e}"))?;
+            let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+            if pw.is_empty() {
+                bail!("--password-stdin: stdin was empty");
+            }
+            Some(Credentials {
+                username: u.clone(),
+                password: Secret::new(pw),
+            })
+        }
+        (Some(_), false) => {
+            bail!("--username needs --password-stdin (passwords are never taken as arguments)")
+        }
+        (None, true) => bail!("--password-stdin needs --username"),
+        (None, false) => None,
+    };
+    if args.plain_http && (args.ca_file.is_some() || args.insecure_skip_tls_verify) {
+        bail!("--plain-http cannot be combined with --ca-file or --insecure-skip-tls-verify");
+    }
+    if args.insecure_skip_tls_verify {
+        printer.warn("TLS certificate verification is disabled (--insecure-skip-tls-verify)");
+    }
+    let debug = if printer.debug_enabled() {
+        let p = printer.clone();
+        Some(Arc::new(move |m: &str| p.debug(m)) as crate::oci::transport::DebugHook)
+    } else {
+        None
+    };
+    Ok(Connection {
+        options: TransportOptions {
+            plain_http: args.plain_http,
+            ca_file: args.ca_file.clone(),
+            insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+            request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+            retries: args.retries,
+        },
+        credentials: CredentialQuery::from_env(explicit, args.registry_config.clone()),
+        debug,
+    })
+}
+
+/// The registry host of a target, for hints.
+fn host(target: &Target) -> Option<String> {
+    match target {
+        Target::Registry(r) => Some(r.registry.clone()),
+        Target::Layout(_) => None,
+    }
+}
+
+/// An OCI error as a command error: exit 1 for an immutable tag, a hint where one helps.
+pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
+    let host = host(target).unwrap_or_else(|| "REGISTRY".into());
+    let hint = match &e {
+        OciError::TagExists { .. } => {
+            let msg = e.to_string();
+            return anyhow::Error::new(Invalid::new(msg).with_hint(
+                "published versions are immutable: raise the chart version (or pass --force to replace the tag)",
+            ));
+        }
+        OciError::Unauthorized { .. } => Some(format!(
+            "log in with `helm registry login {host}`, or pass --username NAME --password-stdin, or set \
+             APPKIT_REGISTRY_USERNAME/APPKIT_REGISTRY_PASSWORD"
+        )),
+        OciError::Transport { source, .. } => {
+            let text = chain_text(source);
+            if text.contains("certificate") || text.contains("UnknownIssuer") {
+                Some("the registry's TLS certificate is not trusted: pass --ca-file with its CA bundle".into())
+            } else if text.contains("InvalidContentType") || text.contains("corrupt message") || text.contains("http") && text.contains("received") {
+                Some("the registry may speak plain HTTP: pass --plain-http".into())
+            } else if text.contains("onnect") {
+                Some(format!("is the registry at {host} running and reachable?"))
+            } else {
+                None
+            }
+        }
+        OciError::NotFound { .. } => Some("list what is published with `helm appkit versions <chart ref>`".to_string()),
+        _ => None,
+    };
+    match hint {
+        Some(h) => with_hint(&e, h),
+        None => anyhow::Error::new(e),
+    }
+}
+
+/// Rebuild `e`'s cause chain as text with a [`Hint`] at its end, so the printer shows
+/// `error: …` / `Caused by: …` / `hint: …`.
+fn with_hint(e: &OciError, hint: String) -> anyhow::Error {
+    let mut messages = vec![e.to_string()];
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        messages.push(c.to_string());
+        src = c.source();
+    }
+    let mut err = anyhow::Error::new(Hint(hint));
+    for m in messages.into_iter().rev() {
+        err = err.context(m);
+    }
+    err
+}
+
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

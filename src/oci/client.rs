@@ -1,0 +1,299 @@
+//! The registry side of a store: the handful of OCI distribution calls appkit needs, on top of
+//! [`Transport`] (retries, auth). Own client rather than `oci-client`: a push must HEAD the tag
+//! (immutability) and each blob before uploading, restart an upload whose connection dropped,
+//! count its requests, and honour `Retry-After` — request-level control `oci-client`'s
+//! push/pull helpers do not expose, and these few calls are less code than adapting it.
+//!
+//! Every byte read back is checked against its digest before it is returned.
+
+use reqwest::{Method, StatusCode};
+
+use super::error::OciError;
+use super::manifest::{sha256_digest, Blob, Descriptor};
+use super::media;
+use super::transport::{Request, Transport};
+
+pub struct RegistryClient {
+    pub transport: Transport,
+    pub repository: String,
+}
+
+/// Upload attempts for one blob (POST + PUT), on top of the transport's own request retries.
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+impl RegistryClient {
+    pub fn new(transport: Transport, repository: String) -> RegistryClient {
+        RegistryClient {
+            transport,
+            repository,
+        }
+    }
+
+    fn path(&self, tail: &str) -> String {
+        self.transport
+            .url(&format!("/v2/{}/{tail}", self.repository))
+    }
+
+    fn io_err(method: &Method, url: &str, source: reqwest::Error) -> OciError {
+        OciError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            attempts: 1,
+            source,
+        }
+    }
+
+    /// The manifest digest a tag (or digest) points at, or `None` when it does not exist.
+    pub async fn resolve(&self, reference: &str) -> Result<Option<String>, OciError> {
+        let url = self.path(&format!("manifests/{reference}"));
+        let req = Request::new(Method::HEAD, url.clone()).header("accept", media::MANIFEST_ACCEPT);
+        let resp = self.transport.send(&req).await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let d = resp
+                    .headers()
+                    .get("docker-content-digest")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match d {
+                    Some(d) => Ok(Some(d)),
+                    // No digest header: fetch and hash.
+                    None => Ok(self.fetch_manifest(reference).await?.map(|(_, d)| d)),
+                }
+            }
+            _ => Err(self.transport.status_error(&Method::HEAD, &url, resp).await),
+        }
+    }
+
+    /// The manifest bytes and their digest (verified against a digest reference and the
+    /// `Docker-Content-Digest` header), or `None` when it does not exist.
+    pub async fn fetch_manifest(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, OciError> {
+        let url = self.path(&format!("manifests/{reference}"));
+        let req = Request::new(Method::GET, url.clone()).header("accept", media::MANIFEST_ACCEPT);
+        let resp = self.transport.send(&req).await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(self.transport.status_error(&Method::GET, &url, resp).await);
+        }
+        let header = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Self::io_err(&Method::GET, &url, e))?
+            .to_vec();
+        let digest = sha256_digest(&bytes);
+        let expected = if reference.contains(':') {
+            Some(reference.to_string())
+        } else {
+            header
+        };
+        if let Some(expected) = expected.filter(|e| e.starts_with("sha256:")) {
+            if expected != digest {
+                return Err(OciError::DigestMismatch {
+                    what: format!("manifest {url}"),
+                    expected,
+                    actual: digest,
+                });
+            }
+        }
+        Ok(Some((bytes, digest)))
+    }
+
+    pub async fn blob_exists(&self, digest: &str) -> Result<bool, OciError> {
+        let url = self.path(&format!("blobs/{digest}"));
+        let resp = self
+            .transport
+            .send(&Request::new(Method::HEAD, url.clone()))
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(true),
+            _ => Err(self.transport.status_error(&Method::HEAD, &url, resp).await),
+        }
+    }
+
+    /// Monolithic upload: `POST …/blobs/uploads/` then `PUT <Location>?digest=…` with the bytes.
+    /// A failed PUT (dropped connection, 5xx) restarts the upload with a new session.
+    pub async fn upload_blob(&self, blob: &Blob) -> Result<(), OciError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.upload_once(blob).await {
+                Ok(()) => {
+                    self.transport.stats.count_upload(blob.size());
+                    return Ok(());
+                }
+                Err(e) if attempt < UPLOAD_ATTEMPTS && retryable(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(250 * u64::from(attempt)))
+                        .await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn upload_once(&self, blob: &Blob) -> Result<(), OciError> {
+        let url = self.path("blobs/uploads/");
+        let resp = self
+            .transport
+            .send(&Request::new(Method::POST, url.clone()).header("content-length", "0"))
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.transport.status_error(&Method::POST, &url, resp).await);
+        }
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| OciError::Status {
+                method: "POST".into(),
+                url: url.clone(),
+                status: 202,
+                detail: "no Location header for the upload".into(),
+            })?;
+        let mut put = self.transport.url(location);
+        put.push(if put.contains('?') { '&' } else { '?' });
+        put.push_str("digest=");
+        put.push_str(&blob.digest);
+        let req = Request::new(Method::PUT, put.clone())
+            .header("content-type", "application/octet-stream")
+            .body(blob.data.clone())
+            .no_retry();
+        let resp = self.transport.send(&req).await?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(self.transport.status_error(&Method::PUT, &put, resp).await);
+        }
+        Ok(())
+    }
+
+    /// `PUT /v2/<repo>/manifests/<tag>`; checks the digest the registry computed.
+    pub async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+        let url = self.path(&format!("manifests/{tag}"));
+        let req = Request::new(Method::PUT, url.clone())
+            .header("content-type", manifest.media_type.clone())
+            .body(manifest.data.clone());
+        let resp = self.transport.send(&req).await?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(self.transport.status_error(&Method::PUT, &url, resp).await);
+        }
+        if let Some(d) = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+        {
+            if d != manifest.digest {
+                return Err(OciError::DigestMismatch {
+                    what: format!("manifest stored at {url}"),
+                    expected: manifest.digest.clone(),
+                    actual: d.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A blob's bytes, verified against the descriptor's digest and size.
+    pub async fn fetch_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+        let url = self.path(&format!("blobs/{}", d.digest));
+        let resp = self
+            .transport
+            .send(&Request::new(Method::GET, url.clone()))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Err(OciError::NotFound {
+                reference: format!("blob {}", d.digest),
+            });
+        }
+        if !resp.status().is_success() {
+            return Err(self.transport.status_error(&Method::GET, &url, resp).await);
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Self::io_err(&Method::GET, &url, e))?
+            .to_vec();
+        verify_blob(&url, d, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// Every tag of the repository (following `Link` pagination); empty when it does not exist.
+    pub async fn list_tags(&self) -> Result<Vec<String>, OciError> {
+        let mut tags = Vec::new();
+        let mut next = Some(self.path("tags/list?n=1000"));
+        while let Some(url) = next.take() {
+            let resp = self
+                .transport
+                .send(&Request::new(Method::GET, url.clone()))
+                .await?;
+            if resp.status() == StatusCode::NOT_FOUND {
+                return Ok(tags);
+            }
+            if !resp.status().is_success() {
+                return Err(self.transport.status_error(&Method::GET, &url, resp).await);
+            }
+            next = resp
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| l.split_once('<'))
+                .and_then(|(_, r)| r.split_once('>'))
+                .map(|(u, _)| self.transport.url(u));
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| Self::io_err(&Method::GET, &url, e))?;
+            let v: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| OciError::Status {
+                    method: "GET".into(),
+                    url: url.clone(),
+                    status: 200,
+                    detail: format!("the tag list is not JSON ({e})"),
+                })?;
+            if let Some(a) = v.get("tags").and_then(|t| t.as_array()) {
+                tags.extend(a.iter().filter_map(|t| t.as_str().map(str::to_string)));
+            }
+        }
+        Ok(tags)
+    }
+}
+
+/// Size and digest of fetched bytes against their descriptor.
+pub fn verify_blob(what: &str, d: &Descriptor, bytes: &[u8]) -> Result<(), OciError> {
+    let actual = sha256_digest(bytes);
+    if actual != d.digest {
+        return Err(OciError::DigestMismatch {
+            what: what.to_string(),
+            expected: d.digest.clone(),
+            actual,
+        });
+    }
+    if bytes.len() as u64 != d.size {
+        return Err(OciError::BadArtifact {
+            what: what.to_string(),
+            reason: format!(
+                "size {} does not match the descriptor's {}",
+                bytes.len(),
+                d.size
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn retryable(e: &OciError) -> bool {
+    match e {
+        OciError::Transport { .. } => true,
+        OciError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 404,
+        _ => false,
+    }
+}

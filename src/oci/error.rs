@@ -1,0 +1,84 @@
+//! The errors of the OCI module. Each says what failed and where (registry URL, layout path); the
+//! cause stays in `#[source]`. No variant ever carries a password or token.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    #[error("invalid reference `{input}`: {reason}")]
+    Reference { input: String, reason: String },
+
+    #[error("cannot build the HTTP client: {reason}")]
+    ClientSetup { reason: String },
+
+    #[error("cannot read CA file {}", path.display())]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{method} {url} failed after {attempts} attempt(s)")]
+    Transport {
+        method: String,
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    #[error(
+        "{method} {url}: the registry answered {status}{}",
+        detail_suffix(detail)
+    )]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        detail: String,
+    },
+
+    #[error("authentication to {registry} failed{}", detail_suffix(detail))]
+    Unauthorized { registry: String, detail: String },
+
+    #[error("credentials: {message}")]
+    Credentials { message: String },
+
+    #[error("{what}: digest mismatch (expected {expected}, got {actual})")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("{what}: {reason}")]
+    BadArtifact { what: String, reason: String },
+
+    #[error("{reference} already exists with digest {existing}; this chart's digest is {new}")]
+    TagExists {
+        reference: String,
+        existing: String,
+        new: String,
+    },
+
+    #[error("{reference} not found")]
+    NotFound { reference: String },
+
+    #[error("OCI layout {}: {reason}", path.display())]
+    Layout { path: PathBuf, reason: String },
+
+    #[error("OCI layout: cannot access {}", path.display())]
+    LayoutIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}

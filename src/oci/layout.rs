@@ -1,0 +1,265 @@
+//! The `oci-layout:DIR` store: a standard OCI image layout (`oci-layout`, `index.json`,
+//! `blobs/sha256/<hex>`), written with atomic file replacement so an interrupted push leaves the
+//! previous index (blobs are written before the index names them).
+//!
+//! Each manifest entry in `index.json` carries `org.opencontainers.image.ref.name` = the tag (so
+//! `skopeo inspect oci:DIR:TAG` finds it) and `org.opencontainers.image.title` = the chart name (so
+//! one layout can hold several charts; `oci-layout:DIR/CHART` selects one). Entries are sorted by
+//! (chart, tag) so the index is deterministic. The same immutability rules as a registry apply.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use super::client::verify_blob;
+use super::error::OciError;
+use super::manifest::{canonical_json, Blob, Descriptor};
+use super::media;
+use crate::fsutil::write_atomic;
+
+const LAYOUT_FILE: &str = "oci-layout";
+const INDEX_FILE: &str = "index.json";
+
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+/// One tagged manifest in the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutEntry {
+    pub chart: Option<String>,
+    pub tag: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+impl Layout {
+    /// Open an existing layout (`create`: accept a missing or empty directory; the layout files
+    /// are written with the first blob).
+    pub fn open(root: &Path, create: bool) -> Result<Layout, OciError> {
+        let l = Layout {
+            root: root.to_path_buf(),
+        };
+        let marker = root.join(LAYOUT_FILE);
+        if marker.is_file() {
+            let text = std::fs::read_to_string(&marker).map_err(|source| l.io(&marker, source))?;
+            let v: Value =
+                serde_json::from_str(&text).map_err(|_| l.bad("`oci-layout` is not JSON"))?;
+            if v.get("imageLayoutVersion").and_then(Value::as_str) != Some("1.0.0") {
+                return Err(l.bad("unsupported imageLayoutVersion (expected 1.0.0)"));
+            }
+            return Ok(l);
+        }
+        if !create {
+            return Err(l.bad("not an OCI image layout (no `oci-layout` file)"));
+        }
+        if root.is_dir()
+            && std::fs::read_dir(root)
+                .map_err(|e| l.io(root, e))?
+                .next()
+                .is_some()
+        {
+            return Err(l.bad("the directory exists, is not empty and is not an OCI image layout"));
+        }
+        // Nothing is written until the first blob: a push that fails early leaves no layout.
+        Ok(l)
+    }
+
+    /// Create `oci-layout` and an empty `index.json` when the layout does not exist yet.
+    fn ensure_initialized(&self) -> Result<(), OciError> {
+        let marker = self.root.join(LAYOUT_FILE);
+        if marker.is_file() {
+            return Ok(());
+        }
+        write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
+            .map_err(|e| self.io(&marker, e))?;
+        self.write_index(&[])
+    }
+
+    fn io(&self, path: &Path, source: std::io::Error) -> OciError {
+        OciError::LayoutIo {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn bad(&self, reason: &str) -> OciError {
+        OciError::Layout {
+            path: self.root.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn blob_path(&self, digest: &str) -> Result<PathBuf, OciError> {
+        match digest.split_once(':') {
+            Some(("sha256", hex))
+                if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Ok(self.root.join("blobs/sha256").join(hex))
+            }
+            _ => Err(self.bad(&format!("unsupported digest `{digest}`"))),
+        }
+    }
+
+    /// Every tagged entry (all charts, or only `chart`'s).
+    pub fn entries(&self, chart: Option<&str>) -> Result<Vec<LayoutEntry>, OciError> {
+        let path = self.root.join(INDEX_FILE);
+        if !path.exists() && !self.root.join(LAYOUT_FILE).exists() {
+            return Ok(Vec::new()); // a layout still to be created
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|_| self.bad("index.json is not JSON"))?;
+        let manifests = v
+            .get("manifests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for m in manifests {
+            let d: Descriptor = serde_json::from_value(m)
+                .map_err(|e| self.bad(&format!("index.json has a bad descriptor ({e})")))?;
+            let Some(tag) = d.annotations.get(media::ANNOTATION_REF_NAME).cloned() else {
+                continue;
+            };
+            let title = d.annotations.get(media::ANNOTATION_TITLE).cloned();
+            if chart.is_some_and(|c| title.as_deref() != Some(c)) {
+                continue;
+            }
+            out.push(LayoutEntry {
+                chart: title,
+                tag,
+                digest: d.digest,
+                size: d.size,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The manifest digest of `chart:tag`, if present.
+    pub fn resolve(&self, chart: Option<&str>, tag: &str) -> Result<Option<String>, OciError> {
+        let found: Vec<LayoutEntry> = self
+            .entries(chart)?
+            .into_iter()
+            .filter(|e| e.tag == tag)
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.digest.clone())),
+            _ => Err(self.bad(&format!(
+                "several charts are tagged `{tag}`; name one as oci-layout:DIR/CHART"
+            ))),
+        }
+    }
+
+    pub fn has_blob(&self, digest: &str) -> Result<bool, OciError> {
+        Ok(self.blob_path(digest)?.is_file())
+    }
+
+    pub fn write_blob(&self, blob: &Blob) -> Result<(), OciError> {
+        self.ensure_initialized()?;
+        let p = self.blob_path(&blob.digest)?;
+        write_atomic(&p, &blob.data).map_err(|e| self.io(&p, e))
+    }
+
+    pub fn read_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+        let p = self.blob_path(&d.digest)?;
+        let bytes = std::fs::read(&p).map_err(|e| self.io(&p, e))?;
+        verify_blob(&p.display().to_string(), d, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// Point `chart:tag` at `manifest` (whose blobs must already be written), replacing any
+    /// previous entry for the same chart and tag.
+    pub fn tag(&self, chart: &str, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+        self.ensure_initialized()?;
+        let mut entries: Vec<LayoutEntry> = self
+            .entries(None)?
+            .into_iter()
+            .filter(|e| !(e.tag == tag && e.chart.as_deref() == Some(chart)))
+            .collect();
+        entries.push(LayoutEntry {
+            chart: Some(chart.to_string()),
+            tag: tag.to_string(),
+            digest: manifest.digest.clone(),
+            size: manifest.size(),
+        });
+        self.write_index(&entries)
+    }
+
+    fn write_index(&self, entries: &[LayoutEntry]) -> Result<(), OciError> {
+        let mut sorted = entries.to_vec();
+        sorted.sort_by(|a, b| (&a.chart, &a.tag).cmp(&(&b.chart, &b.tag)));
+        let manifests: Vec<Value> = sorted
+            .iter()
+            .map(|e| {
+                let mut ann = Map::new();
+                ann.insert(media::ANNOTATION_REF_NAME.into(), Value::from(e.tag.clone()));
+                if let Some(c) = &e.chart {
+                    ann.insert(media::ANNOTATION_TITLE.into(), Value::from(c.clone()));
+                }
+                json!({"mediaType": media::IMAGE_MANIFEST, "digest": e.digest, "size": e.size, "annotations": ann})
+            })
+            .collect();
+        let index =
+            json!({"schemaVersion": 2, "mediaType": media::IMAGE_INDEX, "manifests": manifests});
+        let path = self.root.join(INDEX_FILE);
+        write_atomic(&path, &canonical_json(&index)).map_err(|e| self.io(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::manifest::build;
+
+    #[test]
+    fn writes_a_layout_and_reads_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        let l = Layout::open(&root, true).unwrap();
+        assert!(!root.exists(), "nothing written before the first blob");
+        assert!(l.entries(None).unwrap().is_empty());
+        let a = build(
+            br#"{"name":"app","version":"1.0.0+b"}"#.to_vec(),
+            b"tgz".to_vec(),
+            None,
+        )
+        .unwrap();
+        for b in [&a.config, &a.layer, &a.manifest] {
+            l.write_blob(b).unwrap();
+        }
+        l.tag("app", "1.0.0_b", &a.manifest).unwrap();
+        l.tag("other", "1.0.0_b", &a.manifest).unwrap();
+        let l = Layout::open(&root, false).unwrap();
+        assert_eq!(
+            l.resolve(Some("app"), "1.0.0_b").unwrap(),
+            Some(a.manifest.digest.clone())
+        );
+        assert!(
+            l.resolve(None, "1.0.0_b").is_err(),
+            "ambiguous without a chart name"
+        );
+        assert_eq!(l.entries(None).unwrap().len(), 2);
+        let d = Descriptor {
+            media_type: a.layer.media_type.clone(),
+            digest: a.layer.digest.clone(),
+            size: 3,
+            annotations: Default::default(),
+        };
+        assert_eq!(l.read_blob(&d).unwrap(), b"tgz");
+        std::fs::write(l.blob_path(&d.digest).unwrap(), b"evil").unwrap();
+        assert!(matches!(
+            l.read_blob(&d),
+            Err(OciError::DigestMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_a_non_empty_directory_that_is_not_a_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x"), "").unwrap();
+        assert!(Layout::open(dir.path(), true).is_err());
+        assert!(Layout::open(&dir.path().join("missing"), false).is_err());
+    }
+}

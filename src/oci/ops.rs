@@ -1,0 +1,281 @@
+//! The operations commands (and `publish`) call: push an artifact with the immutability rules,
+//! pull and verify a chart, list published versions. All take a [`Store`], so they work the same
+//! against a registry and an OCI layout. Nothing here prints; progress goes to a callback.
+
+use semver::Version;
+use serde::Serialize;
+
+use super::error::OciError;
+use super::manifest::{parse_chart_manifest, Artifact, Blob};
+use super::reference::{tag_for_version, version_for_tag};
+use super::store::Store;
+
+/// Progress of a push, for a progress indicator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushEvent {
+    Uploading { digest: String, size: u64 },
+    Uploaded { digest: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushOutcome {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub tag: String,
+    pub version: String,
+    pub digest: String,
+    /// Size of the chart archive in bytes.
+    pub size: u64,
+    /// Whether anything (blob or manifest) was written.
+    pub uploaded: bool,
+    /// Blobs written (those the store did not have).
+    pub blobs_uploaded: u64,
+    /// The tag already pointed at exactly this manifest.
+    pub already_published: bool,
+    /// With `--force`: the digest the tag pointed at before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
+}
+
+/// Push `artifact` as tag `version` (`+`→`_`): check the tag first (same digest → nothing to do;
+/// other digest → [`OciError::TagExists`] unless `force`), upload only missing blobs, write the
+/// manifest last so a failure never leaves a tag pointing at missing blobs.
+pub async fn push(
+    store: &Store,
+    artifact: &Artifact,
+    force: bool,
+    progress: &(dyn Fn(PushEvent) + Sync),
+) -> Result<PushOutcome, OciError> {
+    let tag = tag_for_version(&artifact.version);
+    let reference = store.display(&tag);
+    let mut outcome = PushOutcome {
+        reference: reference.clone(),
+        tag: tag.clone(),
+        version: artifact.version.clone(),
+        digest: artifact.manifest.digest.clone(),
+        size: artifact.layer.size(),
+        uploaded: false,
+        blobs_uploaded: 0,
+        already_published: false,
+        replaced: None,
+    };
+    match store.resolve(&tag).await? {
+        Some(d) if d == artifact.manifest.digest => {
+            outcome.already_published = true;
+            return Ok(outcome);
+        }
+        Some(d) if !force => {
+            return Err(OciError::TagExists {
+                reference,
+                existing: d,
+                new: artifact.manifest.digest.clone(),
+            });
+        }
+        Some(d) => outcome.replaced = Some(d),
+        None => {}
+    }
+    let (a, b) = tokio::join!(
+        ensure_blob(store, &artifact.config, progress),
+        ensure_blob(store, &artifact.layer, progress)
+    );
+    outcome.blobs_uploaded = u64::from(a?) + u64::from(b?);
+    store
+        .put_manifest(&tag, &artifact.name, &artifact.manifest)
+        .await?;
+    outcome.uploaded = true;
+    Ok(outcome)
+}
+
+async fn ensure_blob(
+    store: &Store,
+    blob: &Blob,
+    progress: &(dyn Fn(PushEvent) + Sync),
+) -> Result<bool, OciError> {
+    if store.has_blob(&blob.digest).await? {
+        return Ok(false);
+    }
+    progress(PushEvent::Uploading {
+        digest: blob.digest.clone(),
+        size: blob.size(),
+    });
+    store.put_blob(blob).await?;
+    progress(PushEvent::Uploaded {
+        digest: blob.digest.clone(),
+    });
+    Ok(true)
+}
+
+/// A chart fetched and verified.
+#[derive(Debug, Clone)]
+pub struct PulledChart {
+    pub reference: String,
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub tgz: Vec<u8>,
+}
+
+/// Fetch the manifest for `reference` (a tag or a digest), then config and chart layer, checking
+/// every digest and size and that it is a Helm chart.
+pub async fn pull(store: &Store, reference: &str) -> Result<PulledChart, OciError> {
+    let shown = store.display(reference);
+    let (bytes, digest) =
+        store
+            .fetch_manifest(reference)
+            .await?
+            .ok_or_else(|| OciError::NotFound {
+                reference: shown.clone(),
+            })?;
+    let manifest = parse_chart_manifest(&shown, &bytes)?;
+    let layer = manifest.chart_layer(&shown)?.clone();
+    let (config, tgz) = tokio::join!(store.fetch_blob(&manifest.config), store.fetch_blob(&layer));
+    let (config, tgz) = (config?, tgz?);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&config).map_err(|e| OciError::BadArtifact {
+            what: shown.clone(),
+            reason: format!("the chart config is not JSON ({e})"),
+        })?;
+    let field = |k: &str| {
+        meta.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (name, version) = (field("name"), field("version"));
+    if name.is_empty() || version.is_empty() {
+        return Err(OciError::BadArtifact {
+            what: shown,
+            reason: "the chart config has no name or version".into(),
+        });
+    }
+    Ok(PulledChart {
+        reference: shown,
+        name,
+        version,
+        digest,
+        tgz,
+    })
+}
+
+/// One published chart version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedVersion {
+    pub version: String,
+    pub tag: String,
+    pub digest: String,
+}
+
+/// All published versions (tags that are SemVer after `_`→`+`), sorted ascending by SemVer
+/// precedence (build metadata as a tie-break), each with its manifest digest. Returns the tags
+/// that are not versions separately.
+pub async fn versions(store: &Store) -> Result<(Vec<PublishedVersion>, Vec<String>), OciError> {
+    let tags = store.list_tags().await?;
+    let mut parsed = Vec::new();
+    let mut other = Vec::new();
+    for (tag, digest) in tags {
+        let v = version_for_tag(&tag);
+        match Version::parse(&v) {
+            Ok(sv) => parsed.push((sv, tag, digest)),
+            Err(_) => other.push(tag),
+        }
+    }
+    // Resolve missing digests concurrently (HEAD per tag), a few at a time.
+    let mut out = Vec::with_capacity(parsed.len());
+    for chunk in parsed.chunks(8) {
+        let futs = chunk.iter().map(|(_, tag, d)| async move {
+            match d {
+                Some(d) => Ok(Some(d.clone())),
+                None => store.resolve(tag).await,
+            }
+        });
+        let digests = join_all(futs).await;
+        for ((sv, tag, _), d) in chunk.iter().zip(digests) {
+            if let Some(d) = d? {
+                out.push((
+                    sv.clone(),
+                    PublishedVersion {
+                        version: sv.to_string(),
+                        tag: tag.clone(),
+                        digest: d,
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp_precedence(&b.0).then_with(|| a.0.cmp(&b.0)));
+    other.sort();
+    Ok((out.into_iter().map(|(_, p)| p).collect(), other))
+}
+
+/// The highest published version (what `publish` compares the chart with), if any.
+pub async fn highest_published_version(
+    store: &Store,
+) -> Result<Option<PublishedVersion>, OciError> {
+    Ok(versions(store).await?.0.pop())
+}
+
+/// What a registry holds for one chart version: the manifest digest and the digests of its
+/// config and chart layer (content equality that ignores annotations such as Helm's `created`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedContent {
+    pub manifest: String,
+    pub config: String,
+    pub layer: String,
+}
+
+/// The published content of `version`, if that version is published.
+pub async fn published_content(
+    store: &Store,
+    version: &str,
+) -> Result<Option<PublishedContent>, OciError> {
+    let tag = tag_for_version(version);
+    let Some((bytes, digest)) = store.fetch_manifest(&tag).await? else {
+        return Ok(None);
+    };
+    let shown = store.display(&tag);
+    let m = parse_chart_manifest(&shown, &bytes)?;
+    let layer = m.chart_layer(&shown)?.digest.clone();
+    Ok(Some(PublishedContent {
+        manifest: digest,
+        config: m.config.digest,
+        layer,
+    }))
+}
+
+impl PublishedContent {
+    /// True when `artifact` has the same chart content (config and layer), whatever the manifest
+    /// annotations.
+    pub fn same_content(&self, artifact: &Artifact) -> bool {
+        self.config == artifact.config.digest && self.layer == artifact.layer.digest
+    }
+}
+
+/// Minimal `join_all` for a handful of futures on the current-thread runtime.
+async fn join_all<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
+}

@@ -1,0 +1,456 @@
+//! HTTP to one registry repository: TLS settings, bounded retries, and the auth handshake.
+//!
+//! Every request goes through [`Transport::send`], which
+//! * retries connection errors, timeouts, 5xx and 429 up to `retries` times with exponential
+//!   backoff (250 ms doubling, at most 8 s), honouring a `Retry-After` in seconds (at most 60 s);
+//! * answers a `401` by reading `WWW-Authenticate`: Basic → the resolved credentials; Bearer →
+//!   `GET realm?service=…&scope=repository:<repo>:<actions>` (Basic credentials to the realm, if
+//!   any; `token` or `access_token` in the answer), asking for `pull,push` up front when pushing so
+//!   one token serves the whole push. The token is reused for later requests;
+//! * counts requests, retries and uploads, so commands can report them and tests can assert them.
+//!
+//! Debug lines (method, URL, status) go to an optional hook; the `Authorization` header, the
+//! password and the token are never passed to it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Method, Response, StatusCode};
+
+use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
+use super::error::OciError;
+
+/// Connection settings (from `RegistryArgs`).
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    pub plain_http: bool,
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_tls_verify: bool,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retries: u32,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            plain_http: false,
+            ca_file: None,
+            insecure_skip_tls_verify: false,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            retries: 4,
+        }
+    }
+}
+
+/// A debug sink (never given secrets).
+pub type DebugHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What a command did on the wire.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub blob_uploads: AtomicU64,
+    pub uploaded_bytes: AtomicU64,
+}
+
+impl Stats {
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+    fn inc(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn count_upload(&self, bytes: u64) {
+        Stats::inc(&self.blob_uploads, 1);
+        Stats::inc(&self.uploaded_bytes, bytes);
+    }
+}
+
+/// One request; the body is cloned for each attempt (chart blobs are small).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+    /// Retry this request itself on failure (off for upload PUTs: the caller restarts the upload).
+    pub retry: bool,
+}
+
+impl Request {
+    pub fn new(method: Method, url: String) -> Request {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            retry: true,
+        }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
+        self
+    }
+    pub fn body(mut self, body: Vec<u8>) -> Request {
+        self.body = Some(body);
+        self
+    }
+    pub fn no_retry(mut self) -> Request {
+        self.retry = false;
+        self
+    }
+}
+
+pub struct Transport {
+    http: reqwest::Client,
+    /// `http(s)://host[:port]`
+    pub base: String,
+    pub registry: String,
+    scope: String,
+    creds: Option<Credentials>,
+    authorization: Mutex<Option<Secret>>,
+    retries: u32,
+    pub stats: Stats,
+    debug: Option<DebugHook>,
+}
+
+impl Transport {
+    /// A transport for `repository` on `registry`; `push` asks for `pull,push` scope.
+    pub fn new(
+        opts: &TransportOptions,
+        registry: &str,
+        repository: &str,
+        push: bool,
+        creds: Option<Credentials>,
+        debug: Option<DebugHook>,
+    ) -> Result<Transport, OciError> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .user_agent(concat!("helm-appkit/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path).map_err(|source| OciError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| OciError::ClientSetup {
+                    reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
+                })?;
+            if certs.is_empty() {
+                return Err(OciError::ClientSetup {
+                    reason: format!("{} holds no PEM certificate", path.display()),
+                });
+            }
+            b = b.tls_certs_only(certs);
+        }
+        if opts.insecure_skip_tls_verify {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let http = b.build().map_err(|e| OciError::ClientSetup {
+            reason: e.to_string(),
+        })?;
+        let scheme = if opts.plain_http { "http" } else { "https" };
+        Ok(Transport {
+            http,
+            base: format!("{scheme}://{registry}"),
+            registry: registry.to_string(),
+            scope: format!(
+                "repository:{repository}:{}",
+                if push { "pull,push" } else { "pull" }
+            ),
+            creds,
+            authorization: Mutex::new(None),
+            retries: opts.retries,
+            stats: Stats::default(),
+            debug,
+        })
+    }
+
+    fn log(&self, msg: &str) {
+        if let Some(d) = &self.debug {
+            d(msg);
+        }
+    }
+
+    /// A URL on this registry for a path starting with `/v2/`, or an absolute/relative `Location`.
+    pub fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{}", self.base, path_or_url)
+        }
+    }
+
+    /// Send with auth handling and retries. Non-success statuses other than 401 are returned to
+    /// the caller (after retries, for 5xx/429).
+    pub async fn send(&self, req: &Request) -> Result<Response, OciError> {
+        let mut authenticated = false;
+        loop {
+            let auth = self.authorization.lock().expect("auth lock").clone();
+            let resp = self.execute(req, auth.as_ref()).await?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            if authenticated {
+                let challenge = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if challenge.contains("insufficient_scope") {
+                    let who = self.creds.as_ref().map_or("anonymous".to_string(), |c| {
+                        format!("user `{}`", c.username)
+                    });
+                    return Err(OciError::Unauthorized {
+                        registry: self.registry.clone(),
+                        detail: format!(
+                            "{who} lacks the permission `{}` (insufficient_scope)",
+                            self.scope
+                        ),
+                    });
+                }
+                return Err(self.refused(None));
+            }
+            let header = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let challenge = header.as_deref().and_then(parse_challenge).ok_or_else(|| {
+                OciError::Unauthorized {
+                    registry: self.registry.clone(),
+                    detail: "401 without a usable WWW-Authenticate challenge".into(),
+                }
+            })?;
+            self.authenticate(challenge).await?;
+            authenticated = true;
+        }
+    }
+
+    fn refused(&self, realm: Option<&str>) -> OciError {
+        let who = match &self.creds {
+            Some(c) => format!("the credentials of user `{}` were refused", c.username),
+            None => "the registry requires credentials and none were found".to_string(),
+        };
+        let detail = match realm {
+            Some(r) => format!("{who} by the token service {r}"),
+            None => who,
+        };
+        OciError::Unauthorized {
+            registry: self.registry.clone(),
+            detail,
+        }
+    }
+
+    async fn authenticate(&self, challenge: Challenge) -> Result<(), OciError> {
+        let value = match challenge {
+            Challenge::Basic => match &self.creds {
+                Some(c) => c.basic_header(),
+                None => return Err(self.refused(None)),
+            },
+            Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            } => {
+                let mut url = reqwest::Url::parse(&realm).map_err(|e| OciError::Unauthorized {
+                    registry: self.registry.clone(),
+                    detail: format!("the token realm `{realm}` is not a URL ({e})"),
+                })?;
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(s) = &service {
+                        q.append_pair("service", s);
+                    }
+                    q.append_pair("scope", &self.scope);
+                    if let Some(extra) =
+                        scope.filter(|s| *s != self.scope && !s.starts_with("repository:"))
+                    {
+                        q.append_pair("scope", &extra);
+                    }
+                }
+                let req = Request::new(Method::GET, url.to_string());
+                let basic = self.creds.as_ref().map(|c| Secret::new(c.basic_header()));
+                let resp = self.execute(&req, basic.as_ref()).await?;
+                let status = resp.status();
+                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                    return Err(self.refused(Some(&realm)));
+                }
+                if !status.is_success() {
+                    return Err(OciError::Unauthorized {
+                        registry: self.registry.clone(),
+                        detail: format!("the token service {realm} answered {status}"),
+                    });
+                }
+                let body = resp.bytes().await.map_err(|source| OciError::Transport {
+                    method: "GET".into(),
+                    url: realm.clone(),
+                    attempts: 1,
+                    source,
+                })?;
+                let token = token_from_response(&body).ok_or_else(|| OciError::Unauthorized {
+                    registry: self.registry.clone(),
+                    detail: format!("the token service {realm} sent no `token` or `access_token`"),
+                })?;
+                format!("Bearer {}", token.expose())
+            }
+        };
+        *self.authorization.lock().expect("auth lock") = Some(Secret::new(value));
+        Ok(())
+    }
+
+    /// One request with retries, no auth handshake.
+    async fn execute(&self, req: &Request, auth: Option<&Secret>) -> Result<Response, OciError> {
+        let max = if req.retry { self.retries } else { 0 };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut headers = HeaderMap::new();
+            for (k, v) in &req.headers {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    headers.insert(*k, v);
+                }
+            }
+            if let Some(a) = auth {
+                let mut v = HeaderValue::from_str(a.expose()).map_err(|_| OciError::Credentials {
+                    message: "the user name or password contains characters not allowed in HTTP headers".into(),
+                })?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            let mut rb = self
+                .http
+                .request(req.method.clone(), &req.url)
+                .headers(headers);
+            if let Some(b) = &req.body {
+                rb = rb.body(b.clone());
+            }
+            Stats::inc(&self.stats.requests, 1);
+            let wait = match rb.send().await {
+                Ok(resp) => {
+                    let s = resp.status();
+                    self.log(&format!("{} {} → {}", req.method, req.url, s.as_u16()));
+                    if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS) || attempt > max
+                    {
+                        return Ok(resp);
+                    }
+                    retry_after(&resp).unwrap_or_else(|| backoff(attempt))
+                }
+                Err(source) => {
+                    self.log(&format!(
+                        "{} {} → {}",
+                        req.method,
+                        req.url,
+                        short_error(&source)
+                    ));
+                    if attempt > max {
+                        return Err(OciError::Transport {
+                            method: req.method.to_string(),
+                            url: req.url.clone(),
+                            attempts: attempt,
+                            source,
+                        });
+                    }
+                    backoff(attempt)
+                }
+            };
+            Stats::inc(&self.stats.retries, 1);
+            self.log(&format!(
+                "retrying in {} ms (attempt {} of {})",
+                wait.as_millis(),
+                attempt + 1,
+                max + 1
+            ));
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Turn an unexpected answer into an error, with the registry's own message when it sent one.
+    pub async fn status_error(&self, method: &Method, url: &str, resp: Response) -> OciError {
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap_or_default();
+        OciError::Status {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            detail: registry_message(&body),
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((250u64 << attempt.saturating_sub(1).min(5)).min(8_000))
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let secs: u64 = resp
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(60)))
+}
+
+fn short_error(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        s = format!("{s}: {c}");
+        src = c.source();
+    }
+    s
+}
+
+/// The first `errors[].message` of a distribution error body, else a short text body.
+pub fn registry_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(e) = v
+            .get("errors")
+            .and_then(|e| e.as_array())
+            .and_then(|a| a.first())
+        {
+            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+            let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
+            return format!("{code} {msg}").trim().to_string();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.len() > 200 || text.contains('<') {
+        String::new()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(2), Duration::from_millis(500));
+        assert_eq!(backoff(30), Duration::from_millis(8_000));
+    }
+
+    #[test]
+    fn registry_messages_are_extracted() {
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{}}]}"#;
+        assert_eq!(registry_message(body), "MANIFEST_INVALID manifest invalid");
+        assert_eq!(registry_message(b"<html>nope</html>"), "");
+        assert_eq!(registry_message(b"busy\n"), "busy");
+    }
+}

@@ -1,0 +1,182 @@
+//! A small HTTP/1.1 proxy in front of a plain-HTTP registry that injects faults on cue (a status
+//! such as 503 or 429 with `Retry-After`, or a connection dropped in the middle of a request body)
+//! and records every request it sees with the status it answered.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does to a matching request.
+#[derive(Debug, Clone)]
+pub enum FaultAction {
+    /// Answer with this status (and `Retry-After` when given) instead of forwarding.
+    Status(u16, Option<u64>),
+    /// Read the request head and half the body, then close the connection without answering.
+    DropMidBody,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: &'static str,
+    pub path_contains: &'static str,
+    pub action: FaultAction,
+    /// How many matching requests get the fault (later ones are forwarded).
+    pub times: usize,
+}
+
+/// An HTTP proxy in front of a plain-HTTP registry, injecting [`Fault`]s and recording requests.
+pub struct FaultProxy {
+    pub host: String,
+    pub seen: Arc<Mutex<Vec<(String, String, u16)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, faults: Vec<Fault>) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        listener.set_nonblocking(true).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let faults = Arc::new(Mutex::new(faults));
+        let (seen2, stop2, upstream) = (seen.clone(), stop.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok((s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let (seen, faults, upstream) = (seen2.clone(), faults.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    s.set_nonblocking(false).unwrap();
+                    proxy_connection(s, &upstream, &faults, &seen);
+                });
+            }
+        });
+        FaultProxy { host, seen, stop }
+    }
+
+    pub fn oci(&self, path: &str) -> String {
+        format!("oci://{}/{path}", self.host)
+    }
+
+    /// Requests seen as `(method, target, status answered)`; status 0 = dropped.
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, method: &str, path_part: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|(m, t, _)| m == method && t.contains(path_part))
+            .count()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn proxy_connection(
+    client: TcpStream,
+    upstream: &str,
+    faults: &Mutex<Vec<Fault>>,
+    seen: &Mutex<Vec<(String, String, u16)>>,
+) {
+    let mut reader = BufReader::new(client);
+    // Read the head by hand so a DropMidBody fault can stop inside the body.
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
+    let mut head_lines = Vec::new();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            return;
+        }
+        let t = h.trim_end().to_string();
+        if t.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = t.split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            if k == "content-length" {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if k == "connection" || k == "keep-alive" {
+                continue;
+            }
+        }
+        head_lines.push(t);
+    }
+    let fault = {
+        let mut fs = faults.lock().unwrap();
+        fs.iter_mut()
+            .find(|f| f.times > 0 && f.method == method && target.contains(f.path_contains))
+            .map(|f| {
+                f.times -= 1;
+                f.action.clone()
+            })
+    };
+    let mut client = reader;
+    match fault {
+        Some(FaultAction::DropMidBody) => {
+            let mut half = vec![0; len / 2];
+            let _ = client.read_exact(&mut half);
+            seen.lock().unwrap().push((method, target, 0));
+            let _ = client.get_ref().shutdown(Shutdown::Both);
+            return;
+        }
+        Some(FaultAction::Status(code, retry_after)) => {
+            let mut body = vec![0; len];
+            let _ = client.read_exact(&mut body);
+            seen.lock().unwrap().push((method, target, code));
+            let ra = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            let _ = write!(
+                client.get_mut(),
+                "HTTP/1.1 {code} Fault\r\n{ra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            return;
+        }
+        None => {}
+    }
+    let mut body = vec![0; len];
+    if client.read_exact(&mut body).is_err() {
+        return;
+    }
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        seen.lock().unwrap().push((method, target, 0));
+        return;
+    };
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for h in &head_lines {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    up.write_all(head.as_bytes()).unwrap();
+    up.write_all(&body).unwrap();
+    let mut resp = Vec::new();
+    let _ = up.read_to_end(&mut resp);
+    let status = String::from_utf8_lossy(&resp[..resp.len().min(20)])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    seen.lock().unwrap().push((method, target, status));
+    let _ = client.get_mut().write_all(&resp);
+    let _ = client.get_ref().shutdown(Shutdown::Both);
+}

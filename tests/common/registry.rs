@@ -1,0 +1,392 @@
+//! A real CNCF distribution registry (`docker-registry serve CONFIG`) for tests, on a free
+//! 127.0.0.1 port with a temp storage dir, in four flavours: anonymous, htpasswd Basic, TLS with a
+//! test CA (made with the `openssl` CLI), and Harbor-style Bearer tokens from the in-test issuer
+//! of `token_issuer.rs`. `fault_proxy.rs` puts a fault-injecting proxy in front of one. Every
+//! process and thread started here is stopped on drop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use super::fault_proxy::{Fault, FaultAction, FaultProxy};
+pub use super::token_issuer::TokenIssuer;
+
+pub(crate) fn which(tool: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`{tool}` is not installed: run scripts/test (it installs the test tools)")
+    })
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new(which("openssl"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    #[default]
+    Anonymous,
+    /// htpasswd Basic auth with one user.
+    Basic { user: String, password: String },
+    /// Bearer tokens from an in-test issuer that accepts this user (Harbor-style).
+    Token { user: String, password: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub auth: Auth,
+    pub tls: bool,
+}
+
+pub struct Registry {
+    pub port: u16,
+    /// `127.0.0.1:PORT`
+    pub host: String,
+    pub dir: tempfile::TempDir,
+    /// The CA that signed the server certificate (TLS only).
+    pub ca_file: Option<PathBuf>,
+    pub token: Option<TokenIssuer>,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Registry {
+    pub fn anonymous() -> Registry {
+        Registry::start(Options::default())
+    }
+
+    pub fn start(opts: Options) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let mut cfg = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: {host}\n  secret: appkit-test-secret\n",
+            dir.path().join("storage").display()
+        );
+        let mut ca_file = None;
+        if opts.tls {
+            let d = dir.path();
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "30",
+                    "-subj",
+                    "/CN=appkit test CA",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            );
+            std::fs::write(
+                d.join("san.ext"),
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+            )
+            .unwrap();
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "server.csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    "server.pem",
+                    "-days",
+                    "30",
+                    "-extfile",
+                    "san.ext",
+                ],
+            );
+            cfg.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                d.join("server.pem").display(),
+                d.join("server.key").display()
+            ));
+            ca_file = Some(d.join("ca.pem"));
+        }
+        let mut token = None;
+        match &opts.auth {
+            Auth::Anonymous => {}
+            Auth::Basic { user, password } => {
+                let out = Command::new(which("htpasswd"))
+                    .args(["-Bbn", user, password])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "htpasswd failed");
+                let path = dir.path().join("htpasswd");
+                std::fs::write(&path, &out.stdout).unwrap();
+                cfg.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: appkit-test\n    path: {}\n",
+                    path.display()
+                ));
+            }
+            Auth::Token { user, password } => {
+                let issuer = TokenIssuer::start(dir.path(), user, password);
+                cfg.push_str(&format!(
+                    "auth:\n  token:\n    realm: {}\n    service: harbor-registry\n    issuer: appkit-test-issuer\n    rootcertbundle: {}\n",
+                    issuer.realm,
+                    issuer.cert_pem.display()
+                ));
+                token = Some(issuer);
+            }
+        }
+        let config = dir.path().join("config.yml");
+        std::fs::write(&config, cfg).unwrap();
+        let log = dir.path().join("registry.log");
+        let logf = std::fs::File::create(&log).unwrap();
+        let child = Command::new(which("docker-registry"))
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(logf.try_clone().unwrap())
+            .stderr(logf)
+            .spawn()
+            .expect("start docker-registry");
+        let mut r = Registry {
+            port,
+            host,
+            dir,
+            ca_file,
+            token,
+            child,
+            log,
+        };
+        r.wait_ready();
+        r
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited ({status}):\n{}", self.log_text());
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not listen on {} within 15 s:\n{}",
+            self.host,
+            self.log_text()
+        );
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Access-log lines of HTTP requests (`"METHOD /path HTTP/1.1" status`), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| {
+                let start = l
+                    .find("\"GET ")
+                    .or(l.find("\"HEAD "))
+                    .or(l.find("\"POST "))
+                    .or(l.find("\"PUT "))
+                    .or(l.find("\"PATCH "))
+                    .or(l.find("\"DELETE "))?;
+                Some(l[start + 1..].to_string())
+            })
+            .collect()
+    }
+
+    /// How many requests matched `method` and a path containing `path_part`.
+    pub fn count(&self, method: &str, path_part: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|l| l.starts_with(&format!("{method} ")) && l.contains(path_part))
+            .count()
+    }
+
+    pub fn oci(&self, path: &str) -> String {
+        format!("oci://{}/{path}", self.host)
+    }
+
+    /// Flags appkit needs for this registry (plain HTTP or the test CA).
+    pub fn appkit_flags(&self) -> Vec<String> {
+        match &self.ca_file {
+            Some(ca) => vec!["--ca-file".into(), ca.display().to_string()],
+            None => vec!["--plain-http".into()],
+        }
+    }
+
+    /// Flags Helm needs for this registry.
+    pub fn helm_flags(&self) -> Vec<String> {
+        match &self.ca_file {
+            Some(ca) => vec!["--ca-file".into(), ca.display().to_string()],
+            None => vec!["--plain-http".into()],
+        }
+    }
+
+    /// Raw HTTP GET on the registry with optional Basic creds (for independent checks).
+    pub fn get(&self, path: &str, accept: &str) -> (u16, Vec<u8>) {
+        assert!(
+            self.ca_file.is_none() && self.token.is_none(),
+            "raw get: anonymous plain HTTP only"
+        );
+        http_request(&self.host, "GET", path, &[("Accept", accept)], b"")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-shot HTTP/1.1 request (Connection: close); returns status and body.
+pub fn http_request(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(host).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
+        b = &b[nl + 2 + size + 2..];
+    }
+    out
+}
+
+/// One parsed HTTP request as seen by the test servers.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub target: String,
+    /// Header names (lower case) and values. Kept only for servers that must check credentials;
+    /// tests assert on what appkit sends, never print these.
+    pub headers: Vec<(String, String)>,
+}
+
+pub(crate) fn read_request(stream: &mut BufReader<TcpStream>) -> Option<(SeenRequest, Vec<u8>)> {
+    let mut line = String::new();
+    if stream.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        stream.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).ok()?;
+    Some((
+        SeenRequest {
+            method,
+            target,
+            headers,
+        },
+        body,
+    ))
+}

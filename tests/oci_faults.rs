@@ -1,0 +1,146 @@
+//! Faults between appkit and the registry (a proxy that answers 503/429 or drops connections, a
+//! registry that is down): retried or a clear exit-2 error, and never a tag to missing blobs.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
+use crate::common::{run, stderr};
+use crate::oci::{appkit_in, get_json, json_out, sha256, Work};
+
+fn proxy_push(proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {
+    let dest = proxy.oci("p");
+    let mut args = vec![
+        "push",
+        tgz.to_str().unwrap(),
+        dest.as_str(),
+        "--plain-http",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run(&mut appkit_in(&[], &args))
+}
+
+#[test]
+fn retries_503_twice_then_succeeds() {
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "HEAD",
+            path_contains: "/manifests/",
+            action: FaultAction::Status(503, None),
+            times: 2,
+        }],
+    );
+    let w = Work::new();
+    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &[]);
+    let v = json_out(&out);
+    assert_eq!(v["uploaded"], true);
+    assert_eq!(proxy.count("HEAD", "/manifests/1.0.0"), 3);
+}
+
+#[test]
+fn honours_retry_after_on_429() {
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "PUT",
+            path_contains: "/manifests/",
+            action: FaultAction::Status(429, Some(2)),
+            times: 1,
+        }],
+    );
+    let w = Work::new();
+    let tgz = w.tgz("1.0.0");
+    let started = std::time::Instant::now();
+    let v = json_out(&proxy_push(&proxy, &tgz, &[]));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "waited Retry-After"
+    );
+    assert_eq!(v["uploaded"], true);
+    assert_eq!(proxy.count("PUT", "/manifests/"), 2);
+}
+
+#[test]
+fn a_connection_dropped_mid_upload_restarts_the_upload() {
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "PUT",
+            path_contains: "/blobs/uploads/",
+            action: FaultAction::DropMidBody,
+            times: 1,
+        }],
+    );
+    let w = Work::new();
+    let v = json_out(&proxy_push(&proxy, &w.tgz("1.0.0"), &[]));
+    assert_eq!(v["uploaded"], true);
+    let (body, _) = get_json(&reg, "/v2/p/demo/manifests/1.0.0");
+    assert_eq!(sha256(&body), v["digest"]);
+    assert_eq!(
+        proxy.count("POST", "/blobs/uploads/"),
+        3,
+        "one restarted upload: {:?}",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn a_failing_blob_upload_never_leaves_a_tag() {
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "PUT",
+            path_contains: "/blobs/uploads/",
+            action: FaultAction::Status(500, None),
+            times: 100,
+        }],
+    );
+    let w = Work::new();
+    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &["--retries", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("500"), "{}", stderr(&out));
+    assert_eq!(
+        proxy.count("PUT", "/manifests/"),
+        0,
+        "manifest never written"
+    );
+    let (status, _) = reg.get(
+        "/v2/p/demo/manifests/1.0.0",
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn a_registry_that_is_down_is_a_clear_error() {
+    let port = crate::common::registry::free_port();
+    let w = Work::new();
+    let tgz = w.tgz("1.0.0");
+    let dest = format!("oci://127.0.0.1:{port}/p");
+    let started = std::time::Instant::now();
+    let out = run(&mut appkit_in(
+        &[],
+        &[
+            "push",
+            tgz.to_str().unwrap(),
+            &dest,
+            "--plain-http",
+            "--retries",
+            "2",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("after 3 attempt(s)") && err.contains("running and reachable"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
