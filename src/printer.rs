@@ -30,10 +30,6 @@ impl Printer {
         self.json
     }
 
-    pub fn quiet(&self) -> bool {
-        self.quiet
-    }
-
     pub fn color(&self) -> bool {
         self.color
     }

@@ -171,10 +171,22 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
 
     // 5. Record in appkit.lock.
     let lock_path = loaded.lock_path();
-    let chart_ref = match &store {
-        Store::Registry { reference, .. } => reference.base(),
-        Store::Layout { .. } => format!("{}/{}", remote.trim_end_matches('/'), artifact.name),
-    };
+    // The lock names the chart where appkit.yaml says it lives (what render points Flux at), even
+    // when `--to` published elsewhere (an OCI layout for air-gapped transfer, a staging registry):
+    // appkit's manifests are canonical, so the digest is the same wherever this artifact is pushed.
+    let chart_ref = format!(
+        "{}/{}",
+        loaded.config.chart.repository.trim_end_matches('/'),
+        artifact.name
+    );
+    if let Store::Registry { reference, .. } = &store {
+        if reference.base() != chart_ref {
+            printer.status(&format!(
+                "note: published to {}; appkit.lock keeps {chart_ref} (same digest once pushed there)",
+                reference.base()
+            ));
+        }
+    }
     let mut lock_written = None;
     if !args.dry_run {
         let mut lock = Lock::load(&lock_path)?.unwrap_or_else(|| Lock::new(chart_ref.clone()));
