@@ -62,6 +62,8 @@ pub enum OutputFormat {
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
     Package(PackageArgs),
+    /// Write the Flux OCIRepository + HelmRelease of every app, per environment (--check: fail on drift)
+    Render(RenderArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +80,29 @@ pub struct PackageArgs {
     /// Override the chart's appVersion
     #[arg(long = "app-version", value_name = "V")]
     pub app_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Render only this environment (repeatable; default: every environment of appkit.yaml)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Write to this directory instead of the environment's `output` (needs exactly one --env)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; print a unified diff of what would change and exit 1 if anything would
+    #[arg(long)]
+    pub check: bool,
+    /// Chart source for the HelmReleases: an OCIRepository with chartRef (pins the digest), or a
+    /// HelmRepository of type oci with chart.spec (legacy, for Flux older than 2.6)
+    #[arg(long, value_enum, default_value_t = RenderSource::Ocirepository)]
+    pub source: RenderSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderSource {
+    Ocirepository,
+    Helmrepository,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.

@@ -8,9 +8,11 @@ use crate::error::Status;
 use crate::printer::Printer;
 
 mod package;
+mod render;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
+        Command::Render(args) => render::run(&cli.global, args, printer),
     }
 }

@@ -1,0 +1,199 @@
+//! `helm appkit render`: appkit.yaml + appkit.lock + apps/ → Flux files per environment, or with
+//! `--check` a unified diff of what would change (exit 1 on drift). Resolves the arguments, calls
+//! `flux::render` and `flux::drift`, prints; all decisions live in `flux/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, RenderArgs, RenderSource};
+use crate::config::{self, ConfigError};
+use crate::diagnostics::Diagnostic;
+use crate::error::{Invalid, Status};
+use crate::flux::drift::{self, Action};
+use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
+use crate::flux::FluxError;
+use crate::printer::Printer;
+
+#[derive(Serialize)]
+struct JsonFile {
+    path: String,
+    action: Action,
+}
+
+#[derive(Serialize)]
+struct JsonEnv {
+    env: String,
+    out: String,
+    files: Vec<JsonFile>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport {
+    check: bool,
+    drift: bool,
+    environments: Vec<JsonEnv>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<Status> {
+    let path = config::locate(global.config.as_deref())?;
+    let (loaded, config_warnings) = match config::load_with_warnings(&path) {
+        Ok(l) => l,
+        Err(e @ ConfigError::Diagnostics { .. }) => {
+            return Err(invalid(
+                e,
+                "fix appkit.yaml; docs/appkit-yaml.md lists every key",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let opts = RenderOptions {
+        envs: args.env.clone(),
+        out: args.out.clone(),
+        source: match args.source {
+            RenderSource::Ocirepository => SourceKind::OciRepository,
+            RenderSource::Helmrepository => SourceKind::HelmRepository,
+        },
+    };
+    // The values validation engine plugs in here (render refuses invalid apps).
+    let check_app = |_app: &str, _dir: &Path, _env: &str| -> Vec<Diagnostic> { Vec::new() };
+    let rendered = match flux_render::render(&loaded, &opts, &check_app) {
+        Ok(r) => r,
+        Err(FluxError::Invalid(diagnostics)) => {
+            if printer.json_output() {
+                printer.json(&JsonReport {
+                    check: args.check,
+                    drift: false,
+                    environments: vec![],
+                    diagnostics,
+                })?;
+                return Ok(Status::Failed);
+            }
+            printer.stderr_raw(&format!("{}\n", config::format_diagnostics(&diagnostics)));
+            let n = diagnostics.iter().filter(|d| d.is_error()).count();
+            return Err(anyhow::Error::new(Invalid::new(format!(
+                "cannot render: {n} problem(s) found"
+            ))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut warnings: Vec<Diagnostic> = config_warnings;
+    warnings.extend(rendered.warnings.iter().cloned());
+    if !warnings.is_empty() && !printer.json_output() {
+        printer.stderr_raw(&format!("{}\n", config::format_diagnostics(&warnings)));
+    }
+
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let shown = |p: &Path| display_path(p, &cwd);
+    let mut report = JsonReport {
+        check: args.check,
+        drift: false,
+        environments: Vec::new(),
+        diagnostics: warnings,
+    };
+    for env in &rendered.envs {
+        let plan =
+            drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?;
+        for w in &plan.warnings {
+            printer.warn(w);
+        }
+        let count = |a: Action| plan.changes.iter().filter(|c| c.action == a).count();
+        let (created, updated, removed) = (
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Remove),
+        );
+        report.drift |= plan.drifted();
+        if args.check {
+            if !printer.json_output() {
+                for c in &plan.changes {
+                    let diff = drift::unified_diff(c, &shown(&c.path));
+                    if !diff.is_empty() {
+                        print_raw(&diff)?;
+                    }
+                }
+            }
+            if plan.drifted() {
+                printer.status(&format!(
+                    "{}: {} would change ({created} new, {updated} changed, {removed} removed)",
+                    env.env,
+                    shown(&plan.out_dir)
+                ));
+            } else {
+                printer.status(&format!(
+                    "{}: {} is up to date",
+                    plan.env,
+                    shown(&plan.out_dir)
+                ));
+            }
+        } else {
+            drift::apply(&plan)?;
+            for c in plan
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::Unchanged)
+            {
+                printer.debug(&format!("{:?} {}", c.action, shown(&c.path)));
+            }
+            let apps = env.files.len().saturating_sub(1);
+            printer.status(&format!(
+                "{}: rendered {apps} app(s) into {} ({created} new, {updated} changed, {removed} removed)",
+                env.env,
+                shown(&plan.out_dir)
+            ));
+        }
+        report.environments.push(JsonEnv {
+            env: env.env.clone(),
+            out: shown(&plan.out_dir),
+            files: plan
+                .changes
+                .iter()
+                .map(|c| JsonFile {
+                    path: shown(&c.path),
+                    action: c.action,
+                })
+                .collect(),
+            warnings: plan.warnings.clone(),
+        });
+    }
+    if printer.json_output() {
+        printer.json(&report)?;
+    }
+    if args.check && report.drift {
+        printer.status("hint: run `helm appkit render` and commit the result");
+        return Ok(Status::Failed);
+    }
+    Ok(Status::Ok)
+}
+
+fn invalid(e: ConfigError, hint: &str) -> anyhow::Error {
+    anyhow::Error::new(Invalid::new(e.to_string()).with_hint(hint))
+}
+
+fn print_raw(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// A path relative to the current directory when it is below it, without `./`.
+fn display_path(p: &Path, cwd: &Path) -> String {
+    let rel = p.strip_prefix(cwd).unwrap_or(p);
+    let s: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if s.is_empty() {
+        ".".into()
+    } else if rel.is_absolute() {
+        rel.display().to_string()
+    } else {
+        s.join("/")
+    }
+}
