@@ -2,3 +2,4 @@
 //! real registry where the area needs them.
 
 mod common;
+mod render;

@@ -98,7 +98,12 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
     for env in &rendered.envs {
         let plan =
             drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?;
-        for w in &plan.warnings {
+        let plan_warnings: Vec<String> = plan
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", shown(&w.path), w.message))
+            .collect();
+        for w in &plan_warnings {
             printer.warn(w);
         }
         let count = |a: Action| plan.changes.iter().filter(|c| c.action == a).count();
@@ -157,7 +162,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                     action: c.action,
                 })
                 .collect(),
-            warnings: plan.warnings.clone(),
+            warnings: plan_warnings,
         });
     }
     if printer.json_output() {

@@ -32,13 +32,19 @@ pub struct FileChange {
 }
 
 #[derive(Debug, Clone)]
+pub struct PlanWarning {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
 pub struct EnvPlan {
     pub env: String,
     pub out_dir: PathBuf,
     /// Sorted by path.
     pub changes: Vec<FileChange>,
-    /// Human-readable warnings (e.g. a HelmRelease whose release identity changes).
-    pub warnings: Vec<String>,
+    /// Warnings about files (e.g. a HelmRelease whose release identity changes).
+    pub warnings: Vec<PlanWarning>,
 }
 
 impl EnvPlan {
@@ -64,8 +70,11 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
             Some(_) => Action::Update,
         };
         if let (Some(o), Some(identity)) = (&old, render.releases.get(name)) {
-            if let Some(w) = reinstall_warning(&path, o, identity) {
-                warnings.push(w);
+            if let Some(message) = reinstall_warning(o, identity) {
+                warnings.push(PlanWarning {
+                    path: path.clone(),
+                    message,
+                });
             }
         }
         changes.push(FileChange {
@@ -215,7 +224,7 @@ fn starts_with_marker(path: &Path) -> std::io::Result<bool> {
 
 /// When the committed HelmRelease names another release identity than the new render, Flux will
 /// uninstall the old release and install a new one (downtime, lost release history).
-fn reinstall_warning(path: &Path, old_text: &str, new: &ReleaseIdentity) -> Option<String> {
+fn reinstall_warning(old_text: &str, new: &ReleaseIdentity) -> Option<String> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(old_text).ok()?;
     let spec = docs
         .iter()
@@ -242,8 +251,7 @@ fn reinstall_warning(path: &Path, old_text: &str, new: &ReleaseIdentity) -> Opti
         return None;
     }
     Some(format!(
-        "{}: {}; Flux will uninstall the existing release and install a new one (the app is down meanwhile and its release history is lost)",
-        path.display(),
+        "{}; Flux will uninstall the existing release and install a new one (the app is down meanwhile and its release history is lost)",
         changed.join(", ")
     ))
 }
@@ -333,13 +341,13 @@ mod tests {
             target_namespace: "app1".into(),
             storage_namespace: "app1".into(),
         };
-        assert!(reinstall_warning(Path::new("f"), old, &same).is_none());
+        assert!(reinstall_warning(old, &same).is_none());
         let moved = ReleaseIdentity {
             target_namespace: "team-a".into(),
             storage_namespace: "team-a".into(),
             ..same
         };
-        let w = reinstall_warning(Path::new("f"), old, &moved).unwrap();
+        let w = reinstall_warning(old, &moved).unwrap();
         assert!(
             w.contains("targetNamespace \"app1\" → \"team-a\", storageNamespace"),
             "{w}"
