@@ -35,7 +35,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub debug: bool,
     /// The platform config file (default: ./appkit.yaml, searched upwards from the current directory)
-    #[arg(long = "config", global = true, env = "APPKIT_CONFIG", value_name = "FILE")]
+    #[arg(
+        long = "config",
+        global = true,
+        env = "APPKIT_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
 }
 
@@ -64,6 +69,8 @@ pub enum Command {
     Package(PackageArgs),
     /// Write the Flux OCIRepository + HelmRelease of every app, per environment (--check: fail on drift)
     Render(RenderArgs),
+    /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
+    Validate(ValidateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +87,23 @@ pub struct PackageArgs {
     /// Override the chart's appVersion
     #[arg(long = "app-version", value_name = "V")]
     pub app_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Values files (validated alone, merged in order per app directory) or app directories
+    /// (their values.yaml + values.<env>.yaml). Default: every app of appkit.yaml
+    #[arg(value_name = "VALUES_FILES|APP_DIRS")]
+    pub inputs: Vec<PathBuf>,
+    /// Validate only this environment (default: every environment of appkit.yaml)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// The chart directory (default: the chart of appkit.yaml)
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+    /// Treat warnings as errors (exit 1)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -124,7 +148,11 @@ pub struct RegistryArgs {
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
     /// Helm's registry config file with `helm registry login` credentials
-    #[arg(long = "registry-config", env = "HELM_REGISTRY_CONFIG", value_name = "FILE")]
+    #[arg(
+        long = "registry-config",
+        env = "HELM_REGISTRY_CONFIG",
+        value_name = "FILE"
+    )]
     pub registry_config: Option<PathBuf>,
     /// Seconds to wait for a connection
     #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 10)]

@@ -3,8 +3,10 @@
 //! this module renders them for humans (annotate-snippets, like rustc/cargo), as JSON, or as
 //! GitHub Actions annotations.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,6 +42,7 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+#[allow(dead_code)] // constructors for the other commands
 impl Diagnostic {
     pub fn error(code: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
@@ -52,7 +55,10 @@ impl Diagnostic {
         }
     }
     pub fn warning(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
     pub fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
@@ -64,5 +70,208 @@ impl Diagnostic {
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+}
+
+/// Sort diagnostics by file, line, column, then code and message, and drop exact duplicates
+/// (the same problem found for several environments of one app).
+pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
+    let key = |d: &Diagnostic| {
+        let (f, l, c) = d.location.as_ref().map_or((PathBuf::new(), 0, 0), |l| {
+            (l.file.clone(), l.line, l.column)
+        });
+        (f, l, c, d.code.clone(), d.message.clone(), d.severity)
+    };
+    diags.sort_by_key(|a| key(a));
+    diags.dedup_by(|a, b| key(a) == key(b) && a.help == b.help);
+}
+
+/// How a path is shown: relative to `base` when it is inside it.
+pub fn display_path(p: &Path, base: Option<&Path>) -> String {
+    base.and_then(|b| p.strip_prefix(b).ok())
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
+/// Render diagnostics like a compiler (`error[code]: …` / `--> file:line:col` / source line with
+/// carets / `= help: …`). Source lines are read from the files; when a file cannot be read (or is
+/// not UTF-8) only its name and position are shown. Paths are shown relative to `base`.
+pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> String {
+    let mut cache: HashMap<PathBuf, Option<String>> = HashMap::new();
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in diags {
+        let level = match d.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let title = level.primary_title(d.message.as_str()).id(d.code.as_str());
+        let mut group = Group::with_title(title);
+        if let Some(loc) = &d.location {
+            let shown = display_path(&loc.file, base);
+            let text = cache
+                .entry(loc.file.clone())
+                .or_insert_with(|| std::fs::read_to_string(&loc.file).ok())
+                .as_deref();
+            match text.and_then(|t| line_around(t, loc)) {
+                Some((line_text, span)) => {
+                    // Never echo a secret: mask the flagged value in the quoted source line.
+                    let line_text = if d.code == "inline-secret" {
+                        let mut masked = line_text[..span.start].to_string();
+                        masked.push_str(&"*".repeat(line_text[span.clone()].chars().count()));
+                        masked.push_str(&line_text[span.end..]);
+                        std::borrow::Cow::Owned(masked)
+                    } else {
+                        std::borrow::Cow::Borrowed(line_text)
+                    };
+                    let span = if d.code == "inline-secret" {
+                        span.start
+                            ..span.start
+                                + line_text[span.start..]
+                                    .chars()
+                                    .take_while(|c| *c == '*')
+                                    .count()
+                    } else {
+                        span
+                    };
+                    group = group.element(
+                        Snippet::source(line_text)
+                            .line_start(loc.line)
+                            .path(shown)
+                            .annotation(AnnotationKind::Primary.span(span)),
+                    );
+                }
+                None => {
+                    let mut origin = Origin::path(shown);
+                    if loc.line > 0 {
+                        origin = origin.line(loc.line).char_column(loc.column);
+                    }
+                    group = group.element(origin);
+                }
+            }
+        }
+        if let Some(h) = &d.help {
+            group = group.element(Level::HELP.message(h.as_str()));
+        }
+        out.push_str(&renderer.render(&[group]));
+        out.push_str("\n\n");
+    }
+    out
+}
+
+/// The source line of a location and the caret span inside it (at least one character).
+fn line_around<'t>(text: &'t str, loc: &Location) -> Option<(&'t str, std::ops::Range<usize>)> {
+    if loc.line == 0 {
+        return None;
+    }
+    let start = if loc.span.start <= text.len() && text.is_char_boundary(loc.span.start) {
+        loc.span.start
+    } else {
+        return None;
+    };
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[line_start..line_end].trim_end_matches('\r');
+    let rel = start - line_start;
+    let mut end = loc.span.end.clamp(start, line_start + line.len()) - line_start;
+    if end <= rel {
+        end = line[rel..]
+            .chars()
+            .next()
+            .map_or(rel, |c| rel + c.len_utf8());
+    }
+    // Trim trailing blanks inside the span (a block scalar's span runs to the next line).
+    while end > rel + 1 && line.as_bytes()[end - 1] == b' ' {
+        end -= 1;
+    }
+    Some((line, rel..end))
+}
+
+/// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`).
+pub fn render_github(diags: &[Diagnostic], base: Option<&Path>) -> String {
+    fn esc_data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn esc_prop(s: &str) -> String {
+        esc_data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for d in diags {
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut props = Vec::new();
+        if let Some(loc) = &d.location {
+            props.push(format!("file={}", esc_prop(&display_path(&loc.file, base))));
+            if loc.line > 0 {
+                props.push(format!("line={}", loc.line));
+                props.push(format!("col={}", loc.column));
+            }
+        }
+        props.push(format!("title={}", esc_prop(&format!("appkit {}", d.code))));
+        let mut msg = d.message.clone();
+        if let Some(h) = &d.help {
+            msg.push_str("\nhelp: ");
+            msg.push_str(h);
+        }
+        out.push_str(&format!(
+            "::{kind} {}::{}\n",
+            props.join(","),
+            esc_data(&msg)
+        ));
+    }
+    out
+}
+
+/// The stable JSON form: `{"diagnostics": [...], "errors": N, "warnings": N}` with paths relative to `base`.
+pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::json!({
+                "severity": d.severity,
+                "code": d.code,
+                "message": d.message,
+            });
+            if let Some(loc) = &d.location {
+                v["file"] = display_path(&loc.file, base).into();
+                if loc.line > 0 {
+                    v["line"] = loc.line.into();
+                    v["column"] = loc.column.into();
+                }
+            }
+            if let Some(p) = &d.path {
+                v["path"] = p.clone().into();
+            }
+            if let Some(h) = &d.help {
+                v["help"] = h.clone().into();
+            }
+            v
+        })
+        .collect();
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    serde_json::json!({"diagnostics": items, "errors": errors, "warnings": diags.len() - errors})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escapes() {
+        let d = Diagnostic::error("schema", "bad: 100%\nvalue").help("x");
+        let s = render_github(&[d], None);
+        assert_eq!(
+            s,
+            "::error title=appkit schema::bad: 100%25%0Avalue%0Ahelp: x\n"
+        );
     }
 }

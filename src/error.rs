@@ -35,7 +35,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(message: impl Into<String>) -> Self {
-        Invalid { message: message.into(), hint: None }
+        Invalid {
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -22,7 +22,11 @@ mod values;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let printer = printer::Printer::new(cli.global.quiet, cli.global.output_json(), cli.global.debug());
+    let printer = printer::Printer::new(
+        cli.global.quiet,
+        cli.global.output_json(),
+        cli.global.debug(),
+    );
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
         Err(err) => {

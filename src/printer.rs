@@ -17,7 +17,12 @@ pub struct Printer {
 impl Printer {
     pub fn new(quiet: bool, json: bool, debug: bool) -> Self {
         let color = std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal();
-        Printer { quiet, json, debug, color }
+        Printer {
+            quiet,
+            json,
+            debug,
+            color,
+        }
     }
 
     /// True when `--output json` was asked for.
@@ -60,7 +65,11 @@ impl Printer {
 
     /// A warning on stderr (never suppressed).
     pub fn warn(&self, msg: &str) {
-        let label = if self.color { "\x1b[1;33mwarning\x1b[0m" } else { "warning" };
+        let label = if self.color {
+            "\x1b[1;33mwarning\x1b[0m"
+        } else {
+            "warning"
+        };
         let _ = writeln!(io::stderr().lock(), "{label}: {msg}");
     }
 
@@ -82,7 +91,11 @@ impl Printer {
 
     /// Render an error that ended the command.
     pub fn error(&self, err: &anyhow::Error) {
-        let label = if self.color { "\x1b[1;31merror\x1b[0m" } else { "error" };
+        let label = if self.color {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
         let mut s = format!("{label}: {err}\n");
         for cause in err.chain().skip(1) {
             if cause.is::<crate::error::Hint>() {

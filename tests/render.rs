@@ -45,26 +45,28 @@ environments:
     promoted: true
 ";
 
+/// A valid app values file (image pinned by digest) plus `extra` lines.
+fn app_values(app: &str, extra: &str) -> String {
+    format!(
+        "image:\n  repository: harbor.example.com/apps/{app}\n  digest: sha256:{}\n{extra}",
+        "ab".repeat(32)
+    )
+}
+
 impl Platform {
     fn new() -> Platform {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
         let p = Platform { _tmp: tmp, root };
         p.write("appkit.yaml", APPKIT_YAML);
-        p.write(
-            "chart/Chart.yaml",
-            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
-        );
+        common::copy_dir(&common::chart_dir(), &p.path("chart"));
         p.lock(&[("0.1.0", DIGEST_010), ("0.2.0", DIGEST_020)]);
         p.write(
             "apps/app1/values.yaml",
-            "image:\n  repository: harbor.example.com/apps/app1\nreplicas: 1\n",
+            &app_values("app1", "replicas: 1\n"),
         );
         p.write("apps/app1/values.prod.yaml", "replicas: 3\n");
-        p.write(
-            "apps/app2/values.yaml",
-            "image:\n  repository: harbor.example.com/apps/app2\n",
-        );
+        p.write("apps/app2/values.yaml", &app_values("app2", ""));
         p
     }
     fn path(&self, rel: &str) -> PathBuf {
@@ -122,6 +124,19 @@ impl Platform {
         walk(&self.root, &self.path(dir), &mut out);
         out
     }
+}
+
+/// `stderr` shows the diagnostic `title` pointing at `at` (`file:line:col`).
+fn assert_diag(stderr: &str, title: &str, at: &str) {
+    let start = stderr
+        .find(title)
+        .unwrap_or_else(|| panic!("no {title:?} in:\n{stderr}"));
+    let next = stderr[start..].lines().nth(1).unwrap_or("");
+    assert_eq!(
+        next.trim(),
+        format!("--> {at}"),
+        "{title:?} points elsewhere:\n{stderr}"
+    );
 }
 
 fn docs(text: &str) -> Vec<Value> {
@@ -474,10 +489,10 @@ fn helm_template_and_validate(major: u8, chart: &Path, values: &Path, release: &
 #[test]
 fn yaml_1_1_ambiguous_strings_stay_strings_through_helm_3_and_4() {
     let p = Platform::new();
-    p.write(
-        "chart/Chart.yaml",
-        "apiVersion: v2\nname: echo\nversion: 0.1.0\n",
-    );
+    // A chart without a schema that shows how Helm typed each value (see the fixture).
+    let echo_chart = common::repo_root().join("tests/fixtures/render/echo-chart");
+    std::fs::remove_dir_all(p.path("chart")).unwrap();
+    common::copy_dir(&echo_chart, &p.path("chart"));
     p.write("appkit.lock", "lockVersion: 1\nchart: oci://harbor.example.com/platform/echo\nversions:\n  \"0.1.0\":\n    digest: sha256:1111111111111111111111111111111111111111111111111111111111111111\n    tag: \"0.1.0\"\n");
     std::fs::remove_dir_all(p.path("apps/app2")).unwrap();
     p.write(
@@ -689,7 +704,7 @@ fn check_is_clean_after_render_and_catches_changed_new_and_removed_apps() {
     // Changed values.
     p.write(
         "apps/app1/values.yaml",
-        "image:\n  repository: harbor.example.com/apps/app1\nreplicas: 2\n",
+        &app_values("app1", "replicas: 2\n"),
     );
     let before = p.snapshot("clusters");
     let out = p.appkit(&["render", "--check", "--env", "dev"]);
@@ -712,7 +727,7 @@ fn check_is_clean_after_render_and_catches_changed_new_and_removed_apps() {
 
     // New app.
     p.render_ok(&[]);
-    p.write("apps/app3/values.yaml", "replicas: 1\n");
+    p.write("apps/app3/values.yaml", &app_values("app3", ""));
     let out = p.appkit(&["render", "--check", "--env", "dev"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -801,7 +816,11 @@ fn missing_digest_fails_with_a_publish_hint_and_writes_nothing() {
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("appkit.yaml:25:13: error[missing-digest]: chart version 0.3.0 (app1 in prod) has no digest in appkit.lock"), "{err}");
+    assert_diag(
+        &err,
+        "error[missing-digest]: chart version 0.3.0 (app1 in prod) has no digest in appkit.lock",
+        "appkit.yaml:25:13",
+    );
     assert!(err.contains("help: run helm appkit publish"), "{err}");
     assert!(
         !p.path("clusters").exists(),
@@ -829,8 +848,11 @@ fn release_name_over_53_characters_is_refused() {
     p.render_ok(&[]);
     let before = p.snapshot("clusters");
     let long = "a".repeat(54);
-    p.write(&format!("apps/{long}/values.yaml"), "replicas: 1\n");
-    p.write("apps/app1/values.yaml", "replicas: 5\n");
+    p.write(&format!("apps/{long}/values.yaml"), &app_values("x", ""));
+    p.write(
+        "apps/app1/values.yaml",
+        &app_values("app1", "replicas: 5\n"),
+    );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
@@ -866,11 +888,10 @@ fn invalid_appkit_yaml_reports_file_line_col() {
     );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out)
-            .contains("appkit.yaml:18:19: error[version]: chartVersion \"0.1\" is not SemVer 2"),
-        "{}",
-        stderr(&out)
+    assert_diag(
+        &stderr(&out),
+        "error[version]: chartVersion \"0.1\" is not SemVer 2",
+        "appkit.yaml:18:19",
     );
 
     p.write(
@@ -879,11 +900,7 @@ fn invalid_appkit_yaml_reports_file_line_col() {
     );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("appkit.yaml:14:3: error[config]"),
-        "{}",
-        stderr(&out)
-    );
+    assert_diag(&stderr(&out), "error[config]", "appkit.yaml:14:3");
     assert!(stderr(&out).contains("retires"), "{}", stderr(&out));
 
     p.write(
@@ -892,12 +909,10 @@ fn invalid_appkit_yaml_reports_file_line_col() {
     );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(
-            "appkit.yaml:7:19: error[depends-on]: app2 depends on \"app9\", which is not an app"
-        ),
-        "{}",
-        stderr(&out)
+    assert_diag(
+        &stderr(&out),
+        "error[depends-on]: app2 depends on \"app9\", which is not an app",
+        "appkit.yaml:7:19",
     );
 }
 
@@ -923,4 +938,114 @@ fn out_overrides_the_output_directory_for_one_environment_only() {
         p.path("elsewhere/app1.yaml").exists() && p.path("elsewhere/kustomization.yaml").exists()
     );
     assert!(!p.path("clusters").exists());
+}
+
+#[test]
+fn invalid_app_values_are_refused_with_their_diagnostics() {
+    let p = Platform::new();
+    p.render_ok(&[]);
+    let before = p.snapshot("clusters");
+    p.write(
+        "apps/app2/values.yaml",
+        &app_values("app2", "replicas: many\n"),
+    );
+    let out = p.appkit(&["render"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("error[schema]"), "{err}");
+    assert!(err.contains("--> apps/app2/values.yaml:4:11"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        p.snapshot("clusters"),
+        before,
+        "no file may change when an app is invalid"
+    );
+}
+
+#[test]
+fn example_platform_renders_and_its_values_template_to_valid_objects_on_helm_3_and_4() {
+    // The example platform repo next to the real chart, plus an app whose env values are all
+    // strings YAML 1.1 would otherwise read as booleans or numbers.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("examples");
+    common::copy_dir(&common::examples_dir(), &root);
+    common::copy_dir(&common::chart_dir(), &tmp.path().join("chart"));
+    let _ = std::fs::remove_dir_all(root.join("clusters"));
+    std::fs::write(
+        root.join("appkit.lock"),
+        format!("lockVersion: 1\nchart: oci://harbor.example.com/platform/app\nversions:\n  \"0.1.0\":\n    digest: {DIGEST_010}\n    tag: \"0.1.0\"\n"),
+    )
+    .unwrap();
+    let tricky = [
+        "yes",
+        "on",
+        "off",
+        "y",
+        "n",
+        "true",
+        "null",
+        "~",
+        "",
+        "0777",
+        "0x1F",
+        "1e3",
+        "12",
+        "1:20",
+        "2001-12-14",
+        "a: b",
+        "*x",
+    ];
+    let mut env = String::from("env:\n");
+    for (i, v) in tricky.iter().enumerate() {
+        env.push_str(&format!(
+            "  - name: TRICKY_{i}\n    value: {}\n",
+            serde_json::to_string(v).unwrap()
+        ));
+    }
+    std::fs::create_dir_all(root.join("apps/app3")).unwrap();
+    std::fs::write(root.join("apps/app3/values.yaml"), app_values("app3", &env)).unwrap();
+
+    let out = run(appkit().current_dir(&root).arg("render"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut checked = 0;
+    for env_name in ["dev", "prod"] {
+        for app in ["app1", "app2", "app3"] {
+            let text =
+                std::fs::read_to_string(root.join(format!("clusters/{env_name}/apps/{app}.yaml")))
+                    .unwrap();
+            let hr = doc_of_kind(&text, "HelmRelease");
+            let values_file = tmp.path().join(format!("{env_name}-{app}.yaml"));
+            std::fs::write(&values_file, values_text(&text)).unwrap();
+            let release = hr["spec"]["releaseName"].as_str().unwrap();
+            for major in [3, 4] {
+                let manifest = helm_template_and_validate(
+                    major,
+                    &tmp.path().join("chart"),
+                    &values_file,
+                    release,
+                );
+                if app == "app3" {
+                    let deployment = doc_of_kind(&manifest, "Deployment");
+                    let containers = deployment["spec"]["template"]["spec"]["containers"]
+                        .as_array()
+                        .unwrap();
+                    let env_vars = containers
+                        .iter()
+                        .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default());
+                    let got: BTreeMap<String, Value> = env_vars
+                        .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].clone()))
+                        .collect();
+                    for (i, v) in tricky.iter().enumerate() {
+                        assert_eq!(
+                            got.get(&format!("TRICKY_{i}")),
+                            Some(&json!(v)),
+                            "Helm {major}:\n{manifest}"
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 12);
 }

@@ -9,10 +9,12 @@ use crate::printer::Printer;
 
 mod package;
 mod render;
+mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
         Command::Render(args) => render::run(&cli.global, args, printer),
+        Command::Validate(args) => validate::run(&cli.global, args, printer),
     }
 }

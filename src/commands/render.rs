@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, RenderArgs, RenderSource};
 use crate::config::{self, ConfigError};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{self, Diagnostic};
 use crate::error::{Invalid, Status};
 use crate::flux::drift::{self, Action};
 use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
 use crate::flux::FluxError;
 use crate::printer::Printer;
+use crate::values::Validator;
 
 #[derive(Serialize)]
 struct JsonFile {
@@ -36,18 +37,17 @@ struct JsonReport {
     check: bool,
     drift: bool,
     environments: Vec<JsonEnv>,
-    diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<serde_json::Value>,
 }
 
 pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<Status> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let path = config::locate(global.config.as_deref())?;
     let (loaded, config_warnings) = match config::load_with_warnings(&path) {
         Ok(l) => l,
-        Err(e @ ConfigError::Diagnostics { .. }) => {
-            return Err(invalid(
-                e,
-                "fix appkit.yaml; docs/appkit-yaml.md lists every key",
-            ))
+        Err(ConfigError::Diagnostics { path, diagnostics }) => {
+            let what = format!("{} is invalid", path.display());
+            return report_invalid(printer, &cwd, args.check, diagnostics, &what);
         }
         Err(e) => return Err(e.into()),
     };
@@ -59,41 +59,33 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             RenderSource::Helmrepository => SourceKind::HelmRepository,
         },
     };
-    // The values validation engine plugs in here (render refuses invalid apps).
-    let check_app = |_app: &str, _dir: &Path, _env: &str| -> Vec<Diagnostic> { Vec::new() };
+    // Render refuses apps whose values fail validation (schema + platform rules), per environment.
+    let validator = Validator::new(&loaded)
+        .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
+    let check_app = |app: &str, _dir: &Path, env: &str| validator.validate_app(app, Some(env));
     let rendered = match flux_render::render(&loaded, &opts, &check_app) {
         Ok(r) => r,
         Err(FluxError::Invalid(diagnostics)) => {
-            if printer.json_output() {
-                printer.json(&JsonReport {
-                    check: args.check,
-                    drift: false,
-                    environments: vec![],
-                    diagnostics,
-                })?;
-                return Ok(Status::Failed);
-            }
-            printer.stderr_raw(&format!("{}\n", config::format_diagnostics(&diagnostics)));
-            let n = diagnostics.iter().filter(|d| d.is_error()).count();
-            return Err(anyhow::Error::new(Invalid::new(format!(
-                "cannot render: {n} problem(s) found"
-            ))));
+            return report_invalid(printer, &cwd, args.check, diagnostics, "cannot render");
         }
         Err(e) => return Err(e.into()),
     };
     let mut warnings: Vec<Diagnostic> = config_warnings;
     warnings.extend(rendered.warnings.iter().cloned());
+    diagnostics::sort_dedup(&mut warnings);
     if !warnings.is_empty() && !printer.json_output() {
-        printer.stderr_raw(&format!("{}\n", config::format_diagnostics(&warnings)));
+        printer.stderr_raw(&diagnostics::render_human(
+            &warnings,
+            Some(&cwd),
+            printer.color(),
+        ));
     }
-
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let shown = |p: &Path| display_path(p, &cwd);
     let mut report = JsonReport {
         check: args.check,
         drift: false,
         environments: Vec::new(),
-        diagnostics: warnings,
+        diagnostics: json_diagnostics(&warnings, &cwd),
     };
     for env in &rendered.envs {
         let plan =
@@ -175,8 +167,46 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
     Ok(Status::Ok)
 }
 
-fn invalid(e: ConfigError, hint: &str) -> anyhow::Error {
-    anyhow::Error::new(Invalid::new(e.to_string()).with_hint(hint))
+/// Show every problem (human text on stderr, or the JSON report on stdout) and fail with exit 1.
+fn report_invalid(
+    printer: &Printer,
+    cwd: &Path,
+    check: bool,
+    mut diagnostics: Vec<Diagnostic>,
+    what: &str,
+) -> Result<Status> {
+    diagnostics::sort_dedup(&mut diagnostics);
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    if printer.json_output() {
+        let diagnostics = json_diagnostics(&diagnostics, cwd);
+        printer.json(&JsonReport {
+            check,
+            drift: false,
+            environments: vec![],
+            diagnostics,
+        })?;
+        return Ok(Status::Failed);
+    }
+    printer.stderr_raw(&diagnostics::render_human(
+        &diagnostics,
+        Some(cwd),
+        printer.color(),
+    ));
+    Err(anyhow::Error::new(
+        Invalid::new(format!(
+            "{what}: {errors} problem{} found; nothing was written",
+            if errors == 1 { "" } else { "s" }
+        ))
+        .with_hint("fix every problem above, then run render again"),
+    ))
+}
+
+fn json_diagnostics(diagnostics: &[Diagnostic], cwd: &Path) -> Vec<serde_json::Value> {
+    let mut report = diagnostics::to_json(diagnostics, Some(cwd));
+    match report.get_mut("diagnostics").map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(a)) => a,
+        _ => Vec::new(),
+    }
 }
 
 fn print_raw(text: &str) -> std::io::Result<()> {

@@ -1,64 +1,300 @@
 //! Values files: loading YAML the way Helm reads it (YAML 1.1 scalars, merge keys, anchors) with
-//! source positions, coalescing chart defaults + app values + environment overlay the way Helm
-//! does, checking the result against the chart's `values.schema.json` and the platform's rules.
+//! source positions ([`yaml`]), coalescing chart defaults + app values + environment overlay the
+//! way Helm does ([`coalesce`]), checking the result against the chart's `values.schema.json`
+//! ([`schema`]) and the platform's rules ([`rules`]). Never prints: it returns diagnostics.
 //!
 //! Public API used by other modules (keep these signatures stable):
 //! - [`load_values_file`]: one YAML file → JSON value (errors carry file:line).
 //! - [`app_overlay_values`]: an app's `values.yaml` deep-merged with `values.<env>.yaml`
 //!   (what goes into a HelmRelease's `spec.values`; chart defaults are NOT included).
+//! - [`Validator::new`] (chart defaults and schema parsed/compiled once) then
+//!   [`Validator::validate_app`] per app and environment → `Vec<Diagnostic>`;
+//!   [`crate::diagnostics::render_human`] turns them into compiler-style text.
+
+pub mod coalesce;
+pub mod rules;
+pub mod schema;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::Loaded;
+use crate::diagnostics::{Diagnostic, Location};
+use yaml::{Node, Pos, SourceFile, YamlError};
+
+/// Diagnostic codes that mean "the input could not be read" (exit 2), not "the input is wrong".
+pub const UNREADABLE_CODES: [&str; 2] = ["unreadable", "yaml"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
+    #[allow(dead_code)] // kept for callers matching on it
     #[error("cannot read {}", path.display())]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[allow(dead_code)]
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
 }
 
-/// Load one values file. An empty file is an empty mapping.
+#[allow(dead_code)] // used by render (spec.values)
+/// Load one values file, read exactly as Helm reads it. An empty file is an empty mapping.
 pub fn load_values_file(path: &Path) -> Result<Value, ValuesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ValuesError::Read { path: path.into(), source })?;
-    if text.trim().is_empty() {
-        return Ok(Value::Object(Default::default()));
-    }
-    let v: Value = serde_saphyr::from_str(&text)
-        .map_err(|e| ValuesError::Parse { path: path.into(), message: e.to_string() })?;
-    match v {
-        Value::Null => Ok(Value::Object(Default::default())),
-        Value::Object(_) => Ok(v),
-        _ => Err(ValuesError::Parse { path: path.into(), message: "a values file must be a mapping".into() }),
-    }
+    let text = yaml::read_source(path)?;
+    Ok(yaml::parse(&text, 1, path)?.to_json())
 }
 
-/// Deep-merge `over` into `base` (maps merge recursively; anything else replaces).
-pub fn merge_into(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(slot) if slot.is_object() && v.is_object() => merge_into(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v,
-    }
-}
-
+#[allow(dead_code)] // used by render (spec.values)
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
 pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, ValuesError> {
-    let mut v = load_values_file(&app_dir.join("values.yaml"))?;
+    let mut files = vec![app_dir.join("values.yaml")];
     if let Some(env) = env {
         let overlay = app_dir.join(format!("values.{env}.yaml"));
         if overlay.is_file() {
-            merge_into(&mut v, load_values_file(&overlay)?);
+            files.push(overlay);
         }
     }
-    Ok(v)
+    let mut merged: Option<Node> = None;
+    for (i, f) in files.iter().enumerate() {
+        let text = yaml::read_source(f)?;
+        let node = yaml::parse(&text, i as u32 + 1, f)?;
+        match merged.as_mut() {
+            None => merged = Some(node),
+            Some(m) => coalesce::merge_user(m, node),
+        }
+    }
+    Ok(merged
+        .map(|m| m.to_json())
+        .unwrap_or_else(|| Value::Object(Default::default())))
+}
+
+/// One app's values for one environment after coalescing, with the files they came from.
+/// `files[0]` is the chart's `values.yaml`; the others are the app's files in merge order.
+pub struct AppValues {
+    pub app: String,
+    pub env: Option<String>,
+    pub files: Vec<Arc<SourceFile>>,
+    pub merged: Node,
+    pub json: Value,
+}
+
+impl AppValues {
+    pub fn location(&self, pos: Pos) -> Location {
+        let f = &self.files[pos.file as usize];
+        Location {
+            file: f.path.clone(),
+            line: pos.line,
+            column: pos.col,
+            span: pos.start..pos.end,
+        }
+    }
+    /// The source text of a node (e.g. `yes` for a boolean), when it is short.
+    pub fn raw(&self, n: &Node) -> Option<&str> {
+        let f = self.files.get(n.pos.file as usize)?;
+        f.text.get(n.pos.start..n.pos.end).map(|s| s.trim_end())
+    }
+    /// Attach a position (or, without one, the app's first file).
+    pub fn place(&self, mut d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
+        d.location = Some(match pos {
+            Some(p) => self.location(p),
+            None => self.location(Pos {
+                file: if self.files.len() > 1 { 1 } else { 0 },
+                line: 1,
+                col: 1,
+                ..Pos::default()
+            }),
+        });
+        d
+    }
+    /// Like [`place`](Self::place), and say so when the value comes from the chart's defaults.
+    pub fn place_default_note(&self, mut d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
+        if pos.is_some_and(|p| p.file == 0) {
+            d.message
+                .push_str(" (this value comes from the chart's defaults)");
+            let extra = "set it in the app's values file to override the chart default";
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h}; {extra}"),
+                None => extra.into(),
+            });
+        }
+        self.place(d, pos)
+    }
+}
+
+/// Validates apps against one chart and one platform config. Build it once, use it for every app:
+/// the chart defaults are parsed and the schema compiled here.
+pub struct Validator {
+    chart_values: Arc<SourceFile>,
+    defaults: Node,
+    schema: Option<schema::Schema>,
+    platform: rules::Platform,
+    apps_dir: Option<PathBuf>,
+}
+
+impl Validator {
+    /// A validator for the chart and apps of `appkit.yaml`.
+    #[allow(dead_code)] // used by publish and render
+    pub fn new(loaded: &Loaded) -> Result<Validator, ValuesError> {
+        Self::with_chart(&loaded.chart_dir(), Some(loaded))
+    }
+
+    /// A validator for an explicit chart directory; platform rules that need `appkit.yaml` (node
+    /// pools, namespaces, components) are skipped when `loaded` is `None`.
+    pub fn with_chart(chart_dir: &Path, loaded: Option<&Loaded>) -> Result<Validator, ValuesError> {
+        let path = chart_dir.join("values.yaml");
+        let text = if path.is_file() {
+            yaml::read_source(&path)?
+        } else {
+            String::new()
+        };
+        let defaults = yaml::parse(&text, 0, &path)?;
+        let schema = schema::Schema::load(chart_dir)?;
+        let platform = rules::Platform::load(loaded)?;
+        Ok(Validator {
+            chart_values: Arc::new(SourceFile { path, text }),
+            defaults,
+            schema,
+            platform,
+            apps_dir: loaded.map(Loaded::apps_dir),
+        })
+    }
+
+    /// The files of an app in merge order: `values.yaml`, then `values.<env>.yaml` when present.
+    pub fn app_files(&self, app: &str, env: Option<&str>) -> Vec<PathBuf> {
+        let dir = self
+            .apps_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("apps"))
+            .join(app);
+        let mut files = vec![dir.join("values.yaml")];
+        if let Some(env) = env {
+            let overlay = dir.join(format!("values.{env}.yaml"));
+            if overlay.is_file() {
+                files.push(overlay);
+            }
+        }
+        files
+    }
+
+    /// Validate one app of the apps directory in one environment (`None`: no overlay).
+    pub fn validate_app(&self, app: &str, env: Option<&str>) -> Vec<Diagnostic> {
+        self.validate_files(app, &self.app_files(app, env), env)
+    }
+
+    /// Validate explicit values files (merged in order) as the values of `app` in `env`.
+    pub fn validate_files(
+        &self,
+        app: &str,
+        files: &[PathBuf],
+        env: Option<&str>,
+    ) -> Vec<Diagnostic> {
+        match self.coalesce(app, files, env) {
+            Ok(values) => self.check(&values),
+            Err(diags) => diags,
+        }
+    }
+
+    /// Load and coalesce; load problems come back as diagnostics (codes in [`UNREADABLE_CODES`]).
+    pub fn coalesce(
+        &self,
+        app: &str,
+        paths: &[PathBuf],
+        env: Option<&str>,
+    ) -> Result<AppValues, Vec<Diagnostic>> {
+        let mut files = vec![self.chart_values.clone()];
+        let mut user: Option<Node> = None;
+        let mut errors = Vec::new();
+        for (i, path) in paths.iter().enumerate() {
+            let text = match yaml::read_source(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(yaml_diagnostic(e, "", "unreadable"));
+                    continue;
+                }
+            };
+            match yaml::parse(&text, i as u32 + 1, path) {
+                Ok(node) => match user.as_mut() {
+                    None => user = Some(node),
+                    Some(u) => coalesce::merge_user(u, node),
+                },
+                Err(e) => errors.push(yaml_diagnostic(e, &text, "yaml")),
+            }
+            files.push(Arc::new(SourceFile {
+                path: path.clone(),
+                text,
+            }));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut merged =
+            user.unwrap_or_else(|| yaml::parse("", 1, Path::new("")).expect("empty mapping"));
+        coalesce::coalesce(&mut merged, &self.defaults);
+        let json = merged.to_json();
+        Ok(AppValues {
+            app: app.into(),
+            env: env.map(Into::into),
+            files,
+            merged,
+            json,
+        })
+    }
+
+    /// Schema and platform rules over coalesced values.
+    pub fn check(&self, values: &AppValues) -> Vec<Diagnostic> {
+        let mut rule_diags = rules::check(&self.platform, values);
+        let mut out = Vec::new();
+        if let Some(schema) = &self.schema {
+            for mut d in schema.check(values) {
+                // A rule that explains an unknown key (e.g. `build:`) is folded into the schema
+                // error: one problem, one diagnostic, with the platform's explanation as help.
+                if d.message.starts_with("unknown key") {
+                    if let Some(i) = rule_diags
+                        .iter()
+                        .position(|r| r.path.is_some() && r.path == d.path)
+                    {
+                        let r = rule_diags.remove(i);
+                        d.help = Some(format!("{}; {}", r.message, r.help.unwrap_or_default()));
+                    }
+                }
+                out.push(d);
+            }
+        }
+        out.extend(rule_diags);
+        out
+    }
+}
+
+fn yaml_diagnostic(e: YamlError, text: &str, code: &str) -> Diagnostic {
+    let code = if e.pos.is_some() && !text.is_empty() {
+        "yaml"
+    } else {
+        code
+    };
+    let mut d = Diagnostic::error(code, e.message.clone());
+    d.help = e.help.clone();
+    d.location = Some(match e.pos {
+        Some(p) => Location {
+            file: e.path.clone(),
+            line: p.line,
+            column: p.col,
+            span: p.start..p.end.max(p.start),
+        },
+        None => Location {
+            file: e.path.clone(),
+            line: 0,
+            column: 0,
+            span: 0..0,
+        },
+    });
+    d
 }

@@ -37,7 +37,11 @@ fn tool(var: &str, cache_rel: &str) -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/appkit-test")))
         .expect("HOME or APPKIT_CACHE is set");
     let p = cache.join(cache_rel);
-    assert!(p.exists(), "{var} is not set and {} does not exist: run scripts/test (it installs the test tools)", p.display());
+    assert!(
+        p.exists(),
+        "{var} is not set and {} does not exist: run scripts/test (it installs the test tools)",
+        p.display()
+    );
     p
 }
 
@@ -57,8 +61,14 @@ pub fn helm(major: u8, home: &Path) -> Command {
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_DATA_HOME", home.join("data"))
         .env("HELM_PLUGINS", home.join("plugins"))
-        .env("HELM_REGISTRY_CONFIG", home.join("config/registry/config.json"))
-        .env("HELM_REPOSITORY_CONFIG", home.join("config/repositories.yaml"))
+        .env(
+            "HELM_REGISTRY_CONFIG",
+            home.join("config/registry/config.json"),
+        )
+        .env(
+            "HELM_REPOSITORY_CONFIG",
+            home.join("config/repositories.yaml"),
+        )
         .env_remove("HELM_DEBUG");
     c
 }
@@ -69,7 +79,8 @@ pub fn kubernetes_validate_bin() -> PathBuf {
 
 /// Run a command and return its output, panicking with both streams when it fails to start.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Run and assert success, returning stdout as a string.

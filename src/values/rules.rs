@@ -1,0 +1,730 @@
+//! Platform rules beyond the schema: what the chart's schema cannot know (the platform's node pools,
+//! namespaces and Dapr components) and what it should not decide alone (how strictly images must be
+//! pinned per environment). Each rule has a stable code; `appkit.yaml` `rules:` sets its severity
+//! (`error` | `warning` | `off`).
+//!
+//! | code | default | what |
+//! |---|---|---|
+//! | `image-not-pinned` | error | `latest`, or neither tag nor digest |
+//! | `image-tag-not-digest` | error in `promoted` envs, warning elsewhere | a tag without a digest |
+//! | `inline-secret` | error | credential-like keys with literal values; values that look like keys/tokens |
+//! | `build-config` | error | `build`, `buildpacks`, `builder`, `dockerfile`, `pack` anywhere in an app file |
+//! | `dapr-backend-config` | error | `redisHost`, `vaultAddr`, `host(s)`, component `metadata`, … in an app file |
+//! | `platform-owned` | error | an app file sets `platform:` |
+//! | `dapr-component` | error | a named component is missing from the components dir, not in the app's namespace, or scoped away from the app |
+//! | `network-namespace` | error | `networkPolicy.allowIngressFrom` / `allowEgressTo[].namespace` names no known app or platform namespace |
+//! | `requests-exceed-limits` | error | a cpu/memory request above its limit |
+//! | `unknown-nodepool` | error | `nodepool` not in `appkit.yaml` `nodePools` |
+//!
+//! Dapr's `app-port` always equals the container port: the chart derives both from `port`, so
+//! there is nothing to check here (it is structural, not a rule).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::schema::{closest, display_path, to_pointer};
+use super::yaml::{self, Node, Pos, Val};
+use super::{AppValues, ValuesError};
+use crate::config::{Loaded, RuleLevel};
+use crate::diagnostics::{Diagnostic, Severity};
+
+/// A Dapr Component found in the platform's components directory.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub scopes: Vec<String>,
+    pub file: PathBuf,
+}
+
+/// What the rules know about the platform (from `appkit.yaml`); empty without a config.
+#[derive(Debug, Default)]
+pub struct Platform {
+    has_config: bool,
+    levels: BTreeMap<String, RuleLevel>,
+    node_pools: Vec<String>,
+    platform_namespaces: BTreeSet<String>,
+    /// Namespace of every app in the apps directory.
+    app_namespaces: BTreeMap<String, String>,
+    promoted: BTreeSet<String>,
+    components: Vec<Component>,
+    /// The components directory as written in `appkit.yaml` (for messages).
+    components_rel: PathBuf,
+}
+
+impl Platform {
+    pub fn load(loaded: Option<&Loaded>) -> Result<Platform, ValuesError> {
+        let Some(l) = loaded else {
+            return Ok(Platform::default());
+        };
+        let c = &l.config;
+        let mut app_namespaces = BTreeMap::new();
+        for app in l.app_names().unwrap_or_default() {
+            app_namespaces.insert(app.clone(), l.app_namespace(&app));
+        }
+        for app in c.apps.settings.keys() {
+            app_namespaces
+                .entry(app.clone())
+                .or_insert_with(|| l.app_namespace(app));
+        }
+        Ok(Platform {
+            has_config: true,
+            levels: c.rules.clone(),
+            node_pools: c.node_pools.clone(),
+            platform_namespaces: c.platform_namespaces.iter().cloned().collect(),
+            app_namespaces,
+            promoted: c
+                .environments
+                .iter()
+                .filter(|(_, e)| e.promoted)
+                .map(|(n, _)| n.clone())
+                .collect(),
+            components: load_components(&l.components_dir())?,
+            components_rel: c.components.clone(),
+        })
+    }
+
+    /// The severity of a rule: `appkit.yaml` wins over the default; `None` when turned off.
+    fn level(&self, code: &str, default: Severity) -> Option<Severity> {
+        match self.levels.get(code) {
+            Some(RuleLevel::Off) => None,
+            Some(RuleLevel::Error) => Some(Severity::Error),
+            Some(RuleLevel::Warning) => Some(Severity::Warning),
+            None => Some(default),
+        }
+    }
+
+    fn app_namespace(&self, app: &str) -> String {
+        self.app_namespaces
+            .get(app)
+            .cloned()
+            .unwrap_or_else(|| app.to_string())
+    }
+}
+
+/// Dapr `Component`s of every `*.yaml`/`*.yml` file in the directory (other kinds are ignored).
+pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesError> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(out);
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml") && p.is_file())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = yaml::read_source(&path)?;
+        for doc in yaml::parse_documents(&text, 0, &path)? {
+            let s = |k: &[&str]| {
+                doc.at(k.iter().copied())
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+            };
+            if s(&["kind"]).as_deref() != Some("Component")
+                || !s(&["apiVersion"]).is_some_and(|a| a.starts_with("dapr.io/"))
+            {
+                continue;
+            }
+            let Some(name) = s(&["metadata", "name"]) else {
+                continue;
+            };
+            let scopes = match doc.get("scopes").map(|n| &n.val) {
+                Some(Val::Seq(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push(Component {
+                name,
+                namespace: s(&["metadata", "namespace"]),
+                scopes,
+                file: path.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    p: &'a Platform,
+    v: &'a AppValues,
+    out: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn emit(
+        &mut self,
+        code: &str,
+        default: Severity,
+        msg: String,
+        help: String,
+        path: &[String],
+        pos: Option<Pos>,
+    ) {
+        let Some(sev) = self.p.level(code, default) else {
+            return;
+        };
+        let mut d = Diagnostic::error(code, msg).help(help);
+        d.severity = sev;
+        d.path = Some(to_pointer(path));
+        let d = self.v.place_default_note(d, pos);
+        self.out.push(d);
+    }
+}
+
+/// Run every rule over one app's coalesced values.
+pub fn check(p: &Platform, v: &AppValues) -> Vec<Diagnostic> {
+    let mut cx = Ctx {
+        p,
+        v,
+        out: Vec::new(),
+    };
+    image(&mut cx);
+    walk_user(&mut cx, &v.merged, &mut Vec::new());
+    resources(&mut cx);
+    if p.has_config {
+        nodepool(&mut cx);
+        network(&mut cx);
+        components(&mut cx);
+    }
+    cx.out
+}
+
+fn image(cx: &mut Ctx) {
+    let m = &cx.v.merged;
+    let Some(img) = m.get("image") else { return };
+    let text = |k: &str| {
+        img.get(k)
+            .and_then(Node::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let (tag, digest) = (text("tag"), text("digest"));
+    if !digest.is_empty() {
+        return;
+    }
+    let seg = |k: &str| vec!["image".to_string(), k.to_string()];
+    if tag == "latest" {
+        let pos = img.get("tag").map(|n| n.pos);
+        cx.emit(
+            "image-not-pinned",
+            Severity::Error,
+            "the image tag `latest` is not pinned: it can change under a running app".into(),
+            "set `image.digest: sha256:…` to the digest your build produced (Buildpacks prints it)"
+                .into(),
+            &seg("tag"),
+            pos,
+        );
+    } else if tag.is_empty() {
+        let pos = img.key.or(Some(img.pos));
+        cx.emit(
+            "image-not-pinned",
+            Severity::Error,
+            "the image has neither a tag nor a digest".into(),
+            "set `image.digest: sha256:…` to the digest your build produced".into(),
+            &["image".to_string()],
+            pos,
+        );
+    } else {
+        let env = cx.v.env.clone().unwrap_or_default();
+        let promoted = cx.p.promoted.contains(&env);
+        let sev = if promoted {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let msg = if promoted {
+            format!(
+                "the image is pinned by tag `{tag}` only; environment `{env}` requires a digest"
+            )
+        } else {
+            format!("the image is pinned by tag `{tag}` only, not by digest")
+        };
+        let pos = img.get("tag").map(|n| n.pos);
+        cx.emit(
+            "image-tag-not-digest",
+            sev,
+            msg,
+            "add `image.digest: sha256:…` (tags can be moved; promote images by digest)".into(),
+            &seg("tag"),
+            pos,
+        );
+    }
+}
+
+fn norm(k: &str) -> String {
+    k.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+const BUILD_KEYS: [&str; 6] = [
+    "build",
+    "buildpacks",
+    "builder",
+    "dockerfile",
+    "pack",
+    "buildargs",
+];
+const BACKEND_KEYS: [&str; 9] = [
+    "redishost",
+    "redispassword",
+    "vaultaddr",
+    "vaultaddress",
+    "host",
+    "hosts",
+    "metadata",
+    "connectionstring",
+    "brokers",
+];
+const SECRET_WORDS: [&str; 9] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "credential",
+    "clientsecret",
+];
+const NOT_SECRET_SUFFIXES: [&str; 7] =
+    ["name", "ref", "store", "path", "file", "enabled", "keyname"];
+
+fn is_secret_key(k: &str) -> bool {
+    let n = norm(k);
+    SECRET_WORDS.iter().any(|w| n.contains(w))
+        && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
+}
+
+/// Rules over everything an app file wrote: build/back-end settings, platform keys, secrets.
+fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
+    match &node.val {
+        Val::Map(entries) => {
+            for (k, v) in entries {
+                if v.pos.file == 0 {
+                    continue;
+                }
+                path.push(k.clone());
+                let kpos = v.key.or(Some(v.pos));
+                let n = norm(k);
+                if path.len() == 1 && k == "platform" {
+                    cx.emit(
+                        "platform-owned",
+                        Severity::Error,
+                        "`platform` settings belong to the platform team, not to an app".into(),
+                        "remove the `platform:` block; ask the platform team if you need a different setting".into(),
+                        path,
+                        kpos,
+                    );
+                } else if BUILD_KEYS.contains(&n.as_str()) {
+                    cx.emit(
+                        "build-config",
+                        Severity::Error,
+                        format!("`{}` is a build setting; the chart only runs an image that was already built", display_path(path)),
+                        "images are built outside the chart (Buildpacks `pack build` / the build platform); reference the result with `image.repository` and `image.digest`".into(),
+                        path,
+                        kpos,
+                    );
+                } else if BACKEND_KEYS.contains(&n.as_str()) {
+                    cx.emit(
+                        "dapr-backend-config",
+                        Severity::Error,
+                        format!("`{}` configures a Dapr back end; those settings live in the platform's Dapr Components, outside the chart", display_path(path)),
+                        "name the component in `dapr.components` (e.g. `statestore`) and talk to it through the Dapr sidecar; the platform team owns its host and metadata".into(),
+                        path,
+                        kpos,
+                    );
+                } else if is_secret_key(k) && is_literal(v) {
+                    cx.emit(
+                        "inline-secret",
+                        Severity::Error,
+                        format!("`{}` looks like a credential written in plain text", display_path(path)),
+                        "never put secrets in values files; read them at run time from the Dapr secret store (http://localhost:3500/v1.0/secrets/…)".into(),
+                        path,
+                        Some(v.pos),
+                    );
+                } else {
+                    walk_user(cx, v, path);
+                }
+                path.pop();
+            }
+        }
+        Val::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if item.pos.file == 0 {
+                    continue;
+                }
+                path.push(i.to_string());
+                // `env: [{name: API_TOKEN, value: "…"}]`
+                let name = item.get("name").and_then(Node::as_str);
+                let value = item.get("value");
+                if let (Some(name), Some(value)) = (name, value) {
+                    if is_secret_key(name) && is_literal(value) {
+                        let mut vp = path.clone();
+                        vp.push("value".into());
+                        cx.emit(
+                            "inline-secret",
+                            Severity::Error,
+                            format!("environment variable `{name}` has a credential written in plain text"),
+                            "never put secrets in values files; read them at run time from the Dapr secret store".into(),
+                            &vp,
+                            Some(value.pos),
+                        );
+                        path.pop();
+                        continue;
+                    }
+                }
+                walk_user(cx, item, path);
+                path.pop();
+            }
+        }
+        Val::Str(s) => {
+            if let Some(kind) = looks_like_secret(s) {
+                cx.emit(
+                    "inline-secret",
+                    Severity::Error,
+                    format!("`{}` holds what looks like {kind}", display_path(path)),
+                    "never put secrets in values files; store it in the Dapr secret store and read it at run time".into(),
+                    path,
+                    Some(node.pos),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_literal(n: &Node) -> bool {
+    match &n.val {
+        Val::Str(s) => !s.trim().is_empty(),
+        Val::Num(_) => true,
+        _ => false,
+    }
+}
+
+/// Recognise private keys, JWTs and well-known token formats (the value itself is never printed).
+pub fn looks_like_secret(s: &str) -> Option<&'static str> {
+    let s = s.trim();
+    if s.contains("-----BEGIN") && s.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    let tokenish = |rest: &str, min: usize| {
+        rest.len() >= min
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() == 3
+        && parts[0].starts_with("eyJ")
+        && parts[1].starts_with("eyJ")
+        && parts.iter().all(|p| tokenish(p, 2))
+    {
+        return Some("a JSON Web Token");
+    }
+    for (prefix, min) in [
+        ("ghp_", 30),
+        ("gho_", 30),
+        ("ghs_", 30),
+        ("github_pat_", 30),
+        ("glpat-", 20),
+        ("xoxb-", 20),
+        ("xoxp-", 20),
+        ("sk_live_", 20),
+        ("sk-", 32),
+        ("AIza", 35),
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            if tokenish(rest, min) {
+                return Some("an API token");
+            }
+        }
+    }
+    if s.len() == 20
+        && s.starts_with("AKIA")
+        && s[4..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Some("an AWS access key id");
+    }
+    None
+}
+
+/// Parse a Kubernetes quantity (`500m`, `0.5`, `64Mi`, `1G`, `1e3`) into base units.
+pub fn quantity(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let suffixes: [(&str, f64); 14] = [
+        ("Ki", 1024f64),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("Pi", 1024f64.powi(5)),
+        ("Ei", 1024f64.powi(6)),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+    ];
+    for (suf, mult) in suffixes {
+        if let Some(num) = s.strip_suffix(suf) {
+            return num
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(|f| f * mult);
+        }
+    }
+    if let Some(num) = s.strip_suffix('E') {
+        return num.parse::<f64>().ok().map(|f| f * 1e18);
+    }
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+fn node_quantity(n: &Node) -> Option<f64> {
+    match &n.val {
+        Val::Num(x) => x.as_f64(),
+        Val::Str(s) => quantity(s),
+        _ => None,
+    }
+}
+
+fn resources(cx: &mut Ctx) {
+    for base in [vec!["resources"], vec!["dapr", "sidecar", "resources"]] {
+        for res in ["cpu", "memory"] {
+            let at = |kind: &'static str| {
+                let mut p: Vec<&str> = base.clone();
+                p.push(kind);
+                p.push(res);
+                p
+            };
+            let (rp, lp) = (at("requests"), at("limits"));
+            let (Some(req), Some(lim)) = (
+                cx.v.merged.at(rp.iter().copied()),
+                cx.v.merged.at(lp.iter().copied()),
+            ) else {
+                continue;
+            };
+            if req.pos.file == 0 && lim.pos.file == 0 {
+                continue;
+            }
+            if let (Some(r), Some(l)) = (node_quantity(req), node_quantity(lim)) {
+                if r > l * (1.0 + 1e-9) {
+                    let path: Vec<String> = rp.iter().map(|s| s.to_string()).collect();
+                    let (rs, ls) = (
+                        cx.v.raw(req).unwrap_or("?").to_string(),
+                        cx.v.raw(lim).unwrap_or("?").to_string(),
+                    );
+                    let lim_field =
+                        display_path(&lp.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+                    cx.emit(
+                        "requests-exceed-limits",
+                        Severity::Error,
+                        format!("`{}` ({rs}) is more than `{lim_field}` ({ls})", display_path(&path)),
+                        "Kubernetes rejects a pod whose request is above its limit; lower the request or raise the limit".into(),
+                        &path,
+                        Some(if req.pos.file != 0 { req.pos } else { lim.pos }),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn nodepool(cx: &mut Ctx) {
+    if cx.p.node_pools.is_empty() {
+        return;
+    }
+    let Some(n) = cx.v.merged.get("nodepool") else {
+        return;
+    };
+    let Some(pool) = n.as_str() else { return };
+    if !cx.p.node_pools.iter().any(|p| p == pool) {
+        let mut help = format!(
+            "node pools the platform has: {}",
+            cx.p.node_pools.join(", ")
+        );
+        if let Some(best) = closest(pool, &cx.p.node_pools) {
+            help = format!("did you mean `{best}`? {help}");
+        }
+        cx.emit(
+            "unknown-nodepool",
+            Severity::Error,
+            format!("unknown node pool `{pool}`"),
+            help,
+            &["nodepool".into()],
+            Some(n.pos),
+        );
+    }
+}
+
+fn network(cx: &mut Ctx) {
+    let mut known: BTreeSet<String> = cx.p.platform_namespaces.clone();
+    known.extend(cx.p.app_namespaces.values().cloned());
+    let known_list: Vec<String> = known.iter().cloned().collect();
+    for list in ["allowIngressFrom", "allowEgressTo"] {
+        let Some(Val::Seq(items)) = cx.v.merged.at(["networkPolicy", list]).map(|n| &n.val) else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let (ns_node, mut path) = match &item.val {
+                Val::Str(_) => (
+                    item,
+                    vec!["networkPolicy".to_string(), list.into(), i.to_string()],
+                ),
+                Val::Map(_) => match item.get("namespace") {
+                    Some(n) => (
+                        n,
+                        vec!["networkPolicy".to_string(), list.into(), i.to_string()],
+                    ),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if matches!(item.val, Val::Map(_)) {
+                path.push("namespace".into());
+            }
+            let Some(ns) = ns_node.as_str() else { continue };
+            if !known.contains(ns) {
+                let mut help = format!("known namespaces: {}", known_list.join(", "));
+                if let Some(best) = closest(ns, &known_list) {
+                    help = format!("did you mean `{best}`? {help}");
+                }
+                cx.emit(
+                    "network-namespace",
+                    Severity::Error,
+                    format!("`{}` names namespace `{ns}`, which is neither an app's nor a platform namespace", display_path(&path)),
+                    help,
+                    &path,
+                    Some(ns_node.pos),
+                );
+            }
+        }
+    }
+}
+
+fn components(cx: &mut Ctx) {
+    let Some(Val::Seq(items)) = cx.v.merged.at(["dapr", "components"]).map(|n| &n.val) else {
+        return;
+    };
+    let ns = cx.p.app_namespace(&cx.v.app);
+    let app_id =
+        cx.v.merged
+            .at(["dapr", "appId"])
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&cx.v.app)
+            .to_string();
+    let dir = cx.p.components_rel.display().to_string();
+    for (i, item) in items.iter().enumerate() {
+        let Some(name) = item
+            .as_str()
+            .or_else(|| item.get("name").and_then(Node::as_str))
+        else {
+            continue;
+        };
+        let path = vec!["dapr".to_string(), "components".into(), i.to_string()];
+        let same_name: Vec<&Component> =
+            cx.p.components.iter().filter(|c| c.name == name).collect();
+        if same_name.is_empty() {
+            let names: Vec<String> =
+                cx.p.components
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+            let mut help = format!(
+                "components are defined by the platform in {dir}; available: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+            if let Some(best) = closest(name, &names) {
+                help = format!("did you mean `{best}`? {help}");
+            }
+            cx.emit(
+                "dapr-component",
+                Severity::Error,
+                format!("no Dapr component named `{name}`"),
+                help,
+                &path,
+                Some(item.pos),
+            );
+            continue;
+        }
+        let in_ns: Vec<&&Component> = same_name
+            .iter()
+            .filter(|c| c.namespace.as_deref() == Some(ns.as_str()))
+            .collect();
+        if in_ns.is_empty() {
+            let wheres: Vec<String> = same_name
+                .iter()
+                .map(|c| match &c.namespace {
+                    Some(n) => format!("namespace `{n}`"),
+                    None => format!("no namespace ({})", c.file.display()),
+                })
+                .collect();
+            cx.emit(
+                "dapr-component",
+                Severity::Error,
+                format!("Dapr component `{name}` exists, but not in this app's namespace `{ns}` (it is in {})", wheres.join(", ")),
+                format!("the sidecar only sees components of its own namespace; ask the platform team to add `{name}` to namespace `{ns}`"),
+                &path,
+                Some(item.pos),
+            );
+            continue;
+        }
+        if in_ns
+            .iter()
+            .all(|c| !c.scopes.is_empty() && !c.scopes.contains(&app_id))
+        {
+            cx.emit(
+                "dapr-component",
+                Severity::Error,
+                format!("Dapr component `{name}` is scoped to {} and not to this app's Dapr id `{app_id}`", in_ns[0].scopes.join(", ")),
+                format!("ask the platform team to add `{app_id}` to the component's `scopes`, or set `dapr.appId` to a scoped id"),
+                &path,
+                Some(item.pos),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(quantity("500m"), Some(0.5));
+        assert_eq!(quantity("64Mi"), Some(64.0 * 1024.0 * 1024.0));
+        assert_eq!(quantity("1G"), Some(1e9));
+        assert_eq!(quantity("2"), Some(2.0));
+        assert_eq!(quantity("lots"), None);
+    }
+
+    #[test]
+    fn secrets_are_recognised() {
+        assert!(looks_like_secret("-----BEGIN RSA PRIVATE KEY-----\nabc").is_some());
+        assert!(looks_like_secret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl").is_some());
+        assert!(looks_like_secret("ghp_abcdefghijklmnopqrstuvwxyz0123456789").is_some());
+        assert!(looks_like_secret("AKIAABCDEFGHIJKLMNOP").is_some());
+        assert!(looks_like_secret("harbor.example.com/apps/app1").is_none());
+        assert!(
+            is_secret_key("DB_PASSWORD")
+                && is_secret_key("apiKey")
+                && !is_secret_key("secretStoreName")
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! The chart's `values.schema.json`: compiled once, checked against each app's coalesced values,
+//! and every error turned into a diagnostic that points at the line that supplied the value.
+//!
+//! The draft comes from `$schema`; without one it is 2020-12, as in Helm ≥ 3.18.5 and Helm 4.
+//! References are resolved offline only: a remote `$ref` (http, https, file) makes loading fail —
+//! appkit never fetches anything while validating (Helm's CVE-2025-55199 class of problems).
+//!
+//! Where an error points: the value at the error's instance path; for `additionalProperties` the
+//! unknown key itself; for `required` the mapping that lacks the key (its key line). Messages are
+//! written for app owners: unknown keys list the allowed keys and the closest match, type errors say
+//! what was given and what is expected (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text),
+//! pattern errors quote the schema's `description` of the field.
+
+use std::path::{Path, PathBuf};
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, JsonType, ValidationError};
+use serde_json::Value;
+
+use super::yaml::{Node, Val};
+use super::AppValues;
+use crate::diagnostics::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read the chart schema {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the chart schema {} is not valid JSON: {message}", path.display())]
+    Json { path: PathBuf, message: String },
+    #[error("the chart schema {} cannot be compiled: {message}", path.display())]
+    Compile { path: PathBuf, message: String },
+}
+
+/// A compiled chart schema.
+pub struct Schema {
+    validator: jsonschema::Validator,
+    doc: Value,
+}
+
+impl Schema {
+    /// Load `<chart>/values.schema.json`; `None` when the chart has no schema (Helm skips validation).
+    pub fn load(chart_dir: &Path) -> Result<Option<Schema>, SchemaError> {
+        let path = chart_dir.join("values.schema.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SchemaError::Read { path, source }),
+        };
+        let doc: Value = serde_json::from_str(&text).map_err(|e| SchemaError::Json {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Self::compile(doc, &path).map(Some)
+    }
+
+    /// Compile a schema document (offline: remote references are an error).
+    pub fn compile(doc: Value, path: &Path) -> Result<Schema, SchemaError> {
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .offline()
+            .build(&doc)
+            .map_err(|e| SchemaError::Compile {
+                path: path.into(),
+                message: format!("{e} (appkit resolves references inside the schema only; it never downloads a remote $ref)"),
+            })?;
+        Ok(Schema { validator, doc })
+    }
+
+    /// True when the JSON values pass.
+    #[cfg(test)]
+    pub fn is_valid(&self, json: &Value) -> bool {
+        self.validator.is_valid(json)
+    }
+
+    /// Every schema error of one app's coalesced values, as diagnostics.
+    pub fn check(&self, app: &AppValues) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for err in self.validator.iter_errors(&app.json) {
+            self.describe(&err, app, &mut out);
+        }
+        out
+    }
+
+    fn describe(&self, err: &ValidationError<'_>, app: &AppValues, out: &mut Vec<Diagnostic>) {
+        let path = pointer_segments(&err.instance_path().to_string());
+        let schema_path = err.schema_path().to_string();
+        let node = app.merged.at(path.iter().map(String::as_str));
+        let field = display_path(&path);
+        match err.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                let allowed = self.allowed_keys(&schema_path);
+                for key in unexpected {
+                    let mut child_path = path.clone();
+                    child_path.push(key.clone());
+                    let child = app.merged.at(child_path.iter().map(String::as_str));
+                    let where_ = if path.is_empty() {
+                        "at the top level".to_string()
+                    } else {
+                        format!("in `{field}`")
+                    };
+                    let mut d =
+                        Diagnostic::error("schema", format!("unknown key `{key}` {where_}"));
+                    d.path = Some(to_pointer(&child_path));
+                    let mut help = String::new();
+                    if let Some(best) = closest(key, &allowed) {
+                        help.push_str(&format!("did you mean `{best}`? "));
+                    }
+                    if allowed.is_empty() {
+                        help.push_str("no keys are allowed here");
+                    } else {
+                        help.push_str(&format!("allowed keys: {}", allowed.join(", ")));
+                    }
+                    d.help = Some(help);
+                    out.push(app.place(d, child.map(|c| c.key.unwrap_or(c.pos))));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let prop = property
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| property.to_string());
+                let where_ = if path.is_empty() {
+                    "the values".to_string()
+                } else {
+                    format!("`{field}`")
+                };
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("{where_} is missing the required key `{prop}`"),
+                );
+                let desc = self.description(&format!(
+                    "{}/properties/{prop}",
+                    parent_pointer(&schema_path)
+                ));
+                d.help = Some(match desc {
+                    Some(desc) => format!("add `{prop}:` ({desc})"),
+                    None => format!("add `{prop}:`"),
+                });
+                d.path = Some(to_pointer(&path));
+                out.push(app.place_default_note(d, node.map(|n| n.key.unwrap_or(n.pos))));
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = expected_words(kind);
+                let (given, hint) = match node {
+                    Some(n) => given_and_hint(n, app.raw(n), kind),
+                    None => ("a different value".into(), None),
+                };
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("`{field}` must be {expected}, but it is {given}"),
+                );
+                d.path = Some(to_pointer(&path));
+                d.help = hint.or_else(|| {
+                    self.description(&parent_pointer(&schema_path))
+                        .map(|s| format!("`{field}`: {s}"))
+                });
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                let mut d =
+                    Diagnostic::error("schema", format!("`{field}` is not in the expected format"));
+                d.path = Some(to_pointer(&path));
+                d.help = Some(match self.description(&parent_pointer(&schema_path)) {
+                    Some(desc) => desc,
+                    None => format!("it must match the pattern `{pattern}`"),
+                });
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Enum { options } => {
+                let opts: Vec<String> = options
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| {
+                                v.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("`{field}` must be one of: {}", opts.join(", ")),
+                );
+                d.path = Some(to_pointer(&path));
+                if let Some(best) = node
+                    .and_then(|n| n.as_str())
+                    .and_then(|s| closest(s, &opts))
+                {
+                    d.help = Some(format!("did you mean `{best}`?"));
+                }
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("`{field}` does not match any of the accepted forms"),
+                );
+                d.path = Some(to_pointer(&path));
+                d.help = self.description(&parent_pointer(&schema_path));
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            _ => {
+                let what = err.masked().to_string();
+                let mut d = Diagnostic::error("schema", format!("`{field}`: {what}"));
+                d.path = Some(to_pointer(&path));
+                d.help = self.description(&parent_pointer(&schema_path));
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+        }
+    }
+
+    /// Keys the schema allows next to an `additionalProperties` error (sorted).
+    fn allowed_keys(&self, schema_path: &str) -> Vec<String> {
+        let parent = parent_pointer(schema_path);
+        let mut keys: Vec<String> = self
+            .doc
+            .pointer(&format!("{parent}/properties"))
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    fn description(&self, pointer: &str) -> Option<String> {
+        self.doc
+            .pointer(pointer)?
+            .get("description")?
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+/// The closest allowed word (Jaro-Winkler ≥ 0.8, or a case-insensitive match).
+pub fn closest(word: &str, allowed: &[String]) -> Option<String> {
+    let lw = word.to_lowercase();
+    allowed
+        .iter()
+        .map(|a| (strsim::jaro_winkler(&lw, &a.to_lowercase()), a))
+        .filter(|(s, _)| *s >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, a)| a.clone())
+}
+
+fn expected_words(kind: &TypeKind) -> String {
+    let word = |t: JsonType| match t {
+        JsonType::String => "text",
+        JsonType::Integer => "a whole number",
+        JsonType::Number => "a number",
+        JsonType::Boolean => "true or false",
+        JsonType::Array => "a list",
+        JsonType::Object => "a mapping of `key: value` lines",
+        JsonType::Null => "null",
+    };
+    match kind {
+        TypeKind::Single(t) => word(*t).to_string(),
+        TypeKind::Multiple(set) => set.iter().map(word).collect::<Vec<_>>().join(" or "),
+    }
+}
+
+fn expects(kind: &TypeKind, t: JsonType) -> bool {
+    match kind {
+        TypeKind::Single(k) => *k == t,
+        TypeKind::Multiple(set) => set.iter().any(|k| k == t),
+    }
+}
+
+/// What the user gave (quoting the source text) and a hint for the usual YAML traps.
+fn given_and_hint(n: &Node, raw: Option<&str>, kind: &TypeKind) -> (String, Option<String>) {
+    let shown = raw
+        .filter(|r| r.len() <= 40 && !r.contains('\n'))
+        .map(str::to_string);
+    let given = match &shown {
+        Some(r) => format!("{} (`{r}`)", n.kind_word()),
+        None => n.kind_word().to_string(),
+    };
+    let wants_text = expects(kind, JsonType::String);
+    let wants_number = expects(kind, JsonType::Integer) || expects(kind, JsonType::Number);
+    let hint = match &n.val {
+        Val::Bool(b) => {
+            let r = shown.clone().unwrap_or_default();
+            if !matches!(
+                r.as_str(),
+                "true" | "false" | "True" | "False" | "TRUE" | "FALSE"
+            ) && !r.is_empty()
+            {
+                Some(format!(
+                    "YAML reads `{r}` as the boolean {b} (Helm uses YAML 1.1: yes/no/on/off/y/n are booleans); write \"{r}\" in quotes if you mean the text"
+                ))
+            } else if wants_text {
+                Some(format!("write \"{r}\" in quotes to make it text"))
+            } else {
+                None
+            }
+        }
+        Val::Num(_) if wants_text => {
+            let r = shown.clone().unwrap_or_default();
+            Some(format!("put it in quotes to make it text: \"{r}\""))
+        }
+        Val::Str(s) if wants_number && s.trim().parse::<f64>().is_ok() => Some(format!(
+            "remove the quotes: write {} instead of \"{}\"",
+            s.trim(),
+            s
+        )),
+        Val::Null => Some(
+            "the key has no value; give it one, or remove the line to use the chart's default"
+                .into(),
+        ),
+        _ => None,
+    };
+    (given, hint)
+}
+
+/// `/a/b~1c/0` → `["a", "b/c", "0"]`.
+pub fn pointer_segments(ptr: &str) -> Vec<String> {
+    if ptr.is_empty() {
+        return Vec::new();
+    }
+    ptr.trim_start_matches('/')
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+pub fn to_pointer(segs: &[String]) -> String {
+    segs.iter()
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+fn parent_pointer(ptr: &str) -> String {
+    match ptr.rfind('/') {
+        Some(i) => ptr[..i].to_string(),
+        None => String::new(),
+    }
+}
+
+/// `["env", "0", "name"]` → `env[0].name`.
+pub fn display_path(segs: &[String]) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        if seg.parse::<usize>().is_ok() {
+            s.push_str(&format!("[{seg}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(seg);
+        }
+    }
+    if s.is_empty() {
+        "(top level)".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_refs_are_refused() {
+        let doc = serde_json::json!({"$ref": "https://example.com/schema.json"});
+        let err = Schema::compile(doc, Path::new("s.json"))
+            .err()
+            .expect("must fail");
+        assert!(err.to_string().contains("never downloads"), "{err}");
+    }
+
+    #[test]
+    fn draft_defaults_to_2020_12() {
+        // `prefixItems` exists only in 2019-09+/2020-12; with draft 7 it would be ignored.
+        let doc = serde_json::json!({"properties": {"a": {"prefixItems": [{"type": "string"}]}}});
+        let s = Schema::compile(doc, Path::new("s.json")).unwrap();
+        assert!(!s.is_valid(&serde_json::json!({"a": [1]})));
+    }
+
+    #[test]
+    fn paths_display_for_humans() {
+        assert_eq!(
+            display_path(&pointer_segments("/env/0/name")),
+            "env[0].name"
+        );
+        assert_eq!(to_pointer(&["a/b".into()]), "/a~1b");
+        assert_eq!(
+            closest("imagee", &["image".into(), "port".into()]).as_deref(),
+            Some("image")
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! The platform's Dapr manifests (`examples/platform/components/`): they match the real Dapr CRDs
+//! (from `shared/reference/dapr/`, when that directory is present), are namespaced and scoped, keep
+//! credentials out of plain text, and define every component the example apps name.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::parse_docs;
+use crate::common::{self, examples_dir};
+
+fn component_manifests() -> Vec<(PathBuf, Value)> {
+    let dir = examples_dir().join("platform/components");
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for doc in parse_docs(&text) {
+            out.push((file.clone(), doc));
+        }
+    }
+    assert!(
+        out.len() >= 2,
+        "expected Dapr manifests in {}",
+        dir.display()
+    );
+    out
+}
+
+/// The real Dapr CRDs (`shared/reference/dapr/`): `$APPKIT_REFERENCE_DIR/dapr`, or found above the
+/// repository. They are reference data outside the repository, so this is `None` elsewhere.
+fn dapr_reference_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("APPKIT_REFERENCE_DIR") {
+        let dir = PathBuf::from(dir).join("dapr");
+        assert!(
+            dir.is_dir(),
+            "APPKIT_REFERENCE_DIR is set but {} does not exist",
+            dir.display()
+        );
+        return Some(dir);
+    }
+    common::repo_root()
+        .ancestors()
+        .map(|a| a.join("shared/reference/dapr"))
+        .find(|d| d.is_dir())
+}
+
+/// Make a CRD's structural schema strict: an object with declared properties and no
+/// `x-kubernetes-preserve-unknown-fields` accepts no other key (the API server would prune it,
+/// silently dropping a misspelt setting — here it is an error).
+fn strict(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if map.contains_key("properties")
+        && !map.contains_key("additionalProperties")
+        && map.get("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true))
+    {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        props.values_mut().for_each(strict);
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = map.get_mut(key) {
+            strict(sub);
+        }
+    }
+}
+
+#[test]
+fn dapr_manifests_match_the_reference_crds() {
+    let Some(dir) = dapr_reference_dir() else {
+        eprintln!("note: no shared/reference/dapr directory (set APPKIT_REFERENCE_DIR); CRD check not run");
+        return;
+    };
+    let mut crds = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        crds.extend(
+            parse_docs(&text)
+                .into_iter()
+                .map(|crd| (path.display().to_string(), crd)),
+        );
+    }
+    let mut checked = 0;
+    for (file, doc) in component_manifests() {
+        let kind = doc["kind"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no kind", file.display()));
+        let (crd_file, crd) = crds
+            .iter()
+            .find(|(_, crd)| crd["spec"]["names"]["kind"] == kind)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no CRD for kind {kind} in {}",
+                    file.display(),
+                    dir.display()
+                )
+            });
+        let group = crd["spec"]["group"].as_str().unwrap();
+        let versions = crd["spec"]["versions"].as_array().unwrap();
+        let api = doc["apiVersion"].as_str().unwrap();
+        let version = versions
+            .iter()
+            .find(|v| {
+                format!("{group}/{}", v["name"].as_str().unwrap()) == api && v["served"] == true
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: {api} is not a served version of {kind}",
+                    file.display()
+                )
+            });
+        let mut schema = version["schema"]["openAPIV3Schema"].clone();
+        strict(&mut schema);
+        let validator = jsonschema::validator_for(&schema).expect("CRD schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} does not match {crd_file}:\n{}",
+            file.display(),
+            errors.join("\n")
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3);
+}
+
+#[test]
+fn strict_crd_schema_rejects_a_misspelt_component_field() {
+    let mut schema = json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"type": {"type": "string"}}}, "metadata": {"type": "object"}}
+    });
+    strict(&mut schema);
+    let v = jsonschema::validator_for(&schema).unwrap();
+    assert!(v.is_valid(&json!({"spec": {"type": "state.redis"}, "metadata": {"anything": 1}})));
+    assert!(!v.is_valid(&json!({"spec": {"typ": "state.redis"}})));
+}
+
+/// Always-on checks of the platform's Components: they are namespaced, scoped, and never hold a
+/// credential in plain text; and each component an example app names exists for it.
+#[test]
+fn example_components_are_scoped_and_keep_credentials_out_of_plain_text() {
+    let mut visible: Vec<(String, String, Vec<String>)> = Vec::new(); // (namespace, name, scopes)
+    for (file, doc) in component_manifests() {
+        let f = file.display();
+        let meta = &doc["metadata"];
+        let name = meta["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{f}: metadata.name"));
+        let namespace = meta["namespace"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{f}: metadata.namespace"));
+        let scopes: Vec<String> = doc["scopes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{f}: scopes"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !scopes.is_empty(),
+            "{f}: a platform component is scoped to the apps that use it"
+        );
+        if doc["kind"] != "Component" {
+            continue;
+        }
+        assert_eq!(doc["apiVersion"], "dapr.io/v1alpha1", "{f}");
+        assert!(
+            doc["spec"]["type"].is_string() && doc["spec"]["version"] == "v1",
+            "{f}"
+        );
+        for entry in doc["spec"]["metadata"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{f}: spec.metadata"))
+        {
+            let key = entry["name"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{f}: metadata entry without name"));
+            let has_value = entry.get("value").is_some();
+            let has_ref = entry.get("secretKeyRef").is_some();
+            assert!(
+                has_value ^ has_ref,
+                "{f}: {key} needs exactly one of value / secretKeyRef"
+            );
+            let lower = key.to_lowercase();
+            if ["password", "token", "secret", "apikey"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                assert!(
+                    has_ref,
+                    "{f}: {key} must come from a secretKeyRef, never a plain value"
+                );
+                assert!(
+                    entry["secretKeyRef"]["name"].is_string()
+                        && entry["secretKeyRef"]["key"].is_string(),
+                    "{f}: {key}"
+                );
+            }
+        }
+        visible.push((namespace.to_string(), name.to_string(), scopes));
+    }
+    // app1 (namespace app1, Dapr app id app1) names statestore and secretstore.
+    let app1: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(examples_dir().join("apps/app1/values.yaml")).unwrap(),
+    )
+    .unwrap();
+    let wanted = app1["dapr"]["components"].as_array().unwrap();
+    assert!(!wanted.is_empty());
+    for component in wanted {
+        let component = component.as_str().unwrap();
+        assert!(
+            visible.iter().any(|(ns, name, scopes)| ns == "app1" && name == component && scopes.iter().any(|s| s == "app1")),
+            "app1 names Dapr component {component}, which is not defined for it in examples/platform/components"
+        );
+    }
+}

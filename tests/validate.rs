@@ -1,0 +1,308 @@
+//! `helm appkit validate`: the differential test against real Helm 3.17 and 4.1 over the fixture
+//! corpus, snapshots of the human / JSON / GitHub output, exit codes, and bad input (malformed
+//! YAML, an alias bomb, a 50 MB file, non-UTF-8 bytes, a directory) that must fail cleanly.
+//!
+//! Snapshots live in `tests/fixtures/values/*.expected`; regenerate them with
+//! `APPKIT_UPDATE_SNAPSHOTS=1 cargo test --test tests validate` and review the diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use crate::common::{self, appkit, helm, run};
+
+fn fixtures() -> PathBuf {
+    common::repo_root().join("tests/fixtures/values")
+}
+
+fn platform() -> PathBuf {
+    fixtures().join("platform")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixtures().join("cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 30, "the corpus shrank: {}", v.len());
+    v
+}
+
+/// appkit's schema verdict for one file: fails when any schema/YAML/read diagnostic is reported.
+fn appkit_schema_passes(file: &Path) -> bool {
+    let out = run(appkit()
+        .args(["validate", "--output", "json", "--chart"])
+        .arg(common::chart_dir())
+        .arg(file));
+    let stdout = common::stdout(&out);
+    assert!(
+        !common::stderr(&out).contains("panicked"),
+        "appkit panicked on {}",
+        file.display()
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "appkit -o json printed no JSON for {} ({e}):\n{stdout}",
+            file.display()
+        )
+    });
+    !v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| ["schema", "yaml", "unreadable"].contains(&d["code"].as_str().unwrap()))
+}
+
+/// Helm's verdict: `helm template -f FILE` succeeds, or fails on the values (schema or parse).
+fn helm_passes(major: u8, home: &Path, file: &Path) -> bool {
+    let out = run(helm(major, home)
+        .args(["template", "x"])
+        .arg(common::chart_dir())
+        .arg("-f")
+        .arg(file));
+    if out.status.success() {
+        return true;
+    }
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("values don't meet the specifications") || err.contains("failed to parse"),
+        "Helm {major} failed on {} for a reason other than the values; fix the fixture:\n{err}",
+        file.display()
+    );
+    false
+}
+
+#[test]
+fn differential_helm3_helm4_and_appkit_agree_on_every_fixture() {
+    let files = cases();
+    let tmp = tempfile::tempdir().unwrap();
+    let results: Vec<(PathBuf, bool, bool, bool)> = std::thread::scope(|s| {
+        let chunks: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(3)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let home = tmp.path().join(format!("home{i}"));
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.clone(),
+                                helm_passes(3, &home, f),
+                                helm_passes(4, &home, f),
+                                appkit_schema_passes(f),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut disagreements = Vec::new();
+    for (file, h3, h4, ak) in &results {
+        let name = file.file_name().unwrap().to_string_lossy();
+        let expected = name.starts_with("good-");
+        if !(*h3 == *h4 && *h4 == *ak && *ak == expected) {
+            disagreements.push(format!(
+                "{name}: helm3={h3} helm4={h4} appkit={ak} expected={expected}"
+            ));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "verdicts differ:\n{}",
+        disagreements.join("\n")
+    );
+    let good = results.iter().filter(|r| r.3).count();
+    assert!(
+        good >= 10 && results.len() - good >= 10,
+        "the corpus needs both good and bad files"
+    );
+}
+
+/// Compare with (or, with APPKIT_UPDATE_SNAPSHOTS=1, write) an expected file.
+fn snapshot(name: &str, actual: &str) {
+    let path = fixtures().join(name);
+    if std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(&expected, actual);
+        panic!(
+            "{name} differs from the snapshot:\n{}",
+            diff.unified_diff().header("expected", "actual")
+        );
+    }
+}
+
+fn validate_in_platform(args: &[&str]) -> Output {
+    run(appkit()
+        .current_dir(platform())
+        .env_remove("APPKIT_CONFIG")
+        .arg("validate")
+        .args(args))
+}
+
+#[test]
+fn human_output_snapshot() {
+    let out = validate_in_platform(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "human diagnostics go to stderr only");
+    let err = common::stderr(&out);
+    assert!(err.contains("--> apps/broken/values.yaml:5:7"), "{err}");
+    assert!(!err.contains("s3cr3t-value"), "a secret was echoed:\n{err}");
+    snapshot("human.expected", &err);
+}
+
+#[test]
+fn json_output_snapshot() {
+    let out = validate_in_platform(&["--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = common::stdout(&out);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["errors"], 12);
+    assert_eq!(v["warnings"], 2);
+    assert!(!stdout.contains("s3cr3t-value"));
+    snapshot("json.expected", &stdout);
+}
+
+#[test]
+fn github_output_snapshot() {
+    let out = validate_in_platform(&["--output", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = common::stdout(&out);
+    assert!(
+        stdout.contains("::error file=apps/broken/values.yaml,line=5,col=7,title=appkit schema::"),
+        "{stdout}"
+    );
+    snapshot("github.expected", &stdout);
+}
+
+#[test]
+fn promoted_environment_turns_tag_only_into_an_error_and_strict_fails_on_warnings() {
+    let dir = platform().join("apps/tagonly");
+    let dev = validate_in_platform(&["--env", "dev", dir.to_str().unwrap()]);
+    assert_eq!(dev.status.code(), Some(0), "{}", common::stderr(&dev));
+    assert!(common::stderr(&dev).contains("warning[image-tag-not-digest]"));
+    let strict = validate_in_platform(&["--env", "dev", "--strict", dir.to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(1));
+    let prod = validate_in_platform(&["--env", "prod", dir.to_str().unwrap()]);
+    assert_eq!(prod.status.code(), Some(1));
+    assert!(common::stderr(&prod).contains("error[image-tag-not-digest]"));
+}
+
+#[test]
+fn clean_app_and_the_examples_pass() {
+    let out = validate_in_platform(&["apps/shop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("validated 1 app in 2 environments: 0 errors, 0 warnings")
+    );
+    let out = run(appkit()
+        .current_dir(common::examples_dir())
+        .env_remove("APPKIT_CONFIG")
+        .arg("validate"));
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+}
+
+#[test]
+fn unknown_environment_is_a_usage_error() {
+    let out = validate_in_platform(&["--env", "staging"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("unknown environment `staging`") && err.contains("dev, prod"),
+        "{err}"
+    );
+}
+
+/// Run validate on one bad file: exit 2, a message, no panic, quickly.
+fn bad_input(file: &Path, expect: &str) -> String {
+    let start = Instant::now();
+    let out = run(appkit()
+        .args(["validate", "--chart"])
+        .arg(common::chart_dir())
+        .arg(file));
+    let took = start.elapsed();
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(expect), "expected `{expect}` in:\n{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    err
+}
+
+#[test]
+fn malformed_yaml_reports_its_line() {
+    let err = bad_input(&fixtures().join("cases/bad-malformed.yaml"), "invalid YAML");
+    // The scanner points at the plain scalar the tab-indented line continues (`8080`).
+    assert!(err.contains("bad-malformed.yaml:4:7"), "{err}");
+}
+
+#[test]
+fn alias_bomb_fails_fast() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = format!("*a{}", i - 1);
+        s.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![p.as_str(); 10].join(", ")
+        ));
+    }
+    let f = tmp.path().join("bomb.yaml");
+    std::fs::write(&f, s).unwrap();
+    bad_input(&f, "alias bomb");
+}
+
+#[test]
+fn file_of_50_mb_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("big.yaml");
+    let line = "k: 0123456789012345678901234567890123456789012345678901234567890123456789\n";
+    std::fs::write(&f, line.repeat(50 * 1024 * 1024 / line.len())).unwrap();
+    bad_input(&f, "limited to 10485760 bytes");
+}
+
+#[test]
+fn non_utf8_bytes_are_reported_with_their_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("latin1.yaml");
+    std::fs::write(&f, b"port: 8080\nname: caf\xe9\n").unwrap();
+    let err = bad_input(&f, "not UTF-8");
+    assert!(err.contains("latin1.yaml:2:10"), "{err}");
+}
+
+#[test]
+fn directory_without_values_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    bad_input(tmp.path(), "is a directory without a values.yaml");
+}
+
+#[test]
+fn missing_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    bad_input(&tmp.path().join("nope.yaml"), "does not exist");
+}
+
+#[test]
+fn a_second_document_is_refused_because_helm3_and_helm4_disagree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("two.yaml");
+    std::fs::write(&f, "port: 8080\n---\nreplicas: 2\n").unwrap();
+    bad_input(&f, "Helm 3 ignores it, Helm 4 merges it");
+}
