@@ -299,13 +299,19 @@ impl SourceMap {
             .map(|(b, _)| b)
             .chain(std::iter::once(text.len()))
             .collect();
-        let loc = |m: saphyr::Marker| {
+        // A node's location; the byte range covers the node when it ends on the same line.
+        let loc = |m: saphyr::Marker, end: saphyr::Marker| {
             let start = offsets.get(m.index()).copied().unwrap_or(text.len());
+            let stop = if end.line() == m.line() && end.index() > m.index() {
+                offsets.get(end.index()).copied().unwrap_or(start)
+            } else {
+                start
+            };
             Location {
                 file: file.to_path_buf(),
                 line: m.line(),
                 column: m.col() + 1,
-                span: start..start,
+                span: start..stop,
             }
         };
         let Ok(docs) = MarkedYaml::load_from_str(text) else {
@@ -315,10 +321,10 @@ impl SourceMap {
             node: &MarkedYaml<'_>,
             path: &str,
             key_loc: Location,
-            loc: &dyn Fn(saphyr::Marker) -> Location,
+            loc: &dyn Fn(saphyr::Marker, saphyr::Marker) -> Location,
             out: &mut BTreeMap<String, (Location, Location)>,
         ) {
-            let value_loc = loc(node.span.start);
+            let value_loc = loc(node.span.start, node.span.end);
             out.insert(path.to_string(), (key_loc, value_loc));
             match &node.data {
                 saphyr::YamlData::Mapping(m) => {
@@ -332,7 +338,7 @@ impl SourceMap {
                         } else {
                             format!("{path}/{name}")
                         };
-                        walk(v, &child, loc(k.span.start), loc, out);
+                        walk(v, &child, loc(k.span.start, k.span.end), loc, out);
                     }
                 }
                 saphyr::YamlData::Sequence(items) => {
@@ -342,7 +348,7 @@ impl SourceMap {
                         } else {
                             format!("{path}/{i}")
                         };
-                        let l = loc(v.span.start);
+                        let l = loc(v.span.start, v.span.end);
                         walk(v, &child, l, loc, out);
                     }
                 }
@@ -350,7 +356,7 @@ impl SourceMap {
             }
         }
         if let Some(doc) = docs.first() {
-            let l = loc(doc.span.start);
+            let l = loc(doc.span.start, doc.span.start);
             walk(doc, "", l, &loc, &mut map.entries);
         }
         map
@@ -961,7 +967,7 @@ mod tests {
         );
         let at = l.source_map.value("environments/dev/chartVersion");
         assert_eq!((at.line, at.column), (11, 19));
-        assert_eq!(&GOOD[at.span.start..at.span.start + 5], "0.1.0");
+        assert_eq!(&GOOD[at.span.clone()], "0.1.0");
         assert_eq!(l.source_map.value("apps/settings/app2/dependsOn/0").line, 7);
     }
 

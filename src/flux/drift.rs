@@ -69,7 +69,9 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
             Some(o) if o == new => Action::Unchanged,
             Some(_) => Action::Update,
         };
-        if let (Some(o), Some(identity)) = (&old, render.releases.get(name)) {
+        // Only a changed file can change the release identity (skips parsing unchanged files).
+        if let (Action::Update, Some(o), Some(identity)) = (action, &old, render.releases.get(name))
+        {
             if let Some(message) = reinstall_warning(o, identity) {
                 warnings.push(PlanWarning {
                     path: path.clone(),

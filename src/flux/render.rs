@@ -72,7 +72,7 @@ pub struct Rendered {
 }
 
 /// Checks one app's values for one environment (the validation engine); returns diagnostics.
-pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> Vec<Diagnostic> + 'a;
+pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> Vec<Diagnostic> + Sync + 'a;
 
 /// Render every selected environment, or report every problem found.
 pub fn render(
@@ -81,7 +81,6 @@ pub fn render(
     check_app: &AppCheck<'_>,
 ) -> Result<Rendered, FluxError> {
     let cfg = &loaded.config;
-    let sm = &loaded.source_map;
     let mut problems: Vec<Diagnostic> = Vec::new();
 
     let envs: Vec<String> = if opts.envs.is_empty() {
@@ -138,83 +137,20 @@ pub fn render(
         };
         let mut files = BTreeMap::new();
         let mut releases = BTreeMap::new();
-        for app in &apps {
-            let app_dir = loaded.apps_dir().join(app);
-            problems.extend(
-                check_app(app, &app_dir, env_name)
-                    .into_iter()
-                    .filter(Diagnostic::is_error),
-            );
-            let version = env.chart_version_for(app).to_string();
-            let version_at = if env.pins.contains_key(app) {
-                sm.value(&format!("environments/{env_name}/pins/{app}"))
-            } else {
-                sm.value(&format!("environments/{env_name}/chartVersion"))
-            };
-            let digest = match &lock {
-                Some(l) => match l.digest_of(&version) {
-                    Some(d) if is_sha256_digest(d) => Some(d.to_string()),
-                    Some(d) => {
-                        problems.push(
-                            Diagnostic::error("lock", format!("appkit.lock has a malformed digest {d:?} for chart version {version}"))
-                                .at(version_at.clone())
-                                .help("run helm appkit publish to record the real digest"),
-                        );
-                        None
-                    }
-                    None => {
-                        problems.push(
-                            Diagnostic::error("missing-digest", format!("chart version {version} ({app} in {env_name}) has no digest in appkit.lock"))
-                                .at(version_at.clone())
-                                .help(format!("run helm appkit publish to publish chart version {version} and record its digest")),
-                        );
-                        None
-                    }
-                },
-                None => None,
-            };
-            let release_name = loaded.release_name(app);
-            if release_name.len() > MAX_RELEASE_NAME {
-                let mut d = Diagnostic::error(
-                    "release-name",
-                    format!("release name {release_name:?} is {} characters; Helm allows at most {MAX_RELEASE_NAME}", release_name.len()),
-                )
-                .help(format!("shorten the app directory name, or set apps.settings.{app}.releaseName in appkit.yaml"));
-                if loaded
-                    .config
-                    .apps
-                    .settings
-                    .get(app)
-                    .is_some_and(|s| s.release_name.is_some())
-                {
-                    d = d.at(sm.value(&format!("apps/settings/{app}/releaseName")));
-                }
-                problems.push(d);
-            }
-            let values = match crate::values::app_overlay_values(&app_dir, Some(env_name)) {
-                Ok(mut v) => {
-                    super::yaml::sort_keys(&mut v);
-                    v
-                }
-                Err(e) => {
-                    problems.push(Diagnostic::error("values", e.to_string()));
-                    continue;
-                }
-            };
-            let (Some(chart), Some(digest)) = (&chart_name, digest) else {
-                continue;
-            };
-            if !problems.iter().any(Diagnostic::is_error) {
-                let app_ctx = AppContext {
-                    app,
-                    env_name,
-                    chart,
-                    version: &version,
-                    digest: &digest,
-                    values,
-                    release_name,
-                };
-                let (text, identity) = render_app(loaded, &app_ctx, opts.source);
+        let results = par_map(&apps, |app| {
+            app_file(
+                loaded,
+                env_name,
+                app,
+                chart_name.as_deref(),
+                lock.as_ref(),
+                opts.source,
+                check_app,
+            )
+        });
+        for (app, (app_problems, rendered)) in apps.iter().zip(results) {
+            problems.extend(app_problems);
+            if let Some((text, identity)) = rendered {
                 let file = format!("{app}.yaml");
                 releases.insert(file.clone(), identity);
                 files.insert(file, text);
@@ -244,6 +180,126 @@ pub fn render(
     Ok(Rendered {
         envs: out,
         warnings,
+    })
+}
+
+/// One app in one environment: its problems, or its file and release identity.
+fn app_file(
+    loaded: &Loaded,
+    env_name: &str,
+    app: &str,
+    chart_name: Option<&str>,
+    lock: Option<&Lock>,
+    source: SourceKind,
+    check_app: &AppCheck<'_>,
+) -> (Vec<Diagnostic>, Option<(String, ReleaseIdentity)>) {
+    let env = &loaded.config.environments[env_name];
+    let sm = &loaded.source_map;
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    let app_dir = loaded.apps_dir().join(app);
+    problems.extend(
+        check_app(app, &app_dir, env_name)
+            .into_iter()
+            .filter(Diagnostic::is_error),
+    );
+    let version = env.chart_version_for(app).to_string();
+    let version_at = if env.pins.contains_key(app) {
+        sm.value(&format!("environments/{env_name}/pins/{app}"))
+    } else {
+        sm.value(&format!("environments/{env_name}/chartVersion"))
+    };
+    let digest = match &lock {
+        Some(l) => {
+            match l.digest_of(&version) {
+                Some(d) if is_sha256_digest(d) => Some(d.to_string()),
+                Some(d) => {
+                    problems.push(
+                    Diagnostic::error("lock", format!("appkit.lock has a malformed digest {d:?} for chart version {version}"))
+                        .at(version_at.clone())
+                        .help("run helm appkit publish to record the real digest"),
+                );
+                    None
+                }
+                None => {
+                    problems.push(
+                    Diagnostic::error("missing-digest", format!("chart version {version} ({app} in {env_name}) has no digest in appkit.lock"))
+                        .at(version_at.clone())
+                        .help(format!("run helm appkit publish to publish chart version {version} and record its digest")),
+                );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let release_name = loaded.release_name(app);
+    if release_name.len() > MAX_RELEASE_NAME {
+        let mut d = Diagnostic::error(
+            "release-name",
+            format!("release name {release_name:?} is {} characters; Helm allows at most {MAX_RELEASE_NAME}", release_name.len()),
+        )
+        .help(format!("shorten the app directory name, or set apps.settings.{app}.releaseName in appkit.yaml"));
+        if loaded
+            .config
+            .apps
+            .settings
+            .get(app)
+            .is_some_and(|s| s.release_name.is_some())
+        {
+            d = d.at(sm.value(&format!("apps/settings/{app}/releaseName")));
+        }
+        problems.push(d);
+    }
+    let values = match crate::values::app_overlay_values(&app_dir, Some(env_name)) {
+        Ok(mut v) => {
+            super::yaml::sort_keys(&mut v);
+            v
+        }
+        Err(e) => {
+            problems.push(Diagnostic::error("values", e.to_string()));
+            return (problems, None);
+        }
+    };
+    let (Some(chart), Some(digest)) = (chart_name, digest) else {
+        return (problems, None);
+    };
+    if problems.iter().any(Diagnostic::is_error) {
+        return (problems, None);
+    }
+    let app_ctx = AppContext {
+        app,
+        env_name,
+        chart,
+        version: &version,
+        digest: &digest,
+        values,
+        release_name,
+    };
+    let rendered = render_app(loaded, &app_ctx, source);
+    (problems, Some(rendered))
+}
+
+/// `f` over `items` on a few threads (the machine's parallelism), results in input order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+        .min(items.len() / 16 + 1);
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a render worker panicked"))
+            .collect()
     })
 }
 
