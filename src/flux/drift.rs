@@ -112,16 +112,23 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
 
 /// Write new and changed files atomically, then remove pruned ones.
 pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
-    for c in &plan.changes {
-        if let (Action::Create | Action::Update, Some(new)) = (c.action, &c.new) {
-            crate::fsutil::write_atomic(&c.path, new.as_bytes()).map_err(|source| {
-                FluxError::Write {
-                    path: c.path.clone(),
-                    source,
-                }
-            })?;
-        }
-    }
+    // App files first (in parallel: each write is fsynced, and overlapping fsyncs share journal
+    // commits), then the kustomization that lists them, then removals — so an interrupted run
+    // never leaves a kustomization.yaml naming a file that is not there.
+    let is_kustomization = |c: &FileChange| {
+        c.path
+            .file_name()
+            .is_some_and(|n| n == "kustomization.yaml")
+    };
+    let writes: Vec<&FileChange> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+        .collect();
+    let (last, first): (Vec<&FileChange>, Vec<&FileChange>) =
+        writes.into_iter().partition(|c| is_kustomization(c));
+    write_all(&first)?;
+    write_all(&last)?;
     for c in &plan.changes {
         if c.action == Action::Remove {
             match std::fs::remove_file(&c.path) {
@@ -137,6 +144,35 @@ pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
         }
     }
     Ok(())
+}
+
+/// Write files with [`crate::fsutil::write_atomic`] on a few I/O threads; the first error wins.
+fn write_all(changes: &[&FileChange]) -> Result<(), FluxError> {
+    const IO_THREADS: usize = 8;
+    let write = |c: &FileChange| match &c.new {
+        Some(new) => crate::fsutil::write_atomic(&c.path, new.as_bytes()).map_err(|source| {
+            FluxError::Write {
+                path: c.path.clone(),
+                source,
+            }
+        }),
+        None => Ok(()),
+    };
+    if changes.len() < 2 * IO_THREADS {
+        return changes.iter().try_for_each(|c| write(c));
+    }
+    let chunk = changes.len().div_ceil(IO_THREADS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().try_for_each(|c| write(c))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a writer thread panicked"))
+            .collect::<Result<Vec<()>, FluxError>>()
+            .map(|_| ())
+    })
 }
 
 /// A unified diff of one change (`--- a/path` / `+++ b/path`; `/dev/null` for new/removed files);
