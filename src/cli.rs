@@ -66,6 +66,8 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
+    // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
+    #[command(disable_version_flag = true)]
     Package(PackageArgs),
     /// Write the Flux OCIRepository + HelmRelease of every app, per environment (--check: fail on drift)
     Render(RenderArgs),
@@ -104,6 +106,11 @@ pub struct ValidateArgs {
     /// Treat warnings as errors (exit 1)
     #[arg(long)]
     pub strict: bool,
+    /// Also print, as JSON on stdout, the values each app gets in each environment (chart defaults +
+    /// app files, coalesced as Helm does): `[{"app", "env", "values"}]` (with `--output json`:
+    /// under the `values` key of the report)
+    #[arg(long = "print-values")]
+    pub print_values: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,5 +3,7 @@
 
 mod chart_contract;
 mod common;
+mod package;
+mod plugin;
 mod render;
 mod validate;

@@ -14,15 +14,7 @@ use crate::config::{self, Loaded};
 use crate::diagnostics::{self, Diagnostic, Location};
 use crate::error::{Hint, Status};
 use crate::printer::Printer;
-use crate::values::{Validator, UNREADABLE_CODES};
-
-/// One unit of work: an app's files in one environment.
-struct Job {
-    app: String,
-    /// `None`: the app in the apps directory (values.yaml + overlay).
-    files: Option<Vec<PathBuf>>,
-    env: Option<String>,
-}
+use crate::values::{Job, Validator, UNREADABLE_CODES};
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result<Status> {
     let loaded = load_config(global, args.inputs.is_empty())?;
@@ -35,13 +27,22 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         .context("no chart to validate against")),
     };
     let validator = Validator::with_chart(&chart, loaded.as_ref())
-        .with_context(|| format!("cannot load the chart at {}", chart.display()))?;
+        .with_context(|| format!("cannot load the chart at {} (values.yaml, values.schema.json) or the platform's Dapr components", chart.display()))?;
     let envs = environments(loaded.as_ref(), args.env.as_deref())?;
     let (jobs, mut diags) = plan(&args.inputs, loaded.as_ref(), &envs)?;
     let apps: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let app_count = apps.len();
-    diags.extend(run_jobs(&validator, &jobs));
+    let job_envs: std::collections::BTreeSet<&str> =
+        jobs.iter().filter_map(|j| j.env.as_deref()).collect();
+    diags.extend(validator.run(&jobs));
     diagnostics::sort_dedup(&mut diags);
+
+    let values = args
+        .print_values
+        .then(|| coalesced_values(&validator, &jobs));
+    if let (Some(v), false) = (&values, global.output == OutputFormat::Json) {
+        printer.json(v)?;
+    }
 
     let base = std::env::current_dir().ok();
     let base = base.as_deref();
@@ -51,7 +52,13 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
         OutputFormat::Human => {
             printer.stderr_raw(&diagnostics::render_human(&diags, base, printer.color()))
         }
-        OutputFormat::Json => printer.json(&diagnostics::to_json(&diags, base))?,
+        OutputFormat::Json => {
+            let mut doc = diagnostics::to_json(&diags, base);
+            if let Some(v) = values {
+                doc["values"] = v;
+            }
+            printer.json(&doc)?
+        }
         OutputFormat::Github => {
             let text = diagnostics::render_github(&diags, base);
             if !text.is_empty() {
@@ -59,13 +66,9 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
             }
         }
     }
-    let env_note = match envs.as_slice() {
-        [None] => String::new(),
-        e => format!(
-            " in {} environment{}",
-            e.len(),
-            if e.len() == 1 { "" } else { "s" }
-        ),
+    let env_note = match job_envs.len() {
+        0 => String::new(),
+        n => format!(" in {n} environment{}", if n == 1 { "" } else { "s" }),
     };
     printer.status(&format!(
         "validated {app_count} app{}{env_note}: {errors} error{}, {warnings} warning{}",
@@ -90,9 +93,10 @@ fn load_config(global: &GlobalArgs, required: bool) -> Result<Option<Loaded>> {
     match config::locate(global.config.as_deref()) {
         Ok(path) => Ok(Some(config::load(&path)?)),
         Err(config::ConfigError::NotFound { .. }) if !required => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(Hint(
+        Err(e) => Err(anyhow::Error::new(Hint(
             "run inside a platform repo (with appkit.yaml), pass --config, or name values files and --chart".into(),
-        ))),
+        ))
+        .context(e.to_string())),
     }
 }
 
@@ -159,6 +163,13 @@ fn plan(
                     env: env.clone(),
                 });
             }
+        } else if let Some((base, env)) = overlay_of(input) {
+            // An environment overlay is validated on top of its app's values.yaml, in its env.
+            jobs.push(Job {
+                app: app.clone(),
+                files: Some(vec![base, input.clone()]),
+                env: Some(env),
+            });
         } else if input.exists() && !input.is_dir() {
             for env in envs {
                 jobs.push(Job {
@@ -200,33 +211,29 @@ fn app_name(input: &Path) -> String {
         .unwrap_or_else(|| "app".into())
 }
 
-/// Validate every job on a few threads (the machine's cores, at most 8).
-fn run_jobs(validator: &Validator, jobs: &[Job]) -> Vec<Diagnostic> {
-    let one = |j: &Job| match &j.files {
-        None => validator.validate_app(&j.app, j.env.as_deref()),
-        Some(files) => validator.validate_files(&j.app, files, j.env.as_deref()),
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(jobs.len().max(1));
-    if threads <= 1 {
-        return jobs.iter().flat_map(one).collect();
+/// `apps/x/values.<env>.yaml` next to `apps/x/values.yaml` → (that values.yaml, env).
+fn overlay_of(input: &Path) -> Option<(PathBuf, String)> {
+    if !input.is_file() {
+        return None;
     }
-    let chunk = jobs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|c| {
-                std::thread::Builder::new()
-                    .stack_size(32 << 20)
-                    .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
-                    .expect("spawn a validation thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("validation thread panicked"))
-            .collect()
-    })
+    let name = input.file_name()?.to_str()?;
+    let env = name.strip_prefix("values.")?.strip_suffix(".yaml")?;
+    let base = input.parent()?.join("values.yaml");
+    (!env.is_empty() && base.is_file()).then(|| (base, env.to_string()))
+}
+
+/// `--print-values`: the coalesced values of every job, as Helm would compute them
+/// (`[{"app", "env", "values"}]`; jobs whose files cannot be read are left out).
+fn coalesced_values(validator: &Validator, jobs: &[Job]) -> serde_json::Value {
+    let mut out = Vec::new();
+    for j in jobs {
+        let files = match &j.files {
+            Some(f) => f.clone(),
+            None => validator.app_files(&j.app, j.env.as_deref()),
+        };
+        if let Ok(v) = validator.coalesce(&j.app, &files, j.env.as_deref()) {
+            out.push(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}));
+        }
+    }
+    serde_json::Value::Array(out)
 }

@@ -10,7 +10,7 @@
 //!    defaults do not have stays `null`); on a type mismatch (a scalar over a default mapping or a
 //!    mapping over a default scalar) the user value wins.
 
-use super::yaml::{Node, Val};
+use super::yaml::{Node, Pos, Val};
 
 /// Merge `over` into `base` (later user file wins).
 pub fn merge_user(base: &mut Node, over: Node) {
@@ -35,18 +35,37 @@ pub fn merge_user(base: &mut Node, over: Node) {
 }
 
 /// Coalesce user values (a mapping) over the chart defaults (a mapping).
+#[cfg(test)]
 pub fn coalesce(user: &mut Node, defaults: &Node) {
+    coalesce_at(user, defaults, &mut String::new(), &mut Vec::new());
+}
+
+/// Coalesce (as described above), recording every default removed by a user `null` as (JSON pointer, key position).
+pub fn coalesce_at(
+    user: &mut Node,
+    defaults: &Node,
+    ptr: &mut String,
+    removed: &mut Vec<(String, Pos)>,
+) {
     let (Val::Map(u), Some(d)) = (&mut user.val, defaults.as_map()) else {
         return;
     };
     for (k, dv) in d {
         match u.iter().position(|(uk, _)| uk == k) {
             Some(i) if u[i].1.is_null() => {
-                u.remove(i);
+                let (_, gone) = u.remove(i);
+                removed.push((
+                    format!("{ptr}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    gone.key.unwrap_or(gone.pos),
+                ));
             }
             Some(i) => {
                 if u[i].1.as_map().is_some() && dv.as_map().is_some() {
-                    coalesce(&mut u[i].1, dv);
+                    let len = ptr.len();
+                    ptr.push('/');
+                    ptr.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                    coalesce_at(&mut u[i].1, dv, ptr, removed);
+                    ptr.truncate(len);
                 }
             }
             None => u.push((k.clone(), dv.clone())),

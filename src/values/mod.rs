@@ -12,8 +12,12 @@
 //!   [`crate::diagnostics::render_human`] turns them into compiler-style text.
 
 pub mod coalesce;
+pub mod components;
+pub mod node;
 pub mod rules;
+pub mod scalar;
 pub mod schema;
+pub mod secrets;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +34,6 @@ pub const UNREADABLE_CODES: [&str; 2] = ["unreadable", "yaml"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    #[allow(dead_code)] // kept for callers matching on it
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
@@ -40,6 +43,8 @@ pub enum ValuesError {
     #[allow(dead_code)]
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    #[error("{} is not a chart directory (no Chart.yaml)", path.display())]
+    NotAChart { path: PathBuf },
     #[error(transparent)]
     Yaml(#[from] YamlError),
     #[error(transparent)]
@@ -85,6 +90,8 @@ pub struct AppValues {
     pub files: Vec<Arc<SourceFile>>,
     pub merged: Node,
     pub json: Value,
+    /// Chart defaults removed by a user `null`: (JSON pointer, position of the `null`'s key).
+    pub removed: Vec<(String, Pos)>,
 }
 
 impl AppValues {
@@ -122,12 +129,21 @@ impl AppValues {
                 .push_str(" (this value comes from the chart's defaults)");
             let extra = "set it in the app's values file to override the chart default";
             d.help = Some(match d.help.take() {
-                Some(h) => format!("{h}; {extra}"),
+                Some(h) => format!("{}; {extra}", h.trim_end_matches('.')),
                 None => extra.into(),
             });
         }
         self.place(d, pos)
     }
+}
+
+/// One unit of validation work: an app's files in one environment.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub app: String,
+    /// `None`: the app in the apps directory (`values.yaml` + `values.<env>.yaml`).
+    pub files: Option<Vec<PathBuf>>,
+    pub env: Option<String>,
 }
 
 /// Validates apps against one chart and one platform config. Build it once, use it for every app:
@@ -150,6 +166,11 @@ impl Validator {
     /// A validator for an explicit chart directory; platform rules that need `appkit.yaml` (node
     /// pools, namespaces, components) are skipped when `loaded` is `None`.
     pub fn with_chart(chart_dir: &Path, loaded: Option<&Loaded>) -> Result<Validator, ValuesError> {
+        if !chart_dir.join("Chart.yaml").is_file() {
+            return Err(ValuesError::NotAChart {
+                path: chart_dir.into(),
+            });
+        }
         let path = chart_dir.join("values.yaml");
         let text = if path.is_file() {
             yaml::read_source(&path)?
@@ -183,6 +204,73 @@ impl Validator {
             }
         }
         files
+    }
+
+    /// Every app of the apps directory in every environment of `appkit.yaml` (or only `env`).
+    #[allow(dead_code)] // used by publish
+    pub fn validate_all(
+        &self,
+        loaded: &Loaded,
+        env: Option<&str>,
+    ) -> Result<Vec<Diagnostic>, ValuesError> {
+        let apps = loaded.app_names().map_err(|source| ValuesError::Read {
+            path: loaded.apps_dir(),
+            source,
+        })?;
+        let envs: Vec<Option<String>> = match env {
+            Some(e) => vec![Some(e.to_string())],
+            None if loaded.config.environments.is_empty() => vec![None],
+            None => loaded
+                .config
+                .environments
+                .keys()
+                .map(|e| Some(e.clone()))
+                .collect(),
+        };
+        let jobs: Vec<Job> = apps
+            .iter()
+            .flat_map(|a| {
+                envs.iter().map(move |e| Job {
+                    app: a.clone(),
+                    files: None,
+                    env: e.clone(),
+                })
+            })
+            .collect();
+        let mut diags = self.run(&jobs);
+        crate::diagnostics::sort_dedup(&mut diags);
+        Ok(diags)
+    }
+
+    /// Run jobs on a few threads (the machine's cores, at most 8); diagnostics in job order.
+    pub fn run(&self, jobs: &[Job]) -> Vec<Diagnostic> {
+        let one = |j: &Job| match &j.files {
+            None => self.validate_app(&j.app, j.env.as_deref()),
+            Some(files) => self.validate_files(&j.app, files, j.env.as_deref()),
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8)
+            .min(jobs.len().max(1));
+        if threads <= 1 {
+            return jobs.iter().flat_map(one).collect();
+        }
+        let chunk = jobs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|c| {
+                    std::thread::Builder::new()
+                        .stack_size(8 << 20)
+                        .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
+                        .expect("spawn a validation thread")
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("validation thread panicked"))
+                .collect()
+        })
     }
 
     /// Validate one app of the apps directory in one environment (`None`: no overlay).
@@ -238,7 +326,13 @@ impl Validator {
         }
         let mut merged =
             user.unwrap_or_else(|| yaml::parse("", 1, Path::new("")).expect("empty mapping"));
-        coalesce::coalesce(&mut merged, &self.defaults);
+        let mut removed = Vec::new();
+        coalesce::coalesce_at(
+            &mut merged,
+            &self.defaults,
+            &mut String::new(),
+            &mut removed,
+        );
         let json = merged.to_json();
         Ok(AppValues {
             app: app.into(),
@@ -246,6 +340,7 @@ impl Validator {
             files,
             merged,
             json,
+            removed,
         })
     }
 
@@ -297,4 +392,32 @@ fn yaml_diagnostic(e: YamlError, text: &str, code: &str) -> Diagnostic {
         },
     });
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_values_merge_like_helm_without_chart_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("values.yaml"),
+            "port: 0x1F90\nenv: [{name: A, value: x}]\nm: {a: 1, b: 2}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("values.prod.yaml"),
+            "m: {b: 3}\nenv: []\nflag: on\n",
+        )
+        .unwrap();
+        let v = app_overlay_values(dir.path(), Some("prod")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"port": 8080, "env": [], "m": {"a": 1, "b": 3}, "flag": true})
+        );
+        let v = app_overlay_values(dir.path(), Some("dev")).unwrap();
+        assert_eq!(v["m"], serde_json::json!({"a": 1, "b": 2}));
+        assert!(load_values_file(&dir.path().join("missing.yaml")).is_err());
+    }
 }

@@ -22,20 +22,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+pub use super::components::{load_components, Component};
 use super::schema::{closest, display_path, to_pointer};
-use super::yaml::{self, Node, Pos, Val};
+use super::secrets::{is_secret_key, looks_like_secret, norm};
+use super::yaml::{Node, Pos, Val};
 use super::{AppValues, ValuesError};
 use crate::config::{Loaded, RuleLevel};
 use crate::diagnostics::{Diagnostic, Severity};
-
-/// A Dapr Component found in the platform's components directory.
-#[derive(Debug, Clone)]
-pub struct Component {
-    pub name: String,
-    pub namespace: Option<String>,
-    pub scopes: Vec<String>,
-    pub file: PathBuf,
-}
 
 /// What the rules know about the platform (from `appkit.yaml`); empty without a config.
 #[derive(Debug, Default)]
@@ -43,13 +36,14 @@ pub struct Platform {
     has_config: bool,
     levels: BTreeMap<String, RuleLevel>,
     node_pools: Vec<String>,
-    platform_namespaces: BTreeSet<String>,
     /// Namespace of every app in the apps directory.
     app_namespaces: BTreeMap<String, String>,
+    /// App namespaces and platform namespaces: what network policy allows may name.
+    known_namespaces: BTreeSet<String>,
     promoted: BTreeSet<String>,
-    components: Vec<Component>,
+    pub(super) components: Vec<Component>,
     /// The components directory as written in `appkit.yaml` (for messages).
-    components_rel: PathBuf,
+    pub(super) components_rel: PathBuf,
 }
 
 impl Platform {
@@ -67,11 +61,14 @@ impl Platform {
                 .entry(app.clone())
                 .or_insert_with(|| l.app_namespace(app));
         }
+        let mut known_namespaces: BTreeSet<String> =
+            c.platform_namespaces.iter().cloned().collect();
+        known_namespaces.extend(app_namespaces.values().cloned());
         Ok(Platform {
             has_config: true,
+            known_namespaces,
             levels: c.rules.clone(),
             node_pools: c.node_pools.clone(),
-            platform_namespaces: c.platform_namespaces.iter().cloned().collect(),
             app_namespaces,
             promoted: c
                 .environments
@@ -94,7 +91,7 @@ impl Platform {
         }
     }
 
-    fn app_namespace(&self, app: &str) -> String {
+    pub(super) fn app_namespace(&self, app: &str) -> String {
         self.app_namespaces
             .get(app)
             .cloned()
@@ -102,59 +99,14 @@ impl Platform {
     }
 }
 
-/// Dapr `Component`s of every `*.yaml`/`*.yml` file in the directory (other kinds are ignored).
-pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesError> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(out);
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml") && p.is_file())
-        .collect();
-    paths.sort();
-    for path in paths {
-        let text = yaml::read_source(&path)?;
-        for doc in yaml::parse_documents(&text, 0, &path)? {
-            let s = |k: &[&str]| {
-                doc.at(k.iter().copied())
-                    .and_then(Node::as_str)
-                    .map(str::to_string)
-            };
-            if s(&["kind"]).as_deref() != Some("Component")
-                || !s(&["apiVersion"]).is_some_and(|a| a.starts_with("dapr.io/"))
-            {
-                continue;
-            }
-            let Some(name) = s(&["metadata", "name"]) else {
-                continue;
-            };
-            let scopes = match doc.get("scopes").map(|n| &n.val) {
-                Some(Val::Seq(items)) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            out.push(Component {
-                name,
-                namespace: s(&["metadata", "namespace"]),
-                scopes,
-                file: path.clone(),
-            });
-        }
-    }
-    Ok(out)
-}
-
-struct Ctx<'a> {
-    p: &'a Platform,
-    v: &'a AppValues,
+pub(super) struct Ctx<'a> {
+    pub(super) p: &'a Platform,
+    pub(super) v: &'a AppValues,
     out: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
-    fn emit(
+    pub(super) fn emit(
         &mut self,
         code: &str,
         default: Severity,
@@ -187,7 +139,7 @@ pub fn check(p: &Platform, v: &AppValues) -> Vec<Diagnostic> {
     if p.has_config {
         nodepool(&mut cx);
         network(&mut cx);
-        components(&mut cx);
+        super::components::check(&mut cx);
     }
     cx.out
 }
@@ -254,13 +206,6 @@ fn image(cx: &mut Ctx) {
     }
 }
 
-fn norm(k: &str) -> String {
-    k.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
 const BUILD_KEYS: [&str; 6] = [
     "build",
     "buildpacks",
@@ -280,26 +225,6 @@ const BACKEND_KEYS: [&str; 9] = [
     "connectionstring",
     "brokers",
 ];
-const SECRET_WORDS: [&str; 9] = [
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "credential",
-    "clientsecret",
-];
-const NOT_SECRET_SUFFIXES: [&str; 7] =
-    ["name", "ref", "store", "path", "file", "enabled", "keyname"];
-
-fn is_secret_key(k: &str) -> bool {
-    let n = norm(k);
-    SECRET_WORDS.iter().any(|w| n.contains(w))
-        && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
-}
-
 /// Rules over everything an app file wrote: build/back-end settings, platform keys, secrets.
 fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
     match &node.val {
@@ -404,55 +329,6 @@ fn is_literal(n: &Node) -> bool {
         Val::Num(_) => true,
         _ => false,
     }
-}
-
-/// Recognise private keys, JWTs and well-known token formats (the value itself is never printed).
-pub fn looks_like_secret(s: &str) -> Option<&'static str> {
-    let s = s.trim();
-    if s.contains("-----BEGIN") && s.contains("PRIVATE KEY") {
-        return Some("a private key");
-    }
-    let tokenish = |rest: &str, min: usize| {
-        rest.len() >= min
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    };
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() == 3
-        && parts[0].starts_with("eyJ")
-        && parts[1].starts_with("eyJ")
-        && parts.iter().all(|p| tokenish(p, 2))
-    {
-        return Some("a JSON Web Token");
-    }
-    for (prefix, min) in [
-        ("ghp_", 30),
-        ("gho_", 30),
-        ("ghs_", 30),
-        ("github_pat_", 30),
-        ("glpat-", 20),
-        ("xoxb-", 20),
-        ("xoxp-", 20),
-        ("sk_live_", 20),
-        ("sk-", 32),
-        ("AIza", 35),
-    ] {
-        if let Some(rest) = s.strip_prefix(prefix) {
-            if tokenish(rest, min) {
-                return Some("an API token");
-            }
-        }
-    }
-    if s.len() == 20
-        && s.starts_with("AKIA")
-        && s[4..]
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
-        return Some("an AWS access key id");
-    }
-    None
 }
 
 /// Parse a Kubernetes quantity (`500m`, `0.5`, `64Mi`, `1G`, `1e3`) into base units.
@@ -567,9 +443,7 @@ fn nodepool(cx: &mut Ctx) {
 }
 
 fn network(cx: &mut Ctx) {
-    let mut known: BTreeSet<String> = cx.p.platform_namespaces.clone();
-    known.extend(cx.p.app_namespaces.values().cloned());
-    let known_list: Vec<String> = known.iter().cloned().collect();
+    let known = &cx.p.known_namespaces;
     for list in ["allowIngressFrom", "allowEgressTo"] {
         let Some(Val::Seq(items)) = cx.v.merged.at(["networkPolicy", list]).map(|n| &n.val) else {
             continue;
@@ -594,6 +468,7 @@ fn network(cx: &mut Ctx) {
             }
             let Some(ns) = ns_node.as_str() else { continue };
             if !known.contains(ns) {
+                let known_list: Vec<String> = known.iter().cloned().collect();
                 let mut help = format!("known namespaces: {}", known_list.join(", "));
                 if let Some(best) = closest(ns, &known_list) {
                     help = format!("did you mean `{best}`? {help}");
@@ -611,96 +486,6 @@ fn network(cx: &mut Ctx) {
     }
 }
 
-fn components(cx: &mut Ctx) {
-    let Some(Val::Seq(items)) = cx.v.merged.at(["dapr", "components"]).map(|n| &n.val) else {
-        return;
-    };
-    let ns = cx.p.app_namespace(&cx.v.app);
-    let app_id =
-        cx.v.merged
-            .at(["dapr", "appId"])
-            .and_then(Node::as_str)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&cx.v.app)
-            .to_string();
-    let dir = cx.p.components_rel.display().to_string();
-    for (i, item) in items.iter().enumerate() {
-        let Some(name) = item
-            .as_str()
-            .or_else(|| item.get("name").and_then(Node::as_str))
-        else {
-            continue;
-        };
-        let path = vec!["dapr".to_string(), "components".into(), i.to_string()];
-        let same_name: Vec<&Component> =
-            cx.p.components.iter().filter(|c| c.name == name).collect();
-        if same_name.is_empty() {
-            let names: Vec<String> =
-                cx.p.components
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-            let mut help = format!(
-                "components are defined by the platform in {dir}; available: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            );
-            if let Some(best) = closest(name, &names) {
-                help = format!("did you mean `{best}`? {help}");
-            }
-            cx.emit(
-                "dapr-component",
-                Severity::Error,
-                format!("no Dapr component named `{name}`"),
-                help,
-                &path,
-                Some(item.pos),
-            );
-            continue;
-        }
-        let in_ns: Vec<&&Component> = same_name
-            .iter()
-            .filter(|c| c.namespace.as_deref() == Some(ns.as_str()))
-            .collect();
-        if in_ns.is_empty() {
-            let wheres: Vec<String> = same_name
-                .iter()
-                .map(|c| match &c.namespace {
-                    Some(n) => format!("namespace `{n}`"),
-                    None => format!("no namespace ({})", c.file.display()),
-                })
-                .collect();
-            cx.emit(
-                "dapr-component",
-                Severity::Error,
-                format!("Dapr component `{name}` exists, but not in this app's namespace `{ns}` (it is in {})", wheres.join(", ")),
-                format!("the sidecar only sees components of its own namespace; ask the platform team to add `{name}` to namespace `{ns}`"),
-                &path,
-                Some(item.pos),
-            );
-            continue;
-        }
-        if in_ns
-            .iter()
-            .all(|c| !c.scopes.is_empty() && !c.scopes.contains(&app_id))
-        {
-            cx.emit(
-                "dapr-component",
-                Severity::Error,
-                format!("Dapr component `{name}` is scoped to {} and not to this app's Dapr id `{app_id}`", in_ns[0].scopes.join(", ")),
-                format!("ask the platform team to add `{app_id}` to the component's `scopes`, or set `dapr.appId` to a scoped id"),
-                &path,
-                Some(item.pos),
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,19 +497,5 @@ mod tests {
         assert_eq!(quantity("1G"), Some(1e9));
         assert_eq!(quantity("2"), Some(2.0));
         assert_eq!(quantity("lots"), None);
-    }
-
-    #[test]
-    fn secrets_are_recognised() {
-        assert!(looks_like_secret("-----BEGIN RSA PRIVATE KEY-----\nabc").is_some());
-        assert!(looks_like_secret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl").is_some());
-        assert!(looks_like_secret("ghp_abcdefghijklmnopqrstuvwxyz0123456789").is_some());
-        assert!(looks_like_secret("AKIAABCDEFGHIJKLMNOP").is_some());
-        assert!(looks_like_secret("harbor.example.com/apps/app1").is_none());
-        assert!(
-            is_secret_key("DB_PASSWORD")
-                && is_secret_key("apiKey")
-                && !is_secret_key("secretStoreName")
-        );
     }
 }

@@ -124,15 +124,12 @@ impl Schema {
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| property.to_string());
-                let where_ = if path.is_empty() {
-                    "the values".to_string()
+                let message = if path.is_empty() {
+                    format!("the values are missing the required key `{prop}`")
                 } else {
-                    format!("`{field}`")
+                    format!("`{field}` is missing the required key `{prop}`")
                 };
-                let mut d = Diagnostic::error(
-                    "schema",
-                    format!("{where_} is missing the required key `{prop}`"),
-                );
+                let mut d = Diagnostic::error("schema", message);
                 let desc = self.description(&format!(
                     "{}/properties/{prop}",
                     parent_pointer(&schema_path)
@@ -141,7 +138,19 @@ impl Schema {
                     Some(desc) => format!("add `{prop}:` ({desc})"),
                     None => format!("add `{prop}:`"),
                 });
+                let mut child = path.clone();
+                child.push(prop.clone());
+                let child_ptr = to_pointer(&child);
                 d.path = Some(to_pointer(&path));
+                // Removed by a `null` in an app file? Point at that line.
+                if let Some((_, pos)) = app.removed.iter().find(|(p, _)| *p == child_ptr) {
+                    d.message = format!(
+                        "{} (the app file sets it to null, which removes the chart's default)",
+                        d.message
+                    );
+                    out.push(app.place(d, Some(*pos)));
+                    return;
+                }
                 out.push(app.place_default_note(d, node.map(|n| n.key.unwrap_or(n.pos))));
             }
             ValidationErrorKind::Type { kind } => {

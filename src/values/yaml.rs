@@ -29,7 +29,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
-use serde_json::{Number, Value};
+use serde_json::Number;
+#[cfg(test)]
+use serde_json::Value;
+
+pub use super::node::{Node, Pos, Val};
+use super::scalar::{format_go_float, go_parse_float, go_parse_int, is_yaml_style_float};
 
 /// Largest values file read (10 MiB).
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -37,100 +42,6 @@ pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 256;
 /// Most nodes one file may produce once aliases are expanded.
 pub const MAX_NODES: usize = 1_000_000;
-
-/// Where a value or key came from: which loaded file, the byte range, 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
-    pub file: u32,
-    pub start: usize,
-    pub end: usize,
-    pub line: usize,
-    pub col: usize,
-}
-
-/// A value with its position, and the position of the mapping key that holds it (if any).
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub val: Val,
-    pub pos: Pos,
-    pub key: Option<Pos>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Val {
-    Null,
-    Bool(bool),
-    Num(Number),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(String, Node)>),
-}
-
-impl Node {
-    pub fn is_null(&self) -> bool {
-        matches!(self.val, Val::Null)
-    }
-    pub fn as_map(&self) -> Option<&Vec<(String, Node)>> {
-        match &self.val {
-            Val::Map(m) => Some(m),
-            _ => None,
-        }
-    }
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.val {
-            Val::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-    /// The child under `key` of a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-    }
-    /// Follow a path of keys / list indexes.
-    pub fn at<'a, I: IntoIterator<Item = &'a str>>(&self, path: I) -> Option<&Node> {
-        let mut n = self;
-        for seg in path {
-            n = match &n.val {
-                Val::Map(m) => m.iter().find(|(k, _)| k == seg).map(|(_, v)| v)?,
-                Val::Seq(s) => s.get(seg.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(n)
-    }
-    /// The JSON value (what Helm validates and templates).
-    pub fn to_json(&self) -> Value {
-        match &self.val {
-            Val::Null => Value::Null,
-            Val::Bool(b) => Value::Bool(*b),
-            Val::Num(n) => Value::Number(n.clone()),
-            Val::Str(s) => Value::String(s.clone()),
-            Val::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Val::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
-        }
-    }
-    /// A short word for the kind of value, for messages.
-    pub fn kind_word(&self) -> &'static str {
-        match &self.val {
-            Val::Null => "null",
-            Val::Bool(_) => "a boolean",
-            Val::Num(_) => "a number",
-            Val::Str(_) => "text",
-            Val::Seq(_) => "a list",
-            Val::Map(_) => "a mapping",
-        }
-    }
-    fn count(&self) -> usize {
-        1 + match &self.val {
-            Val::Seq(s) => s.iter().map(Node::count).sum(),
-            Val::Map(m) => m.iter().map(|(_, v)| v.count()).sum(),
-            _ => 0,
-        }
-    }
-}
 
 /// A problem reading one file, with its position when there is one.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -628,107 +539,6 @@ impl<'a> Loader<'a> {
             }
         }
         Ok(Val::Str(v.into()))
-    }
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)`.
-fn go_parse_int(s: &str) -> Option<Number> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let mag = u128::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if mag <= i64::MAX as u128 + 1 {
-            return Some(Number::from((-(mag as i128)) as i64));
-        }
-        None
-    } else if mag <= i64::MAX as u128 {
-        Some(Number::from(mag as i64))
-    } else if mag <= u64::MAX as u128 {
-        Some(Number::from(mag as u64))
-    } else {
-        None
-    }
-}
-
-/// go-yaml v2's `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
-fn is_yaml_style_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let s = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i - s
-    };
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    } else {
-        if digits(&mut i) == 0 {
-            return false;
-        }
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            digits(&mut i);
-        }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == b.len()
-}
-
-/// A finite float (Go's ParseFloat fails on overflow; then the value stays a string).
-fn go_parse_float(s: &str) -> Option<Number> {
-    if !s
-        .bytes()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        return None;
-    }
-    let f: f64 = s.parse().ok()?;
-    if !f.is_finite() {
-        return None;
-    }
-    Number::from_f64(f)
-}
-
-/// A float key as sigs.k8s.io/yaml writes it (`1500`, `1.5`).
-fn format_go_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        format!("{}", f as i128)
-    } else {
-        format!("{f}")
     }
 }
 

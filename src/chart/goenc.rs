@@ -1,0 +1,327 @@
+//! Go's encodings of chart metadata, reproduced byte for byte where it matters: the compact JSON
+//! of `encoding/json` (struct field order, `omitempty`, sorted map keys, HTML-safe escapes) that
+//! `helm push` stores as the OCI config blob, a sorted-key YAML for the archived Chart.yaml, and
+//! Helm's `sanitizeString`. Only `metadata.rs` uses this.
+
+use super::metadata::ChartMetadata;
+
+/// The metadata as Go's `json.Marshal` would lay it out (struct order, omitempty).
+pub(super) fn go_value(md: &ChartMetadata) -> GoValue {
+    let mut o = Vec::new();
+    str_field(&mut o, "name", &md.name);
+    str_field(&mut o, "home", &md.home);
+    list_field(&mut o, "sources", &md.sources);
+    str_field(&mut o, "version", &md.version);
+    str_field(&mut o, "description", &md.description);
+    list_field(&mut o, "keywords", &md.keywords);
+    if !md.maintainers.is_empty() {
+        let ms = md
+            .maintainers
+            .iter()
+            .map(|m| {
+                let mut mo = Vec::new();
+                str_field(&mut mo, "name", &m.name);
+                str_field(&mut mo, "email", &m.email);
+                str_field(&mut mo, "url", &m.url);
+                GoValue::Obj(mo)
+            })
+            .collect();
+        o.push(("maintainers".into(), GoValue::Arr(ms)));
+    }
+    str_field(&mut o, "icon", &md.icon);
+    str_field(&mut o, "apiVersion", &md.api_version);
+    str_field(&mut o, "condition", &md.condition);
+    str_field(&mut o, "tags", &md.tags);
+    str_field(&mut o, "appVersion", &md.app_version);
+    if md.deprecated {
+        o.push(("deprecated".into(), GoValue::Bool(true)));
+    }
+    if !md.annotations.is_empty() {
+        let a = md
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), GoValue::Str(v.clone())))
+            .collect();
+        o.push(("annotations".into(), GoValue::Obj(a)));
+    }
+    str_field(&mut o, "kubeVersion", &md.kube_version);
+    if !md.dependencies.is_empty() {
+        let ds = md
+            .dependencies
+            .iter()
+            .map(|d| {
+                let mut dobj = vec![("name".to_string(), GoValue::Str(d.name.clone()))];
+                str_field(&mut dobj, "version", &d.version);
+                dobj.push(("repository".into(), GoValue::Str(d.repository.clone())));
+                str_field(&mut dobj, "condition", &d.condition);
+                list_field(&mut dobj, "tags", &d.tags);
+                if d.enabled {
+                    dobj.push(("enabled".into(), GoValue::Bool(true)));
+                }
+                if !d.import_values.is_empty() {
+                    let iv = d.import_values.iter().map(GoValue::from_json).collect();
+                    dobj.push(("import-values".into(), GoValue::Arr(iv)));
+                }
+                str_field(&mut dobj, "alias", &d.alias);
+                GoValue::Obj(dobj)
+            })
+            .collect();
+        o.push(("dependencies".into(), GoValue::Arr(ds)));
+    }
+    str_field(&mut o, "type", &md.chart_type);
+    GoValue::Obj(o)
+}
+
+fn str_field(o: &mut Vec<(String, GoValue)>, key: &str, v: &str) {
+    if !v.is_empty() {
+        o.push((key.to_string(), GoValue::Str(v.to_string())));
+    }
+}
+
+fn list_field(o: &mut Vec<(String, GoValue)>, key: &str, v: &[String]) {
+    if !v.is_empty() {
+        o.push((
+            key.to_string(),
+            GoValue::Arr(v.iter().map(|s| GoValue::Str(s.clone())).collect()),
+        ));
+    }
+}
+
+/// Helm's `sanitizeString`: Unicode white space becomes ' ', non-printable characters are dropped
+/// (Go's `unicode.IsPrint`: controls, format characters, private use and non-characters; unassigned
+/// code points are kept, the only difference from Go).
+pub fn sanitize_string(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| {
+            if c.is_whitespace() {
+                Some(' ')
+            } else if is_printable(c) {
+                Some(c)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn is_printable(c: char) -> bool {
+    let u = c as u32;
+    if c.is_control() {
+        return false;
+    }
+    const FORMAT: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+        // private use
+        (0xE000, 0xF8FF),
+        (0xF0000, 0x10FFFF),
+        // non-characters
+        (0xFDD0, 0xFDEF),
+    ];
+    if (u & 0xFFFE) == 0xFFFE {
+        return false;
+    }
+    !FORMAT.iter().any(|(lo, hi)| (*lo..=*hi).contains(&u))
+}
+
+/// A JSON value in the order Go's encoder would write it.
+#[derive(Debug, Clone)]
+pub(super) enum GoValue {
+    Str(String),
+    Bool(bool),
+    Num(String),
+    Null,
+    Arr(Vec<GoValue>),
+    Obj(Vec<(String, GoValue)>),
+}
+
+impl GoValue {
+    /// `interface{}` values: Go sorts map keys when marshalling.
+    fn from_json(v: &serde_json::Value) -> GoValue {
+        match v {
+            serde_json::Value::Null => GoValue::Null,
+            serde_json::Value::Bool(b) => GoValue::Bool(*b),
+            serde_json::Value::Number(n) => GoValue::Num(n.to_string()),
+            serde_json::Value::String(s) => GoValue::Str(s.clone()),
+            serde_json::Value::Array(a) => GoValue::Arr(a.iter().map(GoValue::from_json).collect()),
+            serde_json::Value::Object(o) => {
+                let mut kv: Vec<_> = o
+                    .iter()
+                    .map(|(k, v)| (k.clone(), GoValue::from_json(v)))
+                    .collect();
+                kv.sort_by(|a, b| a.0.cmp(&b.0));
+                GoValue::Obj(kv)
+            }
+        }
+    }
+
+    pub(super) fn sorted(self) -> GoValue {
+        match self {
+            GoValue::Arr(a) => GoValue::Arr(a.into_iter().map(GoValue::sorted).collect()),
+            GoValue::Obj(mut o) => {
+                o.sort_by(|a, b| a.0.cmp(&b.0));
+                GoValue::Obj(o.into_iter().map(|(k, v)| (k, v.sorted())).collect())
+            }
+            other => other,
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(super) fn write_json(&self, out: &mut String) {
+        match self {
+            GoValue::Str(s) => go_json_string(s, out),
+            GoValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            GoValue::Num(n) => out.push_str(n),
+            GoValue::Null => out.push_str("null"),
+            GoValue::Arr(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+            GoValue::Obj(o) => {
+                out.push('{');
+                for (i, (k, v)) in o.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    go_json_string(k, out);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    pub(super) fn write_yaml(&self, out: &mut String, indent: usize) {
+        let pad = " ".repeat(indent);
+        match self {
+            GoValue::Obj(o) => {
+                for (k, v) in o {
+                    out.push_str(&pad);
+                    out.push_str(&yaml_scalar(k));
+                    out.push(':');
+                    v.write_yaml_value(out, indent);
+                }
+            }
+            other => {
+                out.push_str(&pad);
+                other.write_yaml_value(out, indent);
+            }
+        }
+    }
+
+    /// Writes after a `key:` or `-`; ends with a newline.
+    fn write_yaml_value(&self, out: &mut String, indent: usize) {
+        match self {
+            GoValue::Str(s) => {
+                out.push(' ');
+                out.push_str(&yaml_scalar(s));
+                out.push('\n');
+            }
+            GoValue::Bool(b) => out.push_str(if *b { " true\n" } else { " false\n" }),
+            GoValue::Num(n) => {
+                out.push(' ');
+                out.push_str(n);
+                out.push('\n');
+            }
+            GoValue::Null => out.push_str(" null\n"),
+            GoValue::Arr(a) if a.is_empty() => out.push_str(" []\n"),
+            GoValue::Obj(o) if o.is_empty() => out.push_str(" {}\n"),
+            GoValue::Arr(a) => {
+                out.push('\n');
+                let pad = " ".repeat(indent);
+                for v in a {
+                    out.push_str(&pad);
+                    out.push('-');
+                    match v {
+                        GoValue::Obj(o) if !o.is_empty() => {
+                            // first key on the dash line, the rest indented below it
+                            let mut inner = String::new();
+                            v.write_yaml(&mut inner, indent + 2);
+                            out.push(' ');
+                            out.push_str(inner.trim_start());
+                        }
+                        _ => v.write_yaml_value(out, indent + 2),
+                    }
+                }
+            }
+            GoValue::Obj(_) => {
+                out.push('\n');
+                self.write_yaml(out, indent + 2);
+            }
+        }
+    }
+}
+
+/// A YAML scalar for a string: plain when it cannot be read as anything but this string, else a
+/// double-quoted string (JSON escapes are valid YAML escapes).
+fn yaml_scalar(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ._/+-".contains(c))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "nan" | "inf"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+    }
+}
+
+/// Go `encoding/json` string encoding (Go ≥ 1.22): `\b \f \n \r \t` short escapes, other control
+/// characters as `\u00xx`, and `<`, `>`, `&`, U+2028, U+2029 escaped (HTML-safe).
+#[allow(dead_code)]
+pub(super) fn go_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
