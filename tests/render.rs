@@ -359,6 +359,20 @@ fn rendered_objects_validate_against_the_flux_crds() {
         errors.iter().any(|e| e.contains("layerselector")),
         "{errors:?}"
     );
+    // The legacy source: a HelmRepository of type oci and chart.spec with the pinned version.
+    let legacy = p.read("out-helmrepository/prod/app2.yaml");
+    let repo = doc_of_kind(&legacy, "HelmRepository");
+    assert_eq!(repo["spec"]["type"], "oci");
+    assert_eq!(repo["spec"]["url"], "oci://harbor.example.com/platform");
+    let chart = &doc_of_kind(&legacy, "HelmRelease")["spec"]["chart"]["spec"];
+    assert_eq!(chart["chart"], "app");
+    assert_eq!(chart["version"], "0.2.0");
+    assert_eq!(
+        chart["sourceRef"],
+        json!({"kind": "HelmRepository", "name": "app2", "namespace": "flux-apps"})
+    );
+    assert_eq!(chart["verify"]["provider"], "cosign");
+
     let mut hr = doc_of_kind(&text, "HelmRelease");
     hr["spec"].as_object_mut().unwrap().remove("chartRef");
     assert!(crd_errors(&validators, &hr)
@@ -767,7 +781,11 @@ fn check_is_clean_after_render_and_catches_changed_new_and_removed_apps() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["path"] == "clusters/dev/apps/app3.yaml" && f["action"] == "remove"),
+            .any(|f| f["path"] == "clusters/dev/apps/app3.yaml"
+                && f["action"] == "remove"
+                && f["diff"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("+++ /dev/null"))),
         "{report:#}"
     );
 }

@@ -21,6 +21,9 @@ use crate::values::Validator;
 struct JsonFile {
     path: String,
     action: Action,
+    /// With `--check`: the unified diff of a file that would change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -152,6 +155,8 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 .map(|c| JsonFile {
                     path: shown(&c.path),
                     action: c.action,
+                    diff: (args.check && c.action != Action::Unchanged)
+                        .then(|| drift::unified_diff(c, &shown(&c.path))),
                 })
                 .collect(),
             warnings: plan_warnings,

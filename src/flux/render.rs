@@ -566,3 +566,31 @@ fn load_lock(loaded: &Loaded, chart: Option<&str>, problems: &mut Vec<Diagnostic
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_tags_and_digests() {
+        assert_eq!(oci_tag("1.2.3+build.4"), "1.2.3_build.4");
+        assert_eq!(oci_tag("1.2.3-rc.1"), "1.2.3-rc.1");
+        assert!(is_sha256_digest(&format!("sha256:{}", "a1".repeat(32))));
+        assert!(!is_sha256_digest(&format!("sha256:{}", "A1".repeat(32))));
+        assert!(!is_sha256_digest("sha256:abc"));
+        assert!(!is_sha256_digest(&format!("sha512:{}", "a1".repeat(32))));
+    }
+
+    #[test]
+    fn par_map_keeps_input_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        let out = par_map(&items, |i| i * 2);
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(par_map(&Vec::<u32>::new(), |i| *i).is_empty());
+    }
+
+    #[test]
+    fn display_rel_uses_slashes_without_dot() {
+        assert_eq!(display_rel(Path::new("./apps/app1")), "apps/app1");
+    }
+}
