@@ -90,9 +90,15 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
         environments: Vec::new(),
         diagnostics: json_diagnostics(&warnings, &cwd),
     };
+    // Plan every environment before writing anything: a problem in one (e.g. a hand-written
+    // file in the way) leaves all of them untouched.
+    let mut plans = Vec::new();
     for env in &rendered.envs {
-        let plan =
-            drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?;
+        plans.push(
+            drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?,
+        );
+    }
+    for (env, plan) in rendered.envs.iter().zip(plans) {
         let plan_warnings: Vec<String> = plan
             .warnings
             .iter()
