@@ -38,12 +38,35 @@ pub enum ConfigError {
     #[error("{}: {message}", path.display())]
     #[allow(dead_code)] // kept for callers that report a whole-file problem without a position
     Invalid { path: PathBuf, message: String },
-    /// The file was read and is wrong; every problem found, with positions.
+    /// The file was read and is wrong; every problem found, with positions. Its source is an
+    /// [`crate::error::Invalid`], so every command exits 1 for it (the input is wrong).
     #[error("{} is invalid:\n{}", path.display(), format_diagnostics(diagnostics))]
     Diagnostics {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
+        #[source]
+        invalid: crate::error::Invalid,
     },
+}
+
+impl ConfigError {
+    fn from_diagnostics(path: &Path, diagnostics: Vec<Diagnostic>) -> ConfigError {
+        let n = diagnostics.len();
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let invalid = crate::error::Invalid::new(format!(
+            "{n} problem{} in {name}",
+            if n == 1 { "" } else { "s" }
+        ))
+        .with_hint("docs/appkit-yaml.md describes every key of appkit.yaml");
+        ConfigError::Diagnostics {
+            path: path.into(),
+            diagnostics,
+            invalid,
+        }
+    }
 }
 
 #[allow(dead_code)] // used by the other commands as they land
@@ -370,10 +393,7 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
         let mut d = Diagnostic::error("config", first_line(&e.to_string()))
             .help("see docs/appkit-yaml.md for every key appkit.yaml accepts");
         d.location = location.or_else(|| Some(source_map.value("")));
-        ConfigError::Diagnostics {
-            path: path.into(),
-            diagnostics: vec![d],
-        }
+        ConfigError::from_diagnostics(path, vec![d])
     })?;
     let root = path
         .parent()
@@ -384,10 +404,7 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
     let (errors, warnings): (Vec<_>, Vec<_>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
-        return Err(ConfigError::Diagnostics {
-            path: path.into(),
-            diagnostics: errors,
-        });
+        return Err(ConfigError::from_diagnostics(path, errors));
     }
     Ok((
         Loaded {

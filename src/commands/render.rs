@@ -48,7 +48,9 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
     let path = config::locate(global.config.as_deref())?;
     let (loaded, config_warnings) = match config::load_with_warnings(&path) {
         Ok(l) => l,
-        Err(ConfigError::Diagnostics { path, diagnostics }) => {
+        Err(ConfigError::Diagnostics {
+            path, diagnostics, ..
+        }) => {
             let what = format!("{} is invalid", path.display());
             return report_invalid(printer, &cwd, args.check, diagnostics, &what);
         }
