@@ -461,6 +461,18 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_config_means_exit_code_1_with_a_hint() {
+        let text = GOOD.replace("0.1.0\n  prod", "latest\n  prod");
+        let err = load_text(&text).map(|_| ()).unwrap_err();
+        assert!(err.is_invalid());
+        let err = anyhow::Error::new(err);
+        assert_eq!(crate::error::exit_code(&err), 1);
+        assert!(crate::error::hint(&err)
+            .unwrap()
+            .contains("docs/appkit-yaml.md"));
+    }
+
+    #[test]
     fn unknown_key_has_a_position() {
         let text = GOOD.replace(
             "    chartVersion: 0.1.0\n  prod",
