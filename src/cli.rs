@@ -73,6 +73,10 @@ pub enum Command {
     Render(RenderArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
     Validate(ValidateArgs),
+    /// Start a new app: a commented apps/<APP>/values.yaml (and environment overlays) that validates
+    New(NewArgs),
+    /// Write the chart's README.md values reference from its values.schema.json
+    Docs(DocsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,4 +174,41 @@ pub struct RegistryArgs {
     /// How many times to retry a request that failed with 5xx, 429 or a connection error
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The app's name: lower case letters, digits and `-`, at most 53 characters. It becomes the
+    /// app's directory, Helm release, namespace and Dapr app id
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// The image the build produced, pinned by digest: `REPO@sha256:<64 hex>` or
+    /// `REPO:TAG@sha256:<64 hex>`. Required: the written file must validate as it is, and the
+    /// platform deploys images by digest
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// The port the app listens on (default: the chart's default)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Dapr components the app uses (comma-separated); each must be defined for the app in the
+    /// platform's components directory
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub uses: Vec<String>,
+    /// Also write an empty, commented overlay `values.<ENV>.yaml` for these environments of
+    /// appkit.yaml (comma-separated or repeated)
+    #[arg(long, value_name = "ENV", value_delimiter = ',')]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// The chart directory (default: the chart of appkit.yaml, else the current directory)
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+    /// Write nothing; exit 1 with a diff when the chart's README.md is not what `docs` would write
+    #[arg(long)]
+    pub check: bool,
+    /// A schema key without a description is an error (exit 1), not a warning
+    #[arg(long)]
+    pub strict: bool,
 }

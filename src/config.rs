@@ -130,6 +130,10 @@ pub struct Config {
     /// Rule code → `error` | `warning` | `off`.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
+    /// Directory of the platform's own tera templates for `new` and `docs`; a file there named like
+    /// an embedded template (`values.yaml.tera`, `overlay.yaml.tera`, `README.md.tera`) replaces it.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -18,6 +18,7 @@ mod fsutil;
 mod lock;
 mod oci;
 mod printer;
+mod scaffold;
 mod values;
 
 fn main() -> ExitCode {

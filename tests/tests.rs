@@ -6,4 +6,5 @@ mod common;
 mod package;
 mod plugin;
 mod render;
+mod scaffold;
 mod validate;

@@ -7,6 +7,8 @@ use crate::cli::{Cli, Command};
 use crate::error::Status;
 use crate::printer::Printer;
 
+mod docs;
+mod new;
 mod package;
 mod render;
 mod validate;
@@ -16,5 +18,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Package(args) => package::run(&cli.global, args, printer),
         Command::Render(args) => render::run(&cli.global, args, printer),
         Command::Validate(args) => validate::run(&cli.global, args, printer),
+        Command::New(args) => new::run(&cli.global, args, printer),
+        Command::Docs(args) => docs::run(&cli.global, args, printer),
     }
 }

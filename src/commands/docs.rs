@@ -1,0 +1,144 @@
+//! `helm appkit docs`: render the chart's `README.md` values reference from its schema and write it
+//! (atomically, only when it changed), or with `--check` compare it with the committed file and
+//! print a unified diff (exit 1 when stale) — the CI guard that keeps the reference true.
+//!
+//! Schema keys without a description are warnings (errors with `--strict`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{DocsArgs, GlobalArgs};
+use crate::config;
+use crate::diagnostics::display_path;
+use crate::error::Status;
+use crate::fsutil::write_atomic;
+use crate::printer::Printer;
+use crate::scaffold::model::Schema;
+use crate::scaffold::templates::{Templates, README};
+use crate::scaffold::{docs, ChartMeta};
+
+pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Status> {
+    let loaded = match config::locate(global.config.as_deref()) {
+        Ok(path) => Some(config::load(&path)?),
+        Err(config::ConfigError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let chart_dir = match (&args.chart, &loaded) {
+        (Some(c), _) => c.clone(),
+        (None, Some(l)) => l.chart_dir(),
+        (None, None) => PathBuf::from("."),
+    };
+    let templates_dir = loaded.as_ref().and_then(super::new::templates_dir);
+    let templates = Templates::load(templates_dir.as_deref(), &[README])?;
+    report_templates(&templates, &[README], printer);
+    let schema = Schema::load(&chart_dir)?;
+    let chart = ChartMeta::load(&chart_dir)?;
+    let out = docs::render(&templates, &schema, &chart)?;
+
+    let base = std::env::current_dir().ok();
+    let readme = chart_dir.join("README.md");
+    let shown = display_path(&readme, base.as_deref());
+    let schema_shown = display_path(&chart_dir.join("values.schema.json"), base.as_deref());
+    for key in &out.undescribed {
+        let msg = format!(
+            "{schema_shown}: key `{key}` has no description (its row in the reference is empty)"
+        );
+        if args.strict {
+            printer.status(&format!("error: {msg}"));
+        } else {
+            printer.warn(&msg);
+        }
+    }
+    let strict_failed = args.strict && !out.undescribed.is_empty();
+
+    let current = match std::fs::read(&readme) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", readme.display())),
+    };
+    let up_to_date = current.as_deref() == Some(out.text.as_bytes());
+    let json = printer.json_output();
+    if args.check && !up_to_date {
+        let old = current
+            .as_deref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let diff = similar::TextDiff::from_lines(old.as_str(), out.text.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{shown}"), &format!("b/{shown}"))
+            .to_string();
+        let state = if current.is_some() {
+            "stale"
+        } else {
+            "missing"
+        };
+        if json {
+            printer.json(&report(&shown, state, &out.undescribed, Some(&diff)))?;
+        } else {
+            printer.data(diff.trim_end())?;
+        }
+        printer.status(&format!("{shown} is {state}"));
+        printer.status("hint: run `helm appkit docs` and commit the result");
+        return Ok(Status::Failed);
+    }
+    if !args.check && !up_to_date {
+        write_atomic(&readme, out.text.as_bytes())
+            .with_context(|| format!("cannot write {}", readme.display()))?;
+    }
+    let state = if up_to_date { "current" } else { "written" };
+    if json {
+        printer.json(&report(&shown, state, &out.undescribed, None))?;
+    } else if !args.check {
+        printer.data(&shown)?;
+    }
+    if up_to_date {
+        printer.status(&format!("{shown} is up to date"));
+    } else {
+        printer.status(&format!(
+            "wrote {shown}: {} keys from {schema_shown}",
+            schema.all().iter().filter(|f| f.key != "[]").count()
+        ));
+    }
+    Ok(if strict_failed {
+        Status::Failed
+    } else {
+        Status::Ok
+    })
+}
+
+/// The `--output json` document: the README's path, its state (`current`, `written`, `stale`,
+/// `missing`), the keys without a description and, for a stale README, the diff.
+fn report(
+    readme: &str,
+    state: &str,
+    undescribed: &[String],
+    diff: Option<&str>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "readme": readme,
+        "state": state,
+        "undescribed": undescribed,
+    });
+    if let Some(d) = diff {
+        v["diff"] = d.into();
+    }
+    v
+}
+
+/// Say which platform templates are used, and warn about `*.tera` files that replace nothing.
+pub fn report_templates(templates: &Templates, names: &[&str], printer: &Printer) {
+    for name in names {
+        if let Some(f) = templates.override_file(name) {
+            printer.debug(&format!("template {name}: {}", f.display()));
+        }
+    }
+    for f in &templates.ignored {
+        printer.warn(&format!(
+            "{} is not one of appkit's templates ({}); it is ignored",
+            f.display(),
+            crate::scaffold::templates::names().join(", ")
+        ));
+    }
+}
