@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, RenderArgs, RenderSource};
 use crate::config::{self, ConfigError};
 use crate::diagnostics::{self, Diagnostic};
-use crate::error::{Invalid, Status};
+use crate::error::{Hint, Invalid, Status};
 use crate::flux::drift::{self, Action};
 use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
 use crate::flux::FluxError;
@@ -56,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
         }
         Err(e) => return Err(e.into()),
     };
+    check_usage(&loaded, &args)?;
     let opts = RenderOptions {
         envs: args.env.clone(),
         out: args.out.clone(),
@@ -178,6 +179,32 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
         return Ok(Status::Failed);
     }
     Ok(Status::Ok)
+}
+
+/// Usage errors (exit 2): an unknown `--env`, or `--out` without exactly one environment.
+fn check_usage(loaded: &config::Loaded, args: &RenderArgs) -> Result<()> {
+    let known = &loaded.config.environments;
+    if let Some(e) = args.env.iter().find(|e| !known.contains_key(*e)) {
+        let names: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(anyhow::Error::new(Hint(format!(
+            "environments in {}: {}",
+            loaded.path.display(),
+            names.join(", ")
+        )))
+        .context(format!("unknown environment `{e}`")));
+    }
+    let count = if args.env.is_empty() {
+        known.len()
+    } else {
+        args.env.len()
+    };
+    if args.out.is_some() && count != 1 {
+        bail!(
+            anyhow::Error::new(Hint("name one environment with --env ENV".into()))
+                .context(format!("--out needs exactly one environment, got {count}"))
+        );
+    }
+    Ok(())
 }
 
 /// Show every problem (human text on stderr, or the JSON report on stdout) and fail with exit 1.

@@ -151,16 +151,22 @@ fn invalid_appkit_yaml_reports_file_line_col() {
 fn out_overrides_the_output_directory_for_one_environment_only() {
     let p = Platform::new();
     let out = p.appkit(&["render", "--out", "elsewhere"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("--out needs exactly one environment"),
         "{}",
         stderr(&out)
     );
     let out = p.appkit(&["render", "--env", "qa"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("environment \"qa\" is not in"),
+        stderr(&out).contains("unknown environment `qa`")
+            && stderr(&out).contains("hint: environments in"),
         "{}",
         stderr(&out)
     );
