@@ -491,23 +491,18 @@ fn chart_name(
     loaded: &Loaded,
     problems: &mut Vec<Diagnostic>,
 ) -> Result<Option<String>, FluxError> {
-    #[derive(serde::Deserialize)]
-    struct ChartYaml {
-        name: String,
-    }
+    use crate::chart::{ChartError, ChartMetadata};
     let path = loaded.chart_dir().join("Chart.yaml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => match serde_saphyr::from_str::<ChartYaml>(&text) {
-            Ok(c) => Ok(Some(c.name)),
-            Err(e) => {
-                problems.push(Diagnostic::error(
-                    "chart",
-                    format!("{}: {e}", path.display()),
-                ));
-                Ok(None)
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match ChartMetadata::load(&loaded.chart_dir()) {
+        Ok(meta) if !meta.name.is_empty() => Ok(Some(meta.name)),
+        Ok(_) => {
+            problems.push(Diagnostic::error(
+                "chart",
+                format!("{} has no name", path.display()),
+            ));
+            Ok(None)
+        }
+        Err(ChartError::MissingChartYaml { .. }) => {
             let from_lock = Lock::load(&loaded.lock_path())
                 .ok()
                 .flatten()
@@ -526,7 +521,14 @@ fn chart_name(
             }
             Ok(from_lock)
         }
-        Err(source) => Err(FluxError::Read { path, source }),
+        Err(e) => {
+            let mut msg = e.to_string();
+            if let Some(src) = std::error::Error::source(&e) {
+                msg.push_str(&format!(": {src}"));
+            }
+            problems.push(Diagnostic::error("chart", msg));
+            Ok(None)
+        }
     }
 }
 
