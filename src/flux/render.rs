@@ -485,8 +485,7 @@ fn is_sha256_digest(d: &str) -> bool {
     })
 }
 
-/// The chart's name: `name` in `<chart.path>/Chart.yaml`, else the last segment of appkit.lock's
-/// `chart` (a GitOps repo may hold appkit.yaml and the lock without the chart's source).
+/// The chart's name: `name` in `<chart.path>/Chart.yaml` (read with the shared Chart.yaml model).
 fn chart_name(
     loaded: &Loaded,
     problems: &mut Vec<Diagnostic>,
@@ -503,23 +502,12 @@ fn chart_name(
             Ok(None)
         }
         Err(ChartError::MissingChartYaml { .. }) => {
-            let from_lock = Lock::load(&loaded.lock_path())
-                .ok()
-                .flatten()
-                .and_then(|l| l.chart.rsplit('/').next().map(str::to_string));
-            if from_lock.is_none() {
-                problems.push(
-                    Diagnostic::error(
-                        "chart",
-                        format!(
-                            "no {} and no appkit.lock to take the chart name from",
-                            path.display()
-                        ),
-                    )
-                    .at(loaded.source_map.value("chart/path")),
-                );
-            }
-            Ok(from_lock)
+            problems.push(
+                Diagnostic::error("chart", format!("no chart at {}: {} is missing", loaded.chart_dir().display(), path.display()))
+                    .at(loaded.source_map.value("chart/path"))
+                    .help("render validates every app against the chart: point chart.path at the chart's source"),
+            );
+            Ok(None)
         }
         Err(e) => {
             let mut msg = e.to_string();
