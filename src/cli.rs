@@ -78,6 +78,8 @@ pub enum Command {
     Versions(VersionsArgs),
     /// CI entry point: validate every app, package, check the version was raised, push, update appkit.lock
     Publish(PublishArgs),
+    /// Write the Flux OCIRepository + HelmRelease of every app, per environment (--check: fail on drift)
+    Render(RenderArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
     Validate(ValidateArgs),
     /// Start a new app: a commented apps/<APP>/values.yaml (and environment overlays) that validates
@@ -122,6 +124,29 @@ pub struct ValidateArgs {
     /// under the `values` key of the report)
     #[arg(long = "print-values")]
     pub print_values: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Render only this environment (repeatable; default: every environment of appkit.yaml)
+    #[arg(long, short = 'e', value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Write to this directory instead of the environment's `output` (needs exactly one --env)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; print a unified diff of what would change and exit 1 if anything would
+    #[arg(long)]
+    pub check: bool,
+    /// Chart source for the HelmReleases: an OCIRepository with chartRef (pins the digest), or a
+    /// HelmRepository of type oci with chart.spec (legacy, for Flux older than 2.6)
+    #[arg(long, value_enum, default_value_t = RenderSource::Ocirepository)]
+    pub source: RenderSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderSource {
+    Ocirepository,
+    Helmrepository,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.

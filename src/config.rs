@@ -1,14 +1,27 @@
 //! `appkit.yaml`, the platform config: where the chart lives and is published, the apps directory,
 //! the environments and their Flux settings, the node pools and platform namespaces apps may use,
 //! and the severity of each platform rule. Paths in it are relative to the file's directory.
+//! The schema reference for users is `docs/appkit-yaml.md`.
 //!
-//! This module owns the typed model and loading it (with file:line errors); it does not know
-//! what the commands do with it.
+//! This module owns the typed model and loading it: YAML and type errors (unknown keys, wrong
+//! types) and semantic checks (SemVer versions, DNS-1123 names, distinct output directories,
+//! `oci://` repository, known `dependsOn` targets) all come back as [`Diagnostic`]s with
+//! file:line:col, every problem at once. It does not know what the commands do with the config.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::diagnostics::{Diagnostic, Location};
+
+mod check;
+mod source_map;
+
+#[allow(unused_imports)] // part of the config API (names/durations checks for other modules)
+pub use check::{check, dns1123_label, dns1123_subdomain, is_go_duration};
+pub use source_map::SourceMap;
 
 pub const CONFIG_FILE: &str = "appkit.yaml";
 
@@ -23,7 +36,75 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{}: {message}", path.display())]
+    #[allow(dead_code)] // kept for callers that report a whole-file problem without a position
     Invalid { path: PathBuf, message: String },
+    /// The file was read and is wrong; every problem found, with positions. Its source is an
+    /// [`crate::error::Invalid`], so every command exits 1 for it (the input is wrong).
+    #[error("{} is invalid:\n{}", path.display(), format_diagnostics(diagnostics))]
+    Diagnostics {
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+        #[source]
+        invalid: crate::error::Invalid,
+    },
+}
+
+impl ConfigError {
+    fn from_diagnostics(path: &Path, diagnostics: Vec<Diagnostic>) -> ConfigError {
+        let n = diagnostics.len();
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let invalid = crate::error::Invalid::new(format!(
+            "{n} problem{} in {name}",
+            if n == 1 { "" } else { "s" }
+        ))
+        .with_hint("docs/appkit-yaml.md describes every key of appkit.yaml");
+        ConfigError::Diagnostics {
+            path: path.into(),
+            diagnostics,
+            invalid,
+        }
+    }
+}
+
+#[allow(dead_code)] // used by the other commands as they land
+impl ConfigError {
+    /// True when the config was read and found wrong (exit code 1), not an I/O problem.
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            ConfigError::Invalid { .. } | ConfigError::Diagnostics { .. }
+        )
+    }
+    /// The diagnostics, when the config was found wrong.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            ConfigError::Diagnostics { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+}
+
+/// One line per diagnostic: `file:line:col: severity[code]: message (help: …)`.
+pub fn format_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    for d in diagnostics {
+        let sev = if d.is_error() { "error" } else { "warning" };
+        match &d.location {
+            Some(l) => {
+                let _ = write!(s, "  {}:{}:{}: ", l.file.display(), l.line, l.column);
+            }
+            None => s.push_str("  "),
+        }
+        let _ = write!(s, "{sev}[{}]: {}", d.code, d.message);
+        if let Some(h) = &d.help {
+            let _ = write!(s, "\n    = help: {h}");
+        }
+        s.push('\n');
+    }
+    s.trim_end().to_string()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,6 +169,9 @@ impl Default for AppsConfig {
 pub struct AppSettings {
     /// Target namespace (default: the app name).
     pub namespace: Option<String>,
+    /// Helm release name (default: the app name); at most 53 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_name: Option<String>,
     /// Apps whose HelmRelease must be ready first.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -153,6 +237,16 @@ pub struct Environment {
     pub promoted: bool,
 }
 
+impl Environment {
+    /// The chart version an app runs in this environment (its pin, else the environment's).
+    pub fn chart_version_for(&self, app: &str) -> &str {
+        self.pins
+            .get(app)
+            .map(String::as_str)
+            .unwrap_or(&self.chart_version)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleLevel {
@@ -192,6 +286,8 @@ pub struct Loaded {
     pub path: PathBuf,
     pub root: PathBuf,
     pub config: Config,
+    /// Where each key/value of the file is, for diagnostics found after loading.
+    pub source_map: SourceMap,
 }
 
 impl Loaded {
@@ -201,6 +297,7 @@ impl Loaded {
     pub fn apps_dir(&self) -> PathBuf {
         self.root.join(&self.config.apps.dir)
     }
+    #[allow(dead_code)] // validate's
     pub fn components_dir(&self) -> PathBuf {
         self.root.join(&self.config.components)
     }
@@ -230,6 +327,24 @@ impl Loaded {
             .and_then(|s| s.namespace.clone())
             .unwrap_or_else(|| app.to_string())
     }
+    /// The Helm release name of an app (its `releaseName` setting, else the app name).
+    pub fn release_name(&self, app: &str) -> String {
+        self.config
+            .apps
+            .settings
+            .get(app)
+            .and_then(|s| s.release_name.clone())
+            .unwrap_or_else(|| app.to_string())
+    }
+    /// The apps an app depends on (`apps.settings.<app>.dependsOn`).
+    pub fn depends_on(&self, app: &str) -> &[String] {
+        self.config
+            .apps
+            .settings
+            .get(app)
+            .map(|s| s.depends_on.as_slice())
+            .unwrap_or(&[])
+    }
 }
 
 /// Find `appkit.yaml`: the explicit path, else the current directory and its parents.
@@ -254,24 +369,189 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     }
 }
 
-/// Load and check `appkit.yaml`.
+/// Load and check `appkit.yaml`: parse errors, unknown keys and wrong types, then the semantic
+/// checks of [`check`]. Warnings do not fail the load; they are returned in [`Loaded`]'s checks
+/// by [`load_with_warnings`].
+#[allow(dead_code)] // the other commands' entry point
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    load_with_warnings(path).map(|(l, _)| l)
+}
+
+/// [`load`], also returning the warnings found.
+pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.into(),
         source,
     })?;
-    let config: Config = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
-        path: path.into(),
-        message: e.to_string(),
+    let source_map = SourceMap::build(path, &text);
+    let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
+        let location = e.location().map(|l| {
+            let start = l.span().byte_offset().map(|b| b as usize).unwrap_or(0);
+            Location {
+                file: path.into(),
+                line: l.line() as usize,
+                column: l.column() as usize,
+                span: start..start,
+            }
+        });
+        let mut d = Diagnostic::error("config", first_line(&e.to_string()))
+            .help("see docs/appkit-yaml.md for every key appkit.yaml accepts");
+        d.location = location.or_else(|| Some(source_map.value("")));
+        ConfigError::from_diagnostics(path, vec![d])
     })?;
     let root = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Loaded {
-        path: path.to_path_buf(),
-        root,
-        config,
-    })
+    let diagnostics = check(&config, &source_map);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        diagnostics.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        return Err(ConfigError::from_diagnostics(path, errors));
+    }
+    Ok((
+        Loaded {
+            path: path.to_path_buf(),
+            root,
+            config,
+            source_map,
+        },
+        warnings,
+    ))
+}
+
+/// serde-saphyr messages sometimes append the position in words; keep the first line only.
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "chart:\n  path: chart\n  repository: oci://harbor.example.com/platform\napps:\n  settings:\n    app2:\n      dependsOn: [app1]\nenvironments:\n  dev:\n    output: clusters/dev/apps\n    chartVersion: 0.1.0\n  prod:\n    output: clusters/prod/apps\n    chartVersion: 0.1.0\n    pins:\n      app1: 0.2.0\n";
+
+    fn load_text(text: &str) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(CONFIG_FILE);
+        std::fs::write(&p, text).unwrap();
+        load_with_warnings(&p)
+    }
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        match load_text(text) {
+            Err(e) => e.diagnostics().to_vec(),
+            Ok(_) => panic!("expected errors for:\n{text}"),
+        }
+    }
+
+    #[test]
+    fn loads_a_good_config_with_positions() {
+        let (l, warnings) = load_text(GOOD).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(
+            l.config.environments["prod"].chart_version_for("app1"),
+            "0.2.0"
+        );
+        assert_eq!(
+            l.config.environments["prod"].chart_version_for("app2"),
+            "0.1.0"
+        );
+        let at = l.source_map.value("environments/dev/chartVersion");
+        assert_eq!((at.line, at.column), (11, 19));
+        assert_eq!(&GOOD[at.span.clone()], "0.1.0");
+        assert_eq!(l.source_map.value("apps/settings/app2/dependsOn/0").line, 7);
+    }
+
+    #[test]
+    fn an_invalid_config_means_exit_code_1_with_a_hint() {
+        let text = GOOD.replace("0.1.0\n  prod", "latest\n  prod");
+        let err = load_text(&text).map(|_| ()).unwrap_err();
+        assert!(err.is_invalid());
+        let err = anyhow::Error::new(err);
+        assert_eq!(crate::error::exit_code(&err), 1);
+        assert!(crate::error::hint(&err)
+            .unwrap()
+            .contains("docs/appkit-yaml.md"));
+    }
+
+    #[test]
+    fn unknown_key_has_a_position() {
+        let text = GOOD.replace(
+            "    chartVersion: 0.1.0\n  prod",
+            "    chartVersoin: 0.1.0\n  prod",
+        );
+        let d = errors(&text);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let l = d[0].location.as_ref().unwrap();
+        assert_eq!(l.line, 11, "{d:?}");
+        assert!(d[0].message.contains("chartVersoin"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn wrong_type_has_a_position() {
+        let text = GOOD.replace(
+            "  settings:\n    app2:\n      dependsOn: [app1]\n",
+            "  settings:\n    app2:\n      dependsOn: {a: 1}\n",
+        );
+        let d = errors(&text);
+        assert_eq!(d[0].location.as_ref().unwrap().line, 7, "{d:?}");
+    }
+
+    #[test]
+    fn semantic_errors_are_all_reported_with_positions() {
+        let text = GOOD
+            .replace(
+                "oci://harbor.example.com/platform",
+                "https://harbor.example.com/platform",
+            )
+            .replace(
+                "    output: clusters/prod/apps\n    chartVersion: 0.1.0\n",
+                "    output: ./clusters/dev/apps\n    chartVersion: \"1.0\"\n",
+            )
+            .replace("      app1: 0.2.0\n", "      app1: latest\n");
+        let d = errors(&text);
+        let lines: Vec<(String, usize)> = d
+            .iter()
+            .map(|d| (d.code.clone(), d.location.as_ref().unwrap().line))
+            .collect();
+        assert!(lines.contains(&("repository".into(), 3)), "{lines:?}");
+        assert!(lines.contains(&("version".into(), 14)), "{lines:?}");
+        assert!(lines.contains(&("version".into(), 16)), "{lines:?}");
+        assert!(lines.contains(&("output".into(), 13)), "{lines:?}");
+        let shown = format_diagnostics(&d);
+        assert!(
+            shown.contains("appkit.yaml:3:15: error[repository]"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn app_checks_find_unknown_dependencies_and_cycles() {
+        let text = GOOD.replace(
+            "      dependsOn: [app1]\n",
+            "      dependsOn: [app1, ap3]\n    app1:\n      dependsOn: [app2]\n",
+        );
+        let (l, _) = load_text(&text).unwrap();
+        let d = l.check_apps(&["app1".into(), "app2".into(), "app3".into()]);
+        let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("\"ap3\", which is not an app")),
+            "{msgs:?}"
+        );
+        assert!(
+            d.iter()
+                .any(|d| d.help.as_deref() == Some("did you mean \"app3\"?")),
+            "{d:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("dependency cycle: app1 → app2 → app1")),
+            "{msgs:?}"
+        );
+        let bad = l.check_apps(&["App_1".into()]);
+        assert!(bad.iter().any(|d| d.code == "app-name"), "{bad:?}");
+    }
 }

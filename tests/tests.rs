@@ -9,5 +9,6 @@ mod oci_faults;
 mod oci_publish;
 mod package;
 mod plugin;
+mod render;
 mod scaffold;
 mod validate;

@@ -15,6 +15,7 @@ mod pull;
 mod push;
 mod registry;
 mod versions;
+mod render;
 mod validate;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
@@ -24,6 +25,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Pull(args) => pull::run(&cli.global, args, printer),
         Command::Versions(args) => versions::run(&cli.global, args, printer),
         Command::Publish(args) => publish::run(&cli.global, args, printer),
+        Command::Render(args) => render::run(&cli.global, args, printer),
         Command::Validate(args) => validate::run(&cli.global, args, printer),
         Command::New(args) => new::run(&cli.global, args, printer),
         Command::Docs(args) => docs::run(&cli.global, args, printer),

@@ -1,0 +1,439 @@
+//! The semantic checks of `appkit.yaml` (what serde cannot express): SemVer versions, DNS-1123
+//! names, distinct output directories, an `oci://` repository, Go durations; and the checks that
+//! need the list of apps (known `dependsOn` targets, no cycles, valid app names). All return
+//! [`Diagnostic`]s with positions from the [`SourceMap`]; none stops at the first problem.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use super::{AppSettings, Config, Loaded, SourceMap};
+use crate::diagnostics::Diagnostic;
+
+impl Loaded {
+    /// Checks that need the list of apps (the apps directory), with positions in appkit.yaml:
+    /// app names are DNS-1123 labels, settings and pins name existing apps, `dependsOn` names
+    /// existing apps without cycles.
+    pub fn check_apps(&self, apps: &[String]) -> Vec<Diagnostic> {
+        let known: BTreeSet<&str> = apps.iter().map(String::as_str).collect();
+        let sm = &self.source_map;
+        let mut out = Vec::new();
+        for app in apps {
+            if let Some(why) = dns1123_label(app) {
+                out.push(
+                    Diagnostic::error("app-name", format!("app directory name {app:?} {why}"))
+                        .help("app names become Kubernetes object names: lowercase letters, digits and '-'"),
+                );
+            }
+        }
+        for (app, settings) in &self.config.apps.settings {
+            if !known.contains(app.as_str()) {
+                out.push(
+                    Diagnostic::warning(
+                        "unknown-app",
+                        format!("apps.settings names {app:?}, which has no apps/{app}/values.yaml"),
+                    )
+                    .at(sm.key(&format!("apps/settings/{app}")))
+                    .help(suggest(app, &known)),
+                );
+            }
+            for (i, dep) in settings.depends_on.iter().enumerate() {
+                let at = sm.value(&format!("apps/settings/{app}/dependsOn/{i}"));
+                if dep == app {
+                    out.push(
+                        Diagnostic::error("depends-on", format!("{app} depends on itself")).at(at),
+                    );
+                } else if !known.contains(dep.as_str()) {
+                    out.push(
+                        Diagnostic::error(
+                            "depends-on",
+                            format!("{app} depends on {dep:?}, which is not an app"),
+                        )
+                        .at(at)
+                        .help(suggest(dep, &known)),
+                    );
+                }
+            }
+        }
+        if let Some(cycle) = self.dependency_cycle() {
+            let first = &cycle[0];
+            out.push(
+                Diagnostic::error(
+                    "depends-on",
+                    format!("dependency cycle: {}", cycle.join(" → ")),
+                )
+                .at(sm.key(&format!("apps/settings/{first}/dependsOn")))
+                .help("Flux would wait forever: remove one of these dependsOn entries"),
+            );
+        }
+        for (env, e) in &self.config.environments {
+            for app in e.pins.keys() {
+                if !known.contains(app.as_str()) {
+                    out.push(
+                        Diagnostic::warning(
+                            "unknown-app",
+                            format!("environments.{env}.pins names {app:?}, which is not an app"),
+                        )
+                        .at(sm.key(&format!("environments/{env}/pins/{app}")))
+                        .help(suggest(app, &known)),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn dependency_cycle(&self) -> Option<Vec<String>> {
+        let settings = &self.config.apps.settings;
+        // Depth-first search with colours; report the first cycle found (deterministic: sorted).
+        fn visit<'a>(
+            n: &'a str,
+            s: &'a BTreeMap<String, AppSettings>,
+            state: &mut BTreeMap<&'a str, u8>,
+            stack: &mut Vec<&'a str>,
+        ) -> Option<Vec<String>> {
+            match state.get(n) {
+                Some(2) => return None,
+                Some(1) => {
+                    let start = stack.iter().position(|x| *x == n).unwrap_or(0);
+                    let mut c: Vec<String> = stack[start..].iter().map(|x| x.to_string()).collect();
+                    c.push(n.to_string());
+                    return Some(c);
+                }
+                _ => {}
+            }
+            state.insert(n, 1);
+            stack.push(n);
+            if let Some(st) = s.get(n) {
+                for d in &st.depends_on {
+                    if d != n {
+                        if let Some(c) = visit(d, s, state, stack) {
+                            return Some(c);
+                        }
+                    }
+                }
+            }
+            stack.pop();
+            state.insert(n, 2);
+            None
+        }
+        let mut state = BTreeMap::new();
+        for n in settings.keys() {
+            let mut stack = Vec::new();
+            if let Some(c) = visit(n, settings, &mut state, &mut stack) {
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+fn suggest(name: &str, known: &BTreeSet<&str>) -> String {
+    let best = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), *k))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, k)) => format!("did you mean {k:?}?"),
+        None if known.is_empty() => "there are no apps (directories with a values.yaml)".into(),
+        None => format!(
+            "known apps: {}",
+            known.iter().copied().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Semantic checks that need no file system access.
+pub fn check(config: &Config, sm: &SourceMap) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut err = |path: &str, code: &str, msg: String, help: &str| {
+        let mut d = Diagnostic::error(code, msg).at(sm.value(path));
+        if !help.is_empty() {
+            d = d.help(help);
+        }
+        out.push(d);
+    };
+
+    let repo = &config.chart.repository;
+    match repo.strip_prefix("oci://") {
+        None => err(
+            "chart/repository",
+            "repository",
+            format!("chart.repository {repo:?} is not an oci:// reference"),
+            "write it as oci://<registry host>/<project>, e.g. oci://harbor.example.com/platform",
+        ),
+        Some(rest) => {
+            let bad = rest.is_empty()
+                || rest.ends_with('/')
+                || rest.contains("//")
+                || rest.contains(char::is_whitespace);
+            if bad
+                || rest
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains(':') || last.contains('@'))
+            {
+                err("chart/repository", "repository", format!("chart.repository {repo:?} must be oci://host/project without a tag, digest or trailing '/'"),
+                    "the chart name and version are added by appkit");
+            }
+        }
+    }
+
+    if config.environments.is_empty() {
+        err(
+            "environments",
+            "environments",
+            "no environments: define at least one under `environments:`".into(),
+            "",
+        );
+    }
+    let mut outputs: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for (name, env) in &config.environments {
+        let p = format!("environments/{name}");
+        if let Some(why) = dns1123_label(name) {
+            err(&p, "name", format!("environment name {name:?} {why}"), "environment names appear in file names (values.<env>.yaml): use lowercase letters, digits and '-'");
+        }
+        if let Some(why) = dns1123_label(&env.namespace) {
+            err(
+                &format!("{p}/namespace"),
+                "name",
+                format!("namespace {:?} {why}", env.namespace),
+                "",
+            );
+        }
+        if let Err(e) = semver::Version::parse(&env.chart_version) {
+            err(
+                &format!("{p}/chartVersion"),
+                "version",
+                format!("chartVersion {:?} is not SemVer 2: {e}", env.chart_version),
+                "write a full version like 1.2.0; quote it if YAML would read it as a number",
+            );
+        }
+        for (app, v) in &env.pins {
+            if let Err(e) = semver::Version::parse(v) {
+                err(
+                    &format!("{p}/pins/{app}"),
+                    "version",
+                    format!("pin {app}: {v:?} is not SemVer 2: {e}"),
+                    "",
+                );
+            }
+        }
+        if env.output.as_os_str().is_empty() {
+            err(
+                &format!("{p}/output"),
+                "output",
+                "output directory is empty".into(),
+                "",
+            );
+        }
+        let norm = normalize(&env.output);
+        if let Some(other) = outputs.insert(norm, name) {
+            err(&format!("{p}/output"), "output", format!("environments {other} and {name} write to the same output directory {}", env.output.display()),
+                "each environment needs its own directory, or render would overwrite one with the other");
+        }
+    }
+    for (app, s) in &config.apps.settings {
+        let p = format!("apps/settings/{app}");
+        if let Some(ns) = &s.namespace {
+            if let Some(why) = dns1123_label(ns) {
+                err(
+                    &format!("{p}/namespace"),
+                    "name",
+                    format!("namespace {ns:?} {why}"),
+                    "",
+                );
+            }
+        }
+        if let Some(rn) = &s.release_name {
+            if let Some(why) = dns1123_label(rn) {
+                err(
+                    &format!("{p}/releaseName"),
+                    "name",
+                    format!("releaseName {rn:?} {why}"),
+                    "",
+                );
+            } else if rn.len() > 53 {
+                err(
+                    &format!("{p}/releaseName"),
+                    "release-name",
+                    format!(
+                        "releaseName {rn:?} is {} characters; Helm allows at most 53",
+                        rn.len()
+                    ),
+                    "",
+                );
+            }
+        }
+    }
+    for (key, v) in [
+        ("registry/pullSecret", &config.registry.pull_secret),
+        ("registry/caSecret", &config.registry.ca_secret),
+        ("registry/cosignSecret", &config.registry.cosign_secret),
+    ] {
+        if let Some(name) = v {
+            if let Some(why) = dns1123_subdomain(name) {
+                err(key, "name", format!("secret name {name:?} {why}"), "");
+            }
+        }
+    }
+    for (key, v) in [
+        ("flux/interval", &config.flux.interval),
+        ("flux/timeout", &config.flux.timeout),
+    ] {
+        if !is_go_duration(v) {
+            err(
+                key,
+                "duration",
+                format!("{v:?} is not a duration Flux accepts"),
+                "use a number with ms, s, m or h, e.g. 10m or 1h30m",
+            );
+        }
+    }
+    if !["enabled", "warn", "disabled"].contains(&config.flux.drift_detection.as_str()) {
+        err(
+            "flux/driftDetection",
+            "drift-detection",
+            format!(
+                "driftDetection {:?} is not one of enabled, warn, disabled",
+                config.flux.drift_detection
+            ),
+            "",
+        );
+    }
+    for (i, ns) in config.platform_namespaces.iter().enumerate() {
+        if let Some(why) = dns1123_label(ns) {
+            err(
+                &format!("platformNamespaces/{i}"),
+                "name",
+                format!("namespace {ns:?} {why}"),
+                "",
+            );
+        }
+    }
+    for (i, pool) in config.node_pools.iter().enumerate() {
+        if let Some(why) = label_value(pool) {
+            err(
+                &format!("nodePools/{i}"),
+                "name",
+                format!("node pool {pool:?} {why}"),
+                "node pools are node label values",
+            );
+        }
+    }
+    out
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `None` when `s` is a DNS-1123 label (Kubernetes namespace / object name), else why not.
+pub fn dns1123_label(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("is empty".into());
+    }
+    if s.len() > 63 {
+        return Some(format!("is {} characters long (at most 63)", s.len()));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Some("must consist of lowercase letters, digits and '-'".into());
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Some("must start and end with a letter or digit".into());
+    }
+    None
+}
+
+/// `None` when `s` is a DNS-1123 subdomain (Secret names), else why not.
+pub fn dns1123_subdomain(s: &str) -> Option<String> {
+    if s.len() > 253 {
+        return Some("is longer than 253 characters".into());
+    }
+    for part in s.split('.') {
+        if let Some(why) = dns1123_label(part) {
+            return Some(format!("is not a DNS-1123 subdomain: part {part:?} {why}"));
+        }
+    }
+    None
+}
+
+fn label_value(s: &str) -> Option<String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric();
+    (!ok).then(|| "is not a valid Kubernetes label value".into())
+}
+
+/// Go durations as the Flux CRDs accept them: `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`.
+pub fn is_go_duration(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if b.is_empty() {
+        return false;
+    }
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            let f = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == f {
+                return false;
+            }
+        }
+        if b[i..].starts_with(b"ms") {
+            i += 2;
+        } else if i < b.len() && matches!(b[i], b's' | b'm' | b'h') {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_durations() {
+        assert!(dns1123_label("app-1").is_none());
+        assert!(dns1123_label("App").is_some());
+        assert!(dns1123_label(&"a".repeat(64)).is_some());
+        assert!(dns1123_subdomain("harbor.pull-secret").is_none());
+        for ok in ["10m", "1h30m", "500ms", "1.5h"] {
+            assert!(is_go_duration(ok), "{ok}");
+        }
+        for bad in ["", "10", "m", "10 m", "1d", "1.m"] {
+            assert!(!is_go_duration(bad), "{bad}");
+        }
+    }
+}

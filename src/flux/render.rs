@@ -1,0 +1,586 @@
+//! From appkit.yaml, appkit.lock and `apps/` to the exact bytes of every Flux file, per
+//! environment — computed entirely in memory, so that any problem stops the run before a single
+//! file is written (all-or-nothing). Problems are collected, not returned one at a time.
+//!
+//! Per app and environment, `<out>/<app>.yaml` holds:
+//! - an OCIRepository `<app>`: `url` = `<chart.repository>/<chart name>` (no tag), `ref.tag` = the
+//!   chart version as an OCI tag (`+` → `_`), `ref.digest` from appkit.lock, a `layerSelector`
+//!   that copies the Helm chart layer, pull/CA secrets and cosign verification when configured;
+//! - a HelmRelease `<app>` pointing at it with `chartRef` (or, with [`SourceKind::HelmRepository`],
+//!   a HelmRepository `type: oci` and the legacy `chart.spec`, which cannot pin a digest).
+//!
+//! `<out>/kustomization.yaml` lists the files. Every file starts with [`super::GENERATED_MARKER`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::model::*;
+use super::FluxError;
+use crate::config::Loaded;
+use crate::diagnostics::Diagnostic;
+use crate::lock::Lock;
+
+/// Helm's limit on release names.
+pub const MAX_RELEASE_NAME: usize = 53;
+
+/// Where HelmReleases get their chart from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SourceKind {
+    /// OCIRepository + `chartRef` (Flux ≥ 2.6; pins the digest).
+    #[default]
+    OciRepository,
+    /// HelmRepository `type: oci` + `chart.spec` (legacy, for older Flux; no digest pinning).
+    HelmRepository,
+}
+
+/// What to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Environments to render (empty: all of appkit.yaml's).
+    pub envs: Vec<String>,
+    /// Output directory overriding the environment's (only with exactly one environment).
+    pub out: Option<PathBuf>,
+    pub source: SourceKind,
+}
+
+/// The settings that decide which Helm release a HelmRelease manages; when one changes, Flux
+/// uninstalls the old release and installs a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseIdentity {
+    pub release_name: String,
+    pub target_namespace: String,
+    pub storage_namespace: String,
+}
+
+/// One environment's render: file name (in `out_dir`) → content.
+#[derive(Debug, Clone)]
+pub struct EnvRender {
+    pub env: String,
+    pub out_dir: PathBuf,
+    pub files: BTreeMap<String, String>,
+    /// App file name → the release identity its HelmRelease has (for the reinstall warning).
+    pub releases: BTreeMap<String, ReleaseIdentity>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub envs: Vec<EnvRender>,
+    /// Non-fatal problems (e.g. a pin for an app that does not exist).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Checks one app's values for one environment (the validation engine); returns diagnostics.
+pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> Vec<Diagnostic> + Sync + 'a;
+
+/// Render every selected environment, or report every problem found.
+pub fn render(
+    loaded: &Loaded,
+    opts: &RenderOptions,
+    check_app: &AppCheck<'_>,
+) -> Result<Rendered, FluxError> {
+    let cfg = &loaded.config;
+    let mut problems: Vec<Diagnostic> = Vec::new();
+
+    let envs: Vec<String> = if opts.envs.is_empty() {
+        cfg.environments.keys().cloned().collect()
+    } else {
+        let mut v = Vec::new();
+        for e in &opts.envs {
+            if cfg.environments.contains_key(e) {
+                if !v.contains(e) {
+                    v.push(e.clone());
+                }
+            } else {
+                let known: Vec<&str> = cfg.environments.keys().map(String::as_str).collect();
+                problems.push(
+                    Diagnostic::error(
+                        "unknown-env",
+                        format!("environment {e:?} is not in {}", loaded.path.display()),
+                    )
+                    .help(format!("environments: {}", known.join(", "))),
+                );
+            }
+        }
+        v
+    };
+    if opts.out.is_some() && envs.len() != 1 {
+        problems.push(
+            Diagnostic::error(
+                "out",
+                format!("--out needs exactly one environment, got {}", envs.len()),
+            )
+            .help("add --env ENV"),
+        );
+    }
+
+    let apps = loaded.app_names().map_err(|source| FluxError::Read {
+        path: loaded.apps_dir(),
+        source,
+    })?;
+    let (app_errors, warnings): (Vec<_>, Vec<_>) = loaded
+        .check_apps(&apps)
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    problems.extend(app_errors);
+
+    let chart_name = chart_name(loaded, &mut problems)?;
+    let lock = load_lock(loaded, chart_name.as_deref(), &mut problems);
+
+    let mut out = Vec::new();
+    for env_name in &envs {
+        let env = &cfg.environments[env_name];
+        let out_dir = match &opts.out {
+            Some(o) => o.clone(),
+            None => loaded.root.join(&env.output),
+        };
+        let mut files = BTreeMap::new();
+        let mut releases = BTreeMap::new();
+        let results = par_map(&apps, |app| {
+            app_file(
+                loaded,
+                env_name,
+                app,
+                chart_name.as_deref(),
+                lock.as_ref(),
+                opts.source,
+                check_app,
+            )
+        });
+        for (app, (app_problems, rendered)) in apps.iter().zip(results) {
+            problems.extend(app_problems);
+            if let Some((text, identity)) = rendered {
+                let file = format!("{app}.yaml");
+                releases.insert(file.clone(), identity);
+                files.insert(file, text);
+            }
+        }
+        let kustomization = Kustomization::new(files.keys().cloned().collect());
+        let header = format!(
+            "{} (appkit {}): environment {env_name}. Do not edit.\n",
+            super::GENERATED_MARKER,
+            env!("CARGO_PKG_VERSION")
+        );
+        files.insert(
+            "kustomization.yaml".into(),
+            format!("{header}{}", to_yaml(&kustomization)),
+        );
+        out.push(EnvRender {
+            env: env_name.clone(),
+            out_dir,
+            files,
+            releases,
+        });
+    }
+
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(FluxError::Invalid(problems));
+    }
+    Ok(Rendered {
+        envs: out,
+        warnings,
+    })
+}
+
+/// One app in one environment: its problems, or its file and release identity.
+fn app_file(
+    loaded: &Loaded,
+    env_name: &str,
+    app: &str,
+    chart_name: Option<&str>,
+    lock: Option<&Lock>,
+    source: SourceKind,
+    check_app: &AppCheck<'_>,
+) -> (Vec<Diagnostic>, Option<(String, ReleaseIdentity)>) {
+    let env = &loaded.config.environments[env_name];
+    let sm = &loaded.source_map;
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    let app_dir = loaded.apps_dir().join(app);
+    problems.extend(
+        check_app(app, &app_dir, env_name)
+            .into_iter()
+            .filter(Diagnostic::is_error),
+    );
+    let version = env.chart_version_for(app).to_string();
+    let version_at = if env.pins.contains_key(app) {
+        sm.value(&format!("environments/{env_name}/pins/{app}"))
+    } else {
+        sm.value(&format!("environments/{env_name}/chartVersion"))
+    };
+    let digest = match &lock {
+        Some(l) => {
+            match l.digest_of(&version) {
+                Some(d) if is_sha256_digest(d) => Some(d.to_string()),
+                Some(d) => {
+                    problems.push(
+                    Diagnostic::error("lock", format!("appkit.lock has a malformed digest {d:?} for chart version {version}"))
+                        .at(version_at.clone())
+                        .help("run helm appkit publish to record the real digest"),
+                );
+                    None
+                }
+                None => {
+                    problems.push(
+                    Diagnostic::error("missing-digest", format!("chart version {version} ({app} in {env_name}) has no digest in appkit.lock"))
+                        .at(version_at.clone())
+                        .help(format!("run helm appkit publish to publish chart version {version} and record its digest")),
+                );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let release_name = loaded.release_name(app);
+    if release_name.len() > MAX_RELEASE_NAME {
+        let mut d = Diagnostic::error(
+            "release-name",
+            format!("release name {release_name:?} is {} characters; Helm allows at most {MAX_RELEASE_NAME}", release_name.len()),
+        )
+        .help(format!("shorten the app directory name, or set apps.settings.{app}.releaseName in appkit.yaml"));
+        if loaded
+            .config
+            .apps
+            .settings
+            .get(app)
+            .is_some_and(|s| s.release_name.is_some())
+        {
+            d = d.at(sm.value(&format!("apps/settings/{app}/releaseName")));
+        }
+        problems.push(d);
+    }
+    let values = match crate::values::app_overlay_values(&app_dir, Some(env_name)) {
+        Ok(mut v) => {
+            super::yaml::sort_keys(&mut v);
+            v
+        }
+        Err(e) => {
+            problems.push(Diagnostic::error("values", e.to_string()));
+            return (problems, None);
+        }
+    };
+    let (Some(chart), Some(digest)) = (chart_name, digest) else {
+        return (problems, None);
+    };
+    if problems.iter().any(Diagnostic::is_error) {
+        return (problems, None);
+    }
+    let app_ctx = AppContext {
+        app,
+        env_name,
+        chart,
+        version: &version,
+        digest: &digest,
+        values,
+        release_name,
+    };
+    let rendered = render_app(loaded, &app_ctx, source);
+    (problems, Some(rendered))
+}
+
+/// `f` over `items` on a few threads (the machine's parallelism), results in input order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+        .min(items.len() / 16 + 1);
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a render worker panicked"))
+            .collect()
+    })
+}
+
+struct AppContext<'a> {
+    app: &'a str,
+    env_name: &'a str,
+    chart: &'a str,
+    version: &'a str,
+    digest: &'a str,
+    values: Value,
+    release_name: String,
+}
+
+/// Render one app's file and the release identity its HelmRelease carries.
+fn render_app(
+    loaded: &Loaded,
+    a: &AppContext<'_>,
+    source: SourceKind,
+) -> (String, ReleaseIdentity) {
+    let cfg = &loaded.config;
+    let env = &cfg.environments[a.env_name];
+    let flux = &cfg.flux;
+    let meta = ObjectMeta {
+        name: a.app.to_string(),
+        namespace: env.namespace.clone(),
+    };
+    let secret = |s: &Option<String>| s.as_ref().map(|n| LocalObjectReference { name: n.clone() });
+    let target_namespace = loaded.app_namespace(a.app);
+    let remediation = |upgrade: bool| Remediation {
+        retries: i64::from(flux.retries),
+        remediate_last_failure: (upgrade && flux.retries > 0).then_some(true),
+    };
+    let repository = cfg.chart.repository.trim_end_matches('/');
+
+    let mut spec = HelmReleaseSpec {
+        chart_ref: None,
+        chart: None,
+        release_name: a.release_name.clone(),
+        target_namespace: target_namespace.clone(),
+        storage_namespace: target_namespace.clone(),
+        interval: flux.interval.clone(),
+        timeout: flux.timeout.clone(),
+        depends_on: loaded
+            .depends_on(a.app)
+            .iter()
+            .map(|d| DependencyReference {
+                name: d.clone(),
+                namespace: None,
+            })
+            .collect(),
+        install: Install {
+            create_namespace: flux.create_namespace,
+            remediation: remediation(false),
+        },
+        upgrade: Upgrade {
+            remediation: remediation(true),
+        },
+        drift_detection: DriftDetection {
+            mode: flux.drift_detection.clone(),
+        },
+        test: Test { enable: flux.test },
+        values: match &a.values {
+            Value::Object(m) if m.is_empty() => None,
+            v => Some(v.clone()),
+        },
+    };
+    spec.depends_on.sort_by(|x, y| x.name.cmp(&y.name));
+    spec.depends_on.dedup();
+
+    let source_doc = match source {
+        SourceKind::OciRepository => {
+            spec.chart_ref = Some(CrossNamespaceSourceReference {
+                kind: "OCIRepository".into(),
+                name: a.app.to_string(),
+                namespace: Some(env.namespace.clone()),
+            });
+            to_yaml(&OciRepository {
+                api_version: SOURCE_API_VERSION.into(),
+                kind: "OCIRepository".into(),
+                metadata: meta.clone(),
+                spec: OciRepositorySpec {
+                    url: format!("{repository}/{}", a.chart),
+                    reference: OciRepositoryRef {
+                        digest: Some(a.digest.to_string()),
+                        tag: Some(oci_tag(a.version)),
+                    },
+                    layer_selector: OciLayerSelector {
+                        media_type: HELM_CHART_LAYER_MEDIA_TYPE.into(),
+                        operation: "copy".into(),
+                    },
+                    interval: flux.interval.clone(),
+                    secret_ref: secret(&cfg.registry.pull_secret),
+                    cert_secret_ref: secret(&cfg.registry.ca_secret),
+                    verify: cfg.registry.cosign_secret.as_ref().map(|n| {
+                        OciRepositoryVerification {
+                            provider: "cosign".into(),
+                            secret_ref: Some(LocalObjectReference { name: n.clone() }),
+                        }
+                    }),
+                },
+            })
+        }
+        SourceKind::HelmRepository => {
+            spec.chart =
+                Some(HelmChartTemplate {
+                    spec: HelmChartTemplateSpec {
+                        chart: a.chart.to_string(),
+                        version: a.version.to_string(),
+                        source_ref: CrossNamespaceSourceReference {
+                            kind: "HelmRepository".into(),
+                            name: a.app.to_string(),
+                            namespace: Some(env.namespace.clone()),
+                        },
+                        interval: flux.interval.clone(),
+                        verify: cfg.registry.cosign_secret.as_ref().map(|n| {
+                            HelmChartVerification {
+                                provider: "cosign".into(),
+                                secret_ref: Some(LocalObjectReference { name: n.clone() }),
+                            }
+                        }),
+                    },
+                });
+            to_yaml(&HelmRepository {
+                api_version: SOURCE_API_VERSION.into(),
+                kind: "HelmRepository".into(),
+                metadata: meta.clone(),
+                spec: HelmRepositorySpec {
+                    repo_type: "oci".into(),
+                    url: repository.to_string(),
+                    interval: flux.interval.clone(),
+                    secret_ref: secret(&cfg.registry.pull_secret),
+                    cert_secret_ref: secret(&cfg.registry.ca_secret),
+                },
+            })
+        }
+    };
+    let identity = ReleaseIdentity {
+        release_name: spec.release_name.clone(),
+        target_namespace: spec.target_namespace.clone(),
+        storage_namespace: spec.storage_namespace.clone(),
+    };
+    let release = HelmRelease {
+        api_version: HELM_API_VERSION.into(),
+        kind: "HelmRelease".into(),
+        metadata: meta,
+        spec,
+    };
+    let apps_rel = display_rel(&loaded.config.apps.dir.join(a.app));
+    let header = format!(
+        "{} (appkit {}): chart {} {}, environment {}. Do not edit.\n# Change {apps_rel}/values.yaml or appkit.yaml instead, then run `helm appkit render`.\n",
+        super::GENERATED_MARKER,
+        env!("CARGO_PKG_VERSION"),
+        a.chart,
+        a.version,
+        a.env_name,
+    );
+    (
+        format!("{header}{source_doc}---\n{}", to_yaml(&release)),
+        identity,
+    )
+}
+
+/// A relative path with `/` separators and no leading `./`.
+fn display_rel(p: &Path) -> String {
+    let s: Vec<String> = p
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    s.join("/")
+}
+
+/// The OCI tag Helm pushes a chart version under: `+` is not allowed in tags, Helm uses `_`.
+pub fn oci_tag(version: &str) -> String {
+    version.replace('+', "_")
+}
+
+fn is_sha256_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The chart's name: `name` in `<chart.path>/Chart.yaml` (read with the shared Chart.yaml model).
+fn chart_name(
+    loaded: &Loaded,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Option<String>, FluxError> {
+    use crate::chart::{ChartError, ChartMetadata};
+    let path = loaded.chart_dir().join("Chart.yaml");
+    match ChartMetadata::load(&loaded.chart_dir()) {
+        Ok(meta) if !meta.name.is_empty() => Ok(Some(meta.name)),
+        Ok(_) => {
+            problems.push(Diagnostic::error(
+                "chart",
+                format!("{} has no name", path.display()),
+            ));
+            Ok(None)
+        }
+        Err(ChartError::MissingChartYaml { .. }) => {
+            problems.push(
+                Diagnostic::error("chart", format!("no chart at {}: {} is missing", loaded.chart_dir().display(), path.display()))
+                    .at(loaded.source_map.value("chart/path"))
+                    .help("render validates every app against the chart: point chart.path at the chart's source"),
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            let mut msg = e.to_string();
+            if let Some(src) = std::error::Error::source(&e) {
+                msg.push_str(&format!(": {src}"));
+            }
+            problems.push(Diagnostic::error("chart", msg));
+            Ok(None)
+        }
+    }
+}
+
+fn load_lock(loaded: &Loaded, chart: Option<&str>, problems: &mut Vec<Diagnostic>) -> Option<Lock> {
+    let path = loaded.lock_path();
+    match Lock::load(&path) {
+        Ok(Some(lock)) => {
+            if let Some(chart) = chart {
+                let expected = format!(
+                    "{}/{chart}",
+                    loaded.config.chart.repository.trim_end_matches('/')
+                );
+                if lock.chart != expected {
+                    problems.push(
+                        Diagnostic::error("lock", format!("appkit.lock records chart {}, but appkit.yaml publishes {expected}", lock.chart))
+                            .at(loaded.source_map.value("chart/repository"))
+                            .help("run helm appkit publish to record digests for this repository"),
+                    );
+                }
+            }
+            Some(lock)
+        }
+        Ok(None) => {
+            problems.push(
+                Diagnostic::error("missing-digest", format!("{} does not exist, so no chart version has a digest", path.display()))
+                    .help("run helm appkit publish: it pushes the chart and records its digest in appkit.lock"),
+            );
+            None
+        }
+        Err(e) => {
+            let mut msg = e.to_string();
+            if let Some(src) = std::error::Error::source(&e) {
+                msg.push_str(&format!(": {src}"));
+            }
+            problems.push(Diagnostic::error("lock", msg));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_tags_and_digests() {
+        assert_eq!(oci_tag("1.2.3+build.4"), "1.2.3_build.4");
+        assert_eq!(oci_tag("1.2.3-rc.1"), "1.2.3-rc.1");
+        assert!(is_sha256_digest(&format!("sha256:{}", "a1".repeat(32))));
+        assert!(!is_sha256_digest(&format!("sha256:{}", "A1".repeat(32))));
+        assert!(!is_sha256_digest("sha256:abc"));
+        assert!(!is_sha256_digest(&format!("sha512:{}", "a1".repeat(32))));
+    }
+
+    #[test]
+    fn par_map_keeps_input_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        let out = par_map(&items, |i| i * 2);
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(par_map(&Vec::<u32>::new(), |i| *i).is_empty());
+    }
+
+    #[test]
+    fn display_rel_uses_slashes_without_dot() {
+        assert_eq!(display_rel(Path::new("./apps/app1")), "apps/app1");
+    }
+}
