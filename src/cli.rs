@@ -191,7 +191,11 @@ pub struct PushArgs {
     #[arg(value_name = "CHART")]
     pub chart: PathBuf,
     /// Where to push: oci://HOST[:PORT]/NAMESPACE (the chart name is appended) or oci-layout:DIR
-    #[arg(value_name = "REMOTE", required_unless_present = "to_layout", conflicts_with = "to_layout")]
+    #[arg(
+        value_name = "REMOTE",
+        required_unless_present = "to_layout",
+        conflicts_with = "to_layout"
+    )]
     pub remote: Option<String>,
     /// Write an OCI image layout directory instead of talking to a registry (= oci-layout:DIR)
     #[arg(long = "to-layout", value_name = "DIR")]

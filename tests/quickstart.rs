@@ -10,7 +10,9 @@ use crate::common::{repo_root, run, run_ok, stderr};
 /// The first command of the README's quick start code block.
 fn readme_first_command() -> String {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let start = readme.find("## Quick start").expect("README has a Quick start section");
+    let start = readme
+        .find("## Quick start")
+        .expect("README has a Quick start section");
     let block = &readme[start..];
     let open = block.find("```sh\n").expect("a sh code block") + 6;
     let first = block[open..].lines().next().unwrap();
@@ -20,7 +22,13 @@ fn readme_first_command() -> String {
 /// Copy the files git knows about (the working-tree versions) into `dest`.
 fn copy_checkout(dest: &Path) {
     let root = repo_root();
-    let listed = run_ok(Command::new("git").arg("-C").arg(&root).args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"]));
+    let listed = run_ok(Command::new("git").arg("-C").arg(&root).args([
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+    ]));
     for rel in listed.split('\0').filter(|s| !s.is_empty()) {
         let from = root.join(rel);
         if !from.is_file() {
@@ -41,7 +49,10 @@ fn tree_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -52,7 +63,10 @@ fn tree_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
     let cmd = readme_first_command();
-    assert_eq!(cmd, "scripts/quickstart", "the README's first command changed; update this test");
+    assert_eq!(
+        cmd, "scripts/quickstart",
+        "the README's first command changed; update this test"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("appkit");
@@ -74,16 +88,38 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
     let out = quickstart();
     assert!(out.status.success(), "quickstart failed:\n{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("examples/appkit.lock") && err.contains("examples/clusters"), "{err}");
+    assert!(
+        err.contains("examples/appkit.lock") && err.contains("examples/clusters"),
+        "{err}"
+    );
 
     // The lock it wrote is the committed one, and the digest is in the OCI layout (read by skopeo).
     let lock = std::fs::read_to_string(repo.join("examples/appkit.lock")).unwrap();
-    assert_eq!(lock, std::fs::read_to_string(repo_root().join("examples/appkit.lock")).unwrap(), "committed examples/appkit.lock is stale: run scripts/quickstart");
-    let digest = lock.lines().find_map(|l| l.trim().strip_prefix("digest: ")).unwrap().trim_matches('"').to_string();
+    assert_eq!(
+        lock,
+        std::fs::read_to_string(repo_root().join("examples/appkit.lock")).unwrap(),
+        "committed examples/appkit.lock is stale: run scripts/quickstart"
+    );
+    let digest = lock
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("digest: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
     let index = std::fs::read_to_string(repo.join("examples/out/registry/index.json")).unwrap();
     assert!(index.contains(&digest), "{index}");
-    let raw = run_ok(Command::new("skopeo").args(["inspect", "--raw"]).arg(format!("oci:{}:0.1.0", repo.join("examples/out/registry").display())));
-    assert!(raw.contains("application/vnd.cncf.helm.chart.content.v1.tar+gzip"), "{raw}");
+    let raw = run_ok(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(format!(
+                "oci:{}:0.1.0",
+                repo.join("examples/out/registry").display()
+            )),
+    );
+    assert!(
+        raw.contains("application/vnd.cncf.helm.chart.content.v1.tar+gzip"),
+        "{raw}"
+    );
 
     // The Flux files it rendered are the committed ones.
     let rendered = tree_files(&repo.join("examples/clusters"));
@@ -94,13 +130,24 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
         committed.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()
     );
     for ((p, a), (_, b)) in rendered.iter().zip(&committed) {
-        assert!(a == b, "committed examples/clusters/{} is stale: run scripts/quickstart", p.display());
+        assert!(
+            a == b,
+            "committed examples/clusters/{} is stale: run scripts/quickstart",
+            p.display()
+        );
     }
 
     // Running it again changes nothing: already published, same files.
     let again = quickstart();
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains("already published"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already published"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(tree_files(&repo.join("examples/clusters")), rendered);
-    assert_eq!(std::fs::read_to_string(repo.join("examples/appkit.lock")).unwrap(), lock);
+    assert_eq!(
+        std::fs::read_to_string(repo.join("examples/appkit.lock")).unwrap(),
+        lock
+    );
 }

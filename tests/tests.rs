@@ -9,6 +9,7 @@ mod oci_faults;
 mod oci_publish;
 mod package;
 mod plugin;
+mod quickstart;
 mod render;
 mod scaffold;
 mod validate;

@@ -14,9 +14,9 @@ mod publish;
 mod pull;
 mod push;
 mod registry;
-mod versions;
 mod render;
 mod validate;
+mod versions;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
     match cli.command {
