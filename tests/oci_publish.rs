@@ -177,17 +177,25 @@ fn publish_stops_on_invalid_app_values_and_leaves_the_lock_alone() {
 fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let root = platform(dir.path(), &format!("oci-layout:{}", layout.display()));
-    let out = publish(&root, &["--dry-run"]);
+    let to_layout = format!("oci-layout:{}", layout.display());
+    let root = platform(dir.path(), "oci://harbor.example.com/platform");
+    let out = publish(&root, &["--to", &to_layout, "--dry-run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!layout.exists(), "a dry run creates no layout");
     assert!(
         !root.join("appkit.lock").exists(),
         "a dry run writes no lock"
     );
-    let out = publish(&root, &["-o", "json"]);
+    let out = publish(&root, &["--to", &to_layout, "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The lock names the chart where appkit.yaml publishes it (what render points Flux at).
+    let lock = std::fs::read_to_string(root.join("appkit.lock")).unwrap();
+    assert!(
+        lock.contains("chart: \"oci://harbor.example.com/platform/app\""),
+        "{lock}"
+    );
+    assert!(lock.contains(v["digest"].as_str().unwrap()), "{lock}");
     // The same chart pushed to a registry gets the same digest.
     let reg = Registry::anonymous();
     let out = publish(
