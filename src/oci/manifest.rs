@@ -260,8 +260,29 @@ pub fn parse_chart_manifest(what: &str, bytes: &[u8]) -> Result<Manifest, OciErr
         what: what.to_string(),
         reason,
     };
-    let m: Manifest = serde_json::from_slice(bytes)
+    // Read with oci-client's OCI image-spec model (the reference Rust implementation of the
+    // wire format), then keep the fields appkit checks.
+    let spec: oci_client::manifest::OciImageManifest = serde_json::from_slice(bytes)
         .map_err(|e| bad(format!("not an OCI image manifest: {e}")))?;
+    let descriptor = |d: oci_client::manifest::OciDescriptor| -> Result<Descriptor, OciError> {
+        Ok(Descriptor {
+            size: u64::try_from(d.size)
+                .map_err(|_| bad(format!("descriptor {} has a negative size", d.digest)))?,
+            media_type: d.media_type,
+            digest: d.digest,
+            annotations: d.annotations.unwrap_or_default().into_iter().collect(),
+        })
+    };
+    let m = Manifest {
+        schema_version: u32::from(spec.schema_version),
+        media_type: spec.media_type,
+        config: descriptor(spec.config)?,
+        layers: spec
+            .layers
+            .into_iter()
+            .map(descriptor)
+            .collect::<Result<_, _>>()?,
+    };
     if let Some(mt) = m
         .media_type
         .as_deref()
