@@ -78,25 +78,7 @@ fn assert_exit(out: &Output, code: i32, what: &str) {
 
 /// Compare with (or, with APPKIT_UPDATE_SNAPSHOTS=1, write) an expected file.
 fn snapshot(rel: &str, actual: &str) {
-    let path = fixtures().join(rel);
-    if std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(&expected, actual);
-        panic!(
-            "{rel} differs from the snapshot:\n{}",
-            diff.unified_diff().header("expected", "actual")
-        );
-    }
+    common::assert_snapshot(&fixtures().join(rel), actual);
 }
 
 /// A platform's template directory (appkit.yaml `templates:`) in a copy of the examples.

@@ -131,25 +131,7 @@ fn differential_helm3_helm4_and_appkit_agree_on_every_fixture() {
 fn snapshot(name: &str, actual: &str) {
     // Paths outside the working directory are absolute: make them independent of the checkout.
     let actual = actual.replace(&common::repo_root().display().to_string(), "<repo>");
-    let actual = actual.as_str();
-    let path = fixtures().join(name);
-    if std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(&expected, actual);
-        panic!(
-            "{name} differs from the snapshot:\n{}",
-            diff.unified_diff().header("expected", "actual")
-        );
-    }
+    common::assert_snapshot(&fixtures().join(name), &actual);
 }
 
 fn validate_in_platform(args: &[&str]) -> Output {

@@ -121,3 +121,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Compare `actual` with the expected file at `path` (or, with APPKIT_UPDATE_SNAPSHOTS=1, write it),
+/// panicking with a unified diff when they differ.
+pub fn assert_snapshot(path: &Path, actual: &str) {
+    if std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(&expected, actual);
+        panic!(
+            "{} differs from the snapshot:\n{}",
+            path.display(),
+            diff.unified_diff().header("expected", "actual")
+        );
+    }
+}
