@@ -129,7 +129,8 @@ def markdown(b, elapsed):
              "## Machine", ""] + machine(b.appkit) + [
         f"- runs per row: {b.args.runs} (package and push: {2 * b.args.runs}; N ≥ 10,000: "
         f"{b.runs_for(10000)}); Helm lint sample: "
-        f"{b.args.sample} files per N and Helm version; the whole script took {elapsed:.0f} s", "",
+        f"{b.args.sample} files per N and Helm version; the measurements took {elapsed:.0f} s (removing "
+        f"the temporary files afterwards takes another 1–3 minutes on this disk)", "",
         "## Results", "", table(b), "", "## Growth with N", "", growth(b), ""]
     if b.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in b.notes] + [""]
