@@ -24,6 +24,8 @@ pub use check::{check, dns1123_label, dns1123_subdomain, is_go_duration};
 pub use source_map::SourceMap;
 
 pub const CONFIG_FILE: &str = "appkit.yaml";
+/// The largest `appkit.yaml` read (a platform config is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -379,9 +381,11 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// [`load`], also returning the warnings found.
 pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
+    let text = crate::fsutil::read_to_string_limited(path, MAX_CONFIG_BYTES).map_err(|source| {
+        ConfigError::Read {
+            path: path.into(),
+            source,
+        }
     })?;
     let source_map = SourceMap::build(path, &text);
     let config: Config = serde_saphyr::from_str(&text).map_err(|e| {

@@ -5,6 +5,10 @@
 //! The data is not fsynced: rename is atomic against a killed process, which is the failure a CLI
 //! run in CI meets; durability across a power loss is left to the OS, as `helm package` and most
 //! build tools do. (An fsync per file cost 20–120 ms on a loaded disk — more than packaging itself.)
+//!
+//! Bounded reads: [`read_limited`] reads a user file only when it is a regular file (a FIFO or a
+//! device would block or never end) and no larger than a limit, so a hostile path cannot hang a
+//! run or exhaust memory.
 
 use std::fs;
 use std::io::{self, Write};
@@ -35,6 +39,72 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Read `path` (symlinks followed) when it is a regular file of at most `limit` bytes. A FIFO,
+/// socket, device or directory is refused before it is opened (opening a FIFO blocks); a file
+/// that grows past `limit` while being read is refused too. `NotFound` passes through unchanged.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file but {}", file_kind(&meta)),
+        ));
+    }
+    let too_big = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the file is {len} bytes or more; the limit is {limit} bytes"),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(too_big(data.len() as u64));
+    }
+    Ok(data)
+}
+
+/// [`read_limited`], as UTF-8 text.
+pub fn read_to_string_limited(path: &Path, limit: u64) -> io::Result<String> {
+    String::from_utf8(read_limited(path, limit)?).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({})", e.utf8_error()),
+        )
+    })
+}
+
+/// A short name for what a non-regular file is, for error messages.
+pub fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device file";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else if meta.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
 #[cfg(unix)]
 fn current_umask() -> u32 {
     // There is no way to read the umask without setting it; 0o022 is the conventional default and
@@ -45,6 +115,28 @@ fn current_umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_limited_refuses_fifos_devices_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = read_limited(&fifo, 10).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = read_limited(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(e.to_string().contains("device"), "{e}");
+        let big = dir.path().join("big");
+        fs::write(&big, b"0123456789A").unwrap();
+        let e = read_limited(&big, 10).unwrap_err();
+        assert!(e.to_string().contains("limit is 10 bytes"), "{e}");
+        assert_eq!(read_limited(&big, 11).unwrap(), b"0123456789A");
+        let e = read_limited(&dir.path().join("none"), 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn writes_and_replaces_without_leaving_temp_files() {

@@ -100,7 +100,8 @@ fn prepare(chart: &Path, printer: &Printer) -> Result<(Vec<u8>, Vec<u8>)> {
         ));
         return Ok((packaged.metadata.to_helm_config_json(), packaged.bytes));
     }
-    let tgz = std::fs::read(chart).with_context(|| format!("cannot read {}", chart.display()))?;
+    let tgz = crate::fsutil::read_limited(chart, crate::chart::MAX_CHART_SIZE)
+        .with_context(|| format!("cannot read {}", chart.display()))?;
     let meta = metadata_of_archive(&tgz)
         .with_context(|| format!("{} is not a usable chart archive", chart.display()))?;
     Ok((meta.to_helm_config_json(), tgz))

@@ -23,6 +23,9 @@ use serde_json::Value;
 
 use super::error::OciError;
 
+/// The largest registry credentials file (Helm `config.json`, Docker `config.json`) read.
+pub const MAX_CREDENTIALS_FILE_BYTES: u64 = 1024 * 1024;
+
 /// A password or token. `Debug` and `Display` print `****`; use [`Secret::expose`] to send it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -193,7 +196,7 @@ fn from_config_file(
     path: &Path,
     helm: bool,
 ) -> Result<Option<(Credentials, CredentialSource)>, OciError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fsutil::read_to_string_limited(path, MAX_CREDENTIALS_FILE_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
