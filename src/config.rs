@@ -425,9 +425,10 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
     ))
 }
 
-/// serde-saphyr messages sometimes append the position in words; keep the first line only.
+/// serde-saphyr messages start with the position in words and may append a snippet; keep the
+/// message only (the diagnostic carries the position).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
+    crate::fsutil::yaml_error_message(s)
 }
 
 #[cfg(test)]

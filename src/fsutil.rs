@@ -80,6 +80,26 @@ pub fn read_to_string_limited(path: &Path, limit: u64) -> io::Result<String> {
     })
 }
 
+/// The message of a serde-saphyr error without its position prefix (`error: line 3 column 7: `)
+/// and without the source snippet it appends: callers report the position themselves.
+pub fn yaml_error_message(display: &str) -> String {
+    let first = display.lines().next().unwrap_or(display).trim();
+    // A hint for the library's API, not for the user.
+    let first = first
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .unwrap_or(first);
+    let rest = first.strip_prefix("error: ").unwrap_or(first);
+    if let Some(after) = rest.strip_prefix("line ") {
+        let mut parts = after.splitn(2, ": ");
+        if let (Some(pos), Some(msg)) = (parts.next(), parts.next()) {
+            if pos.contains(" column ") && pos.split(" column ").all(|n| n.parse::<u64>().is_ok()) {
+                return msg.to_string();
+            }
+        }
+    }
+    rest.to_string()
+}
+
 /// A short name for what a non-regular file is, for error messages.
 pub fn file_kind(meta: &fs::Metadata) -> &'static str {
     #[cfg(unix)]
@@ -115,6 +135,17 @@ fn current_umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_error_message_drops_position_and_snippet() {
+        assert_eq!(
+            yaml_error_message(
+                "error: line 1 column 11: expected mapping start\n --> <input>:1:11"
+            ),
+            "expected mapping start"
+        );
+        assert_eq!(yaml_error_message("something else"), "something else");
+    }
 
     #[test]
     fn read_limited_refuses_fifos_devices_and_big_files() {

@@ -82,7 +82,15 @@ impl Lock {
         };
         let lock: Lock = serde_saphyr::from_str(&text).map_err(|e| LockError::Parse {
             path: path.into(),
-            message: e.to_string(),
+            message: match e.location() {
+                Some(l) => format!(
+                    "line {} column {}: {}",
+                    l.line(),
+                    l.column(),
+                    crate::fsutil::yaml_error_message(&e.to_string())
+                ),
+                None => crate::fsutil::yaml_error_message(&e.to_string()),
+            },
         })?;
         if lock.lock_version != 1 {
             return Err(LockError::Parse {

@@ -3,6 +3,7 @@
 
 mod chart_contract;
 mod common;
+mod hostile;
 mod oci;
 mod oci_auth;
 mod oci_faults;

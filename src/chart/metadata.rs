@@ -417,8 +417,9 @@ impl ChartMetadata {
     }
 }
 
+/// The parser's message without its position (reported separately) or source snippet.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+    crate::fsutil::yaml_error_message(s)
 }
 
 /// Chart names: lowercase letters, digits and `-`/`.`/`_` separators, starting and ending with a
