@@ -13,4 +13,5 @@ mod plugin;
 mod quickstart;
 mod render;
 mod scaffold;
+mod secrets;
 mod validate;

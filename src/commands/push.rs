@@ -37,9 +37,7 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
     let conn = connection(&args.registry, printer)?;
     let (store, source) = Store::open(&target, Some(&artifact.name), true, &conn)
         .map_err(|e| oci_error(e, &target))?;
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-    }
+    super::registry::report_credentials(printer, source.as_ref());
     let started = Instant::now();
     let progress = |ev: PushEvent| report_progress(printer, ev);
     let outcome = block_on(ops::push(&store, &artifact, args.force, &progress))

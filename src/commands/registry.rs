@@ -10,12 +10,23 @@ use anyhow::{anyhow, bail, Result};
 
 use crate::cli::RegistryArgs;
 use crate::error::{Hint, Invalid};
-use crate::oci::auth::{CredentialQuery, Credentials, Secret};
+use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::reference::Target;
 use crate::oci::store::Connection;
 use crate::oci::transport::TransportOptions;
 use crate::oci::OciError;
 use crate::printer::Printer;
+
+/// Say in debug output where the credentials came from (never the secret), and warn when they
+/// came from a file that other users can read.
+pub fn report_credentials(printer: &Printer, source: Option<&CredentialSource>) {
+    if let Some(s) = source {
+        printer.debug(&format!("credentials from {s}"));
+        if let Some(w) = s.permission_warning() {
+            printer.warn(&w);
+        }
+    }
+}
 
 /// Resolve the connection settings; reads the password from stdin for `--password-stdin`.
 pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> {
@@ -100,6 +111,11 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
                 None
             }
         }
+        OciError::Status { status: 403, .. } => Some(format!(
+            "403 Forbidden: the credentials used for {host} were accepted but lack the permission for \
+             this repository (Harbor: give the robot account pull/push on the project); run with \
+             --debug to see which credentials were used"
+        )),
         OciError::NotFound { .. } => Some("list what is published with `helm appkit versions <chart ref>`".to_string()),
         _ => None,
     };
