@@ -14,4 +14,5 @@ mod quickstart;
 mod render;
 mod scaffold;
 mod secrets;
+mod tls;
 mod validate;

@@ -351,7 +351,8 @@ impl Transport {
                         req.url,
                         short_error(&source)
                     ));
-                    if attempt > max {
+                    // A certificate the registry presents is not going to change between attempts.
+                    if attempt > max || certificate_problem(&source).is_some() {
                         return Err(OciError::Transport {
                             method: req.method.to_string(),
                             url: req.url.clone(),
@@ -400,6 +401,69 @@ fn retry_after(resp: &Response) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(secs.min(60)))
+}
+
+/// Why the registry's TLS certificate was refused, when that is why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateProblem {
+    /// Signed by a CA that is not trusted (not in the system roots nor in `--ca-file`).
+    UnknownIssuer,
+    /// Valid, but not for the host name (or IP) that was connected to.
+    NameMismatch,
+    /// Past its `notAfter` date.
+    Expired,
+    /// Before its `notBefore` date.
+    NotYetValid,
+    /// Any other verification failure (revoked, bad signature, bad encoding, …): rustls' text.
+    Other(String),
+}
+
+impl std::fmt::Display for CertificateProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CertificateProblem::UnknownIssuer => {
+                f.write_str("is signed by an unknown certificate authority")
+            }
+            CertificateProblem::NameMismatch => f.write_str("is not valid for this host name"),
+            CertificateProblem::Expired => f.write_str("has expired"),
+            CertificateProblem::NotYetValid => f.write_str("is not valid yet"),
+            CertificateProblem::Other(s) => write!(f, "was refused ({s})"),
+        }
+    }
+}
+
+/// Walk an error's source chain (looking inside `io::Error`s, whose `source()` skips the error
+/// they wrap) for a rustls certificate error.
+pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<CertificateProblem> {
+    use rustls::CertificateError as C;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut depth = 0;
+    while let Some(e) = cur {
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
+            return Some(match c {
+                C::UnknownIssuer => CertificateProblem::UnknownIssuer,
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    CertificateProblem::NameMismatch
+                }
+                C::Expired | C::ExpiredContext { .. } => CertificateProblem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => CertificateProblem::NotYetValid,
+                other => CertificateProblem::Other(format!("{other:?}")),
+            });
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cur = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        cur = e.source();
+    }
+    None
 }
 
 fn short_error(e: &reqwest::Error) -> String {
