@@ -279,3 +279,54 @@ fn hostile_archives_from_an_oci_layout_are_refused_by_pull_and_write_nothing() {
         b"a: 1\n"
     );
 }
+
+/// A crafted layout whose files are FIFOs or oversized: pull neither blocks nor reads them whole.
+#[test]
+fn hostile_oci_layout_files_are_refused_by_pull() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let good = gzip(&tar(&[("demo/Chart.yaml", b'0', CHART_YAML, "")]));
+    let layer = sha(&good);
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        (
+            "index.json FIFO",
+            Box::new(|d: &Path| super::mkfifo(&d.join("index.json"))),
+            "FIFO",
+        ),
+        (
+            "index.json 5 MiB",
+            Box::new(|d: &Path| {
+                let mut f = fs::OpenOptions::new()
+                    .append(true)
+                    .open(d.join("index.json"))
+                    .unwrap();
+                f.write_all(&vec![b' '; 5 * 1024 * 1024]).unwrap();
+            }),
+            "limit is 4194304 bytes",
+        ),
+        (
+            "chart layer blob FIFO",
+            Box::new(move |d: &Path| super::mkfifo(&d.join("blobs/sha256").join(&layer[7..]))),
+            "FIFO",
+        ),
+        (
+            "oci-layout FIFO",
+            Box::new(|d: &Path| super::mkfifo(&d.join("oci-layout"))),
+            "",
+        ),
+    ];
+    for (i, (case, spoil, needle)) in cases.iter().enumerate() {
+        let dir = t.join(format!("layout{i}"));
+        layout(&dir, &good);
+        spoil(&dir);
+        let dest = t.join(format!("dest{i}"));
+        fs::create_dir_all(&dest).unwrap();
+        let mut c = appkit();
+        c.arg("pull")
+            .arg(format!("oci-layout:{}/demo", dir.display()))
+            .args(["--version", "1.0.0", "-d"])
+            .arg(&dest);
+        refused(&format!("OCI layout {case} (pull)"), &c, &[1, 2], needle);
+        assert!(is_empty_dir(&dest), "{case}: wrote into {}", dest.display());
+    }
+}
