@@ -287,7 +287,8 @@ fn hostile_oci_layout_files_are_refused_by_pull() {
     let t = tmp.path();
     let good = gzip(&tar(&[("demo/Chart.yaml", b'0', CHART_YAML, "")]));
     let layer = sha(&good);
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    type Spoil = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Spoil, &str)> = vec![
         (
             "index.json FIFO",
             Box::new(|d: &Path| super::mkfifo(&d.join("index.json"))),
