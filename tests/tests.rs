@@ -4,6 +4,7 @@
 mod chart_contract;
 mod common;
 mod hostile;
+mod interrupt;
 mod oci;
 mod oci_auth;
 mod oci_faults;
