@@ -12,6 +12,7 @@ mod oci_publish;
 mod package;
 mod plugin;
 mod quickstart;
+mod registry_faults;
 mod render;
 mod scaffold;
 mod secrets;
