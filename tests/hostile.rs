@@ -194,6 +194,8 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
             &["validate"][..],
             &["render", "--check"],
             &["package", "-d", "out"],
+            &["new", "app9", "--image", "harbor.example.com/apps/app9@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
+            &["docs", "--check"],
         ] {
             let mut c = appkit();
             c.current_dir(&repo).args(verb);
@@ -462,4 +464,28 @@ fn hard_links_out_of_the_chart_are_refused() {
     let r = measure("hard link inside the chart (package)", &c);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stdout.contains("demo-1.0.0.tgz"), "{}", r.stdout);
+}
+
+/// `docs` and `new` read Chart.yaml, values.schema.json, README.md and template overrides: a FIFO
+/// in any of those places is refused, never opened.
+#[test]
+fn docs_and_new_refuse_special_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for name in ["Chart.yaml", "values.schema.json", "README.md"] {
+        let chart = t.join(format!("c-{name}"));
+        copy_dir(&chart_dir(), &chart);
+        mkfifo(&chart.join(name));
+        let mut c = appkit();
+        c.current_dir(t)
+            .args(["docs", "--check", "--chart"])
+            .arg(&chart);
+        refused(&format!("{name} FIFO (docs)"), &c, &[1, 2], "FIFO");
+    }
+    let repo = platform(&t.join("new"));
+    mkfifo(&repo.join("../chart/values.schema.json"));
+    let mut c = appkit();
+    c.current_dir(&repo).args(["new", "app9", "--image", "harbor.example.com/apps/app9@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"]);
+    refused("values.schema.json FIFO (new)", &c, &[1, 2], "FIFO");
+    assert!(!repo.join("apps/app9").exists());
 }
