@@ -89,6 +89,7 @@ pub fn yaml_error_message(display: &str) -> String {
         .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
         .unwrap_or(first);
     let rest = first.strip_prefix("error: ").unwrap_or(first);
+    let rest = &budget_message(rest);
     if let Some(after) = rest.strip_prefix("line ") {
         let mut parts = after.splitn(2, ": ");
         if let (Some(pos), Some(msg)) = (parts.next(), parts.next()) {
@@ -98,6 +99,24 @@ pub fn yaml_error_message(display: &str) -> String {
         }
     }
     rest.to_string()
+}
+
+/// serde-saphyr reports a breached resource budget with a Debug dump (`budget breached: Depth {
+/// depth: 65 }`); say it in words.
+fn budget_message(msg: &str) -> String {
+    let Some((head, dump)) = msg.split_once("budget breached: ") else {
+        return msg.to_string();
+    };
+    let what = dump.split([' ', '{']).next().unwrap_or(dump);
+    let words = match what {
+        "Depth" => "nesting too deep (at most 64 levels)".to_string(),
+        "Nodes" => "too many YAML nodes (at most 250000)".to_string(),
+        "Aliases" => "too many aliases (at most 50000)".to_string(),
+        "Events" => "too many YAML events (at most 1000000)".to_string(),
+        "Documents" => "too many YAML documents (at most 1024)".to_string(),
+        _ => format!("a YAML size limit was exceeded ({})", dump.trim()),
+    };
+    format!("{head}{words}")
 }
 
 /// A short name for what a non-regular file is, for error messages.
@@ -145,6 +164,10 @@ mod tests {
             "expected mapping start"
         );
         assert_eq!(yaml_error_message("something else"), "something else");
+        assert_eq!(
+            yaml_error_message("error: line 65 column 65: budget breached: Depth { depth: 65 }"),
+            "nesting too deep (at most 64 levels)"
+        );
     }
 
     #[test]
