@@ -503,6 +503,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn certificate_problems_are_found_inside_io_errors_in_the_chain() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        use rustls::CertificateError as C;
+        for (c, want) in [
+            (C::UnknownIssuer, CertificateProblem::UnknownIssuer),
+            (C::NotValidForName, CertificateProblem::NameMismatch),
+            (C::Expired, CertificateProblem::Expired),
+            (C::NotValidYet, CertificateProblem::NotYetValid),
+            (
+                C::BadSignature,
+                CertificateProblem::Other("BadSignature".into()),
+            ),
+        ] {
+            let io = std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(c),
+            );
+            assert_eq!(certificate_problem(&Outer(io)), Some(want));
+        }
+        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(certificate_problem(&Outer(plain)), None);
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         assert_eq!(backoff(1), Duration::from_millis(250));
         assert_eq!(backoff(2), Duration::from_millis(500));
