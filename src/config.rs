@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Diagnostic, Location};
 
+// Explicit paths, so that the file also compiles when included with `#[path]` (fuzz/src/lib.rs).
+#[path = "config/check.rs"]
 mod check;
+#[path = "config/source_map.rs"]
 mod source_map;
 
 #[allow(unused_imports)] // part of the config API (names/durations checks for other modules)
@@ -24,6 +27,8 @@ pub use check::{check, dns1123_label, dns1123_subdomain, is_go_duration};
 pub use source_map::SourceMap;
 
 pub const CONFIG_FILE: &str = "appkit.yaml";
+/// The largest `appkit.yaml` read (a platform config is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -379,9 +384,11 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// [`load`], also returning the warnings found.
 pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
+    let text = crate::fsutil::read_to_string_limited(path, MAX_CONFIG_BYTES).map_err(|source| {
+        ConfigError::Read {
+            path: path.into(),
+            source,
+        }
     })?;
     let source_map = SourceMap::build(path, &text);
     let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
@@ -421,9 +428,10 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
     ))
 }
 
-/// serde-saphyr messages sometimes append the position in words; keep the first line only.
+/// serde-saphyr messages start with the position in words and may append a snippet; keep the
+/// message only (the diagnostic carries the position).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
+    crate::fsutil::yaml_error_message(s)
 }
 
 #[cfg(test)]

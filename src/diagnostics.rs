@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
+/// The largest source file re-read to quote a line in a diagnostic (the values file limit).
+const SNIPPET_SOURCE_LIMIT: u64 = 10 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -116,7 +119,10 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
             let shown = display_path(&loc.file, base);
             let text = cache
                 .entry(loc.file.clone())
-                .or_insert_with(|| std::fs::read_to_string(&loc.file).ok())
+                .or_insert_with(|| {
+                    // Bounded, and never a FIFO or device (the file may be what was refused).
+                    crate::fsutil::read_to_string_limited(&loc.file, SNIPPET_SOURCE_LIMIT).ok()
+                })
                 .as_deref();
             match text.and_then(|t| line_around(t, loc)) {
                 Some((line_text, span)) => {

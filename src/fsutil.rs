@@ -5,6 +5,10 @@
 //! The data is not fsynced: rename is atomic against a killed process, which is the failure a CLI
 //! run in CI meets; durability across a power loss is left to the OS, as `helm package` and most
 //! build tools do. (An fsync per file cost 20–120 ms on a loaded disk — more than packaging itself.)
+//!
+//! Bounded reads: [`read_limited`] reads a user file only when it is a regular file (a FIFO or a
+//! device would block or never end) and no larger than a limit, so a hostile path cannot hang a
+//! run or exhaust memory.
 
 use std::fs;
 use std::io::{self, Write};
@@ -35,6 +39,111 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Read `path` (symlinks followed) when it is a regular file of at most `limit` bytes. A FIFO,
+/// socket, device or directory is refused before it is opened (opening a FIFO blocks); a file
+/// that grows past `limit` while being read is refused too. `NotFound` passes through unchanged.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file but {}", file_kind(&meta)),
+        ));
+    }
+    let too_big = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the file is {len} bytes or more; the limit is {limit} bytes"),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(too_big(data.len() as u64));
+    }
+    Ok(data)
+}
+
+/// [`read_limited`], as UTF-8 text.
+pub fn read_to_string_limited(path: &Path, limit: u64) -> io::Result<String> {
+    String::from_utf8(read_limited(path, limit)?).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({})", e.utf8_error()),
+        )
+    })
+}
+
+/// The message of a serde-saphyr error without its position prefix (`error: line 3 column 7: `)
+/// and without the source snippet it appends: callers report the position themselves.
+pub fn yaml_error_message(display: &str) -> String {
+    let first = display.lines().next().unwrap_or(display).trim();
+    // A hint for the library's API, not for the user.
+    let first = first
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .unwrap_or(first);
+    let rest = first.strip_prefix("error: ").unwrap_or(first);
+    let rest = &budget_message(rest);
+    if let Some(after) = rest.strip_prefix("line ") {
+        let mut parts = after.splitn(2, ": ");
+        if let (Some(pos), Some(msg)) = (parts.next(), parts.next()) {
+            if pos.contains(" column ") && pos.split(" column ").all(|n| n.parse::<u64>().is_ok()) {
+                return msg.to_string();
+            }
+        }
+    }
+    rest.to_string()
+}
+
+/// serde-saphyr reports a breached resource budget with a Debug dump (`budget breached: Depth {
+/// depth: 65 }`); say it in words.
+fn budget_message(msg: &str) -> String {
+    let Some((head, dump)) = msg.split_once("budget breached: ") else {
+        return msg.to_string();
+    };
+    let what = dump.split([' ', '{']).next().unwrap_or(dump);
+    let words = match what {
+        "Depth" => "nesting too deep (at most 64 levels)".to_string(),
+        "Nodes" => "too many YAML nodes (at most 250000)".to_string(),
+        "Aliases" => "too many aliases (at most 50000)".to_string(),
+        "Events" => "too many YAML events (at most 1000000)".to_string(),
+        "Documents" => "too many YAML documents (at most 1024)".to_string(),
+        _ => format!("a YAML size limit was exceeded ({})", dump.trim()),
+    };
+    format!("{head}{words}")
+}
+
+/// A short name for what a non-regular file is, for error messages.
+pub fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device file";
+        }
+    }
+    if meta.is_dir() {
+        "a directory"
+    } else if meta.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
 #[cfg(unix)]
 fn current_umask() -> u32 {
     // There is no way to read the umask without setting it; 0o022 is the conventional default and
@@ -45,6 +154,43 @@ fn current_umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_error_message_drops_position_and_snippet() {
+        assert_eq!(
+            yaml_error_message(
+                "error: line 1 column 11: expected mapping start\n --> <input>:1:11"
+            ),
+            "expected mapping start"
+        );
+        assert_eq!(yaml_error_message("something else"), "something else");
+        assert_eq!(
+            yaml_error_message("error: line 65 column 65: budget breached: Depth { depth: 65 }"),
+            "nesting too deep (at most 64 levels)"
+        );
+    }
+
+    #[test]
+    fn read_limited_refuses_fifos_devices_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = read_limited(&fifo, 10).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = read_limited(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(e.to_string().contains("device"), "{e}");
+        let big = dir.path().join("big");
+        fs::write(&big, b"0123456789A").unwrap();
+        let e = read_limited(&big, 10).unwrap_err();
+        assert!(e.to_string().contains("limit is 10 bytes"), "{e}");
+        assert_eq!(read_limited(&big, 11).unwrap(), b"0123456789A");
+        let e = read_limited(&dir.path().join("none"), 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn writes_and_replaces_without_leaving_temp_files() {

@@ -3,6 +3,8 @@
 
 mod chart_contract;
 mod common;
+mod hostile;
+mod interrupt;
 mod oci;
 mod oci_auth;
 mod oci_faults;
@@ -10,6 +12,9 @@ mod oci_publish;
 mod package;
 mod plugin;
 mod quickstart;
+mod registry_faults;
 mod render;
 mod scaffold;
+mod secrets;
+mod tls;
 mod validate;

@@ -24,7 +24,7 @@
 //!
 //! Reading an archive back (`read_tgz`, `extract_safely`) lives in `unpack.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -121,8 +121,10 @@ pub fn package(chart_dir: &Path, opts: &PackageOptions) -> Result<Packaged, Char
         rules: &rules,
         files: Vec::new(),
         stack: Vec::new(),
+        hard_links: BTreeMap::new(),
     };
     walker.walk(&root, "")?;
+    walker.check_hard_links()?;
     let mut files = walker.files;
 
     if !files.iter().any(|(n, _)| n == CHART_FILE) {
@@ -286,6 +288,9 @@ struct Walker<'a> {
     files: Vec<(String, Vec<u8>)>,
     /// Canonical directories being walked (symlink loop detection).
     stack: Vec<PathBuf>,
+    /// Regular files with more than one name: (device, inode) → (link count, names seen in the
+    /// chart, first name seen). A file whose names are not all in the chart is a hard link out.
+    hard_links: BTreeMap<(u64, u64), (u64, u64, String)>,
 }
 
 impl Walker<'_> {
@@ -341,6 +346,17 @@ impl Walker<'_> {
                 if self.rules.ignore(&child_rel, lmeta.is_dir()) {
                     continue;
                 }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::MetadataExt;
+                    if lmeta.is_file() && lmeta.nlink() > 1 {
+                        let e = self
+                            .hard_links
+                            .entry((lmeta.dev(), lmeta.ino()))
+                            .or_insert((lmeta.nlink(), 0, child_rel.clone()));
+                        e.1 += 1;
+                    }
+                }
                 lmeta
             };
             let ft = meta.file_type();
@@ -354,7 +370,8 @@ impl Walker<'_> {
                         limit: MAX_FILE_SIZE,
                     });
                 }
-                let mut data = fs::read(&path).map_err(|source| self.io(&child_rel, source))?;
+                let mut data = crate::fsutil::read_limited(&path, MAX_FILE_SIZE)
+                    .map_err(|source| self.io(&child_rel, source))?;
                 if data.starts_with(b"\xEF\xBB\xBF") {
                     data.drain(..3);
                 }
@@ -367,6 +384,22 @@ impl Walker<'_> {
             }
         }
         self.stack.pop();
+        Ok(())
+    }
+
+    /// Refuse a hard link whose other names are outside the chart: its content belongs to a file
+    /// elsewhere on the machine (the same refusal as a symlink out). A (.helmignore'd) name inside
+    /// the chart counts as outside, since the walk does not see it.
+    fn check_hard_links(&self) -> Result<(), ChartError> {
+        for (links, seen, rel) in self.hard_links.values() {
+            if seen < links {
+                return Err(ChartError::HardLinkOutside {
+                    path: self.shown.join(rel),
+                    links: *links,
+                    outside: links - seen,
+                });
+            }
+        }
         Ok(())
     }
 

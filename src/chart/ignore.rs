@@ -75,7 +75,7 @@ impl Rules {
     /// Read `<chart_dir>/.helmignore` when there is one, then add Helm's defaults.
     pub fn for_chart(chart_dir: &Path) -> Result<Self, ChartError> {
         let path = chart_dir.join(HELMIGNORE);
-        let mut rules = match std::fs::read(&path) {
+        let mut rules = match crate::fsutil::read_limited(&path, super::archive::MAX_FILE_SIZE) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 Rules::parse(&text, &path)?

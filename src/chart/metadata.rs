@@ -101,7 +101,7 @@ impl ChartMetadata {
     /// Read `<chart_dir>/Chart.yaml`.
     pub fn load(chart_dir: &Path) -> Result<Self, ChartError> {
         let path = chart_dir.join(CHART_FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::fsutil::read_limited(&path, super::archive::MAX_FILE_SIZE) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ChartError::MissingChartYaml {
@@ -417,8 +417,9 @@ impl ChartMetadata {
     }
 }
 
+/// The parser's message without its position (reported separately) or source snippet.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
+    crate::fsutil::yaml_error_message(s)
 }
 
 /// Chart names: lowercase letters, digits and `-`/`.`/`_` separators, starting and ending with a

@@ -21,6 +21,7 @@ pub use archive::{
 };
 #[allow(unused_imports)]
 pub use metadata::{ChartMetadata, Dependency, Maintainer, Problem};
+pub use unpack::MAX_CHART_SIZE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -61,6 +62,12 @@ pub enum ChartError {
     },
     #[error("{} is a symbolic link back into its own parent directory (a loop)", path.display())]
     SymlinkLoop { path: PathBuf },
+    #[error("{} is a hard link with {links} names, {outside} of them outside the chart directory", path.display())]
+    HardLinkOutside {
+        path: PathBuf,
+        links: u64,
+        outside: u64,
+    },
     #[error("{} is a {kind}, not a regular file; only regular files can go into a chart", path.display())]
     Irregular { path: PathBuf, kind: &'static str },
     #[error("{} is {size} bytes, larger than Helm's limit of {limit} bytes per chart file", path.display())]

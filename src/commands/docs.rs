@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
     }
     let strict_failed = args.strict && !out.undescribed.is_empty();
 
-    let current = match std::fs::read(&readme) {
+    let current = match crate::fsutil::read_limited(&readme, crate::chart::archive::MAX_FILE_SIZE) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", readme.display())),

@@ -112,7 +112,7 @@ fn report(err: ChartError) -> anyhow::Error {
         ChartError::Invalid { .. } | ChartError::Yaml { .. } => {
             Some("fix Chart.yaml; see https://helm.sh/docs/topics/charts/#the-chartyaml-file")
         }
-        ChartError::SymlinkOutside { .. } => {
+        ChartError::SymlinkOutside { .. } | ChartError::HardLinkOutside { .. } => {
             Some("copy the file into the chart directory, or list the link in .helmignore")
         }
         ChartError::BadSymlink { .. } | ChartError::SymlinkLoop { .. } | ChartError::Irregular { .. } => {

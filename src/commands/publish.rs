@@ -111,9 +111,7 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
     let conn = connection(&args.registry, printer)?;
     let (store, source) = Store::open(&target, Some(&artifact.name), true, &conn)
         .map_err(|e| oci_error(e, &target))?;
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-    }
+    super::registry::report_credentials(printer, source.as_ref());
     let version = Version::parse(&artifact.version).context("the chart version is not SemVer")?;
     let (highest, existing) = block_on(async {
         let highest = ops::highest_published_version(&store).await?;

@@ -45,9 +45,7 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     let conn = connection(&args.registry, printer)?;
     let (store, source) =
         Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-    }
+    super::registry::report_credentials(printer, source.as_ref());
     let chart = block_on(async {
         let reference = match (ref_digest, wanted_tag.or(ref_tag)) {
             (Some(d), _) => d,

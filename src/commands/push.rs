@@ -37,9 +37,7 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
     let conn = connection(&args.registry, printer)?;
     let (store, source) = Store::open(&target, Some(&artifact.name), true, &conn)
         .map_err(|e| oci_error(e, &target))?;
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-    }
+    super::registry::report_credentials(printer, source.as_ref());
     let started = Instant::now();
     let progress = |ev: PushEvent| report_progress(printer, ev);
     let outcome = block_on(ops::push(&store, &artifact, args.force, &progress))
@@ -100,7 +98,8 @@ fn prepare(chart: &Path, printer: &Printer) -> Result<(Vec<u8>, Vec<u8>)> {
         ));
         return Ok((packaged.metadata.to_helm_config_json(), packaged.bytes));
     }
-    let tgz = std::fs::read(chart).with_context(|| format!("cannot read {}", chart.display()))?;
+    let tgz = crate::fsutil::read_limited(chart, crate::chart::MAX_CHART_SIZE)
+        .with_context(|| format!("cannot read {}", chart.display()))?;
     let meta = metadata_of_archive(&tgz)
         .with_context(|| format!("{} is not a usable chart archive", chart.display()))?;
     Ok((meta.to_helm_config_json(), tgz))

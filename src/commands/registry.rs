@@ -10,12 +10,23 @@ use anyhow::{anyhow, bail, Result};
 
 use crate::cli::RegistryArgs;
 use crate::error::{Hint, Invalid};
-use crate::oci::auth::{CredentialQuery, Credentials, Secret};
+use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::reference::Target;
 use crate::oci::store::Connection;
-use crate::oci::transport::TransportOptions;
+use crate::oci::transport::{certificate_problem, CertificateProblem, TransportOptions};
 use crate::oci::OciError;
 use crate::printer::Printer;
+
+/// Say in debug output where the credentials came from (never the secret), and warn when they
+/// came from a file that other users can read.
+pub fn report_credentials(printer: &Printer, source: Option<&CredentialSource>) {
+    if let Some(s) = source {
+        printer.debug(&format!("credentials from {s}"));
+        if let Some(w) = s.permission_warning() {
+            printer.warn(&w);
+        }
+    }
+}
 
 /// Resolve the connection settings; reads the password from stdin for `--password-stdin`.
 pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> {
@@ -90,6 +101,9 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
         )),
         OciError::Transport { source, .. } => {
             let text = chain_text(source);
+            if let Some(problem) = certificate_problem(source) {
+                return certificate_error(&e, &host, &problem);
+            }
             if text.contains("certificate") || text.contains("UnknownIssuer") {
                 Some("the registry's TLS certificate is not trusted: pass --ca-file with its CA bundle".into())
             } else if text.contains("InvalidContentType") || text.contains("corrupt message") || text.contains("http") && text.contains("received") {
@@ -100,6 +114,11 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
                 None
             }
         }
+        OciError::Status { status: 403, .. } => Some(format!(
+            "403 Forbidden: the credentials used for {host} were accepted but lack the permission for \
+             this repository (Harbor: give the robot account pull/push on the project); run with \
+             --debug to see which credentials were used"
+        )),
         OciError::NotFound { .. } => Some("list what is published with `helm appkit versions <chart ref>`".to_string()),
         _ => None,
     };
@@ -107,6 +126,32 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
         Some(h) => with_hint(&e, h),
         None => anyhow::Error::new(e),
     }
+}
+
+/// A TLS verification failure: say which of the usual three it is, first, then the chain, then
+/// the fix for that case.
+fn certificate_error(e: &OciError, host: &str, problem: &CertificateProblem) -> anyhow::Error {
+    let hint = match problem {
+        CertificateProblem::UnknownIssuer => format!(
+            "the certificate of {host} is not signed by a CA this machine trusts: pass --ca-file with \
+             the registry's CA bundle (PEM), or install the CA in the system trust store"
+        ),
+        CertificateProblem::NameMismatch => format!(
+            "the certificate of {host} was issued for other names: use a host name listed in its \
+             subjectAltName (see `openssl s_client -connect {host} </dev/null | openssl x509 -noout -ext subjectAltName`)"
+        ),
+        CertificateProblem::Expired => format!(
+            "the certificate of {host} has expired: the registry's administrator must renew it \
+             (if it looks valid, check this machine's clock)"
+        ),
+        CertificateProblem::NotYetValid => {
+            "the certificate is not valid yet: check this machine's clock".to_string()
+        }
+        CertificateProblem::Other(_) => {
+            "the registry's TLS certificate was refused; --insecure-skip-tls-verify skips the check (insecure)".to_string()
+        }
+    };
+    with_hint(e, hint).context(format!("TLS: the certificate of {host} {problem}"))
 }
 
 /// Rebuild `e`'s cause chain as text with a [`Hint`] at its end, so the printer shows

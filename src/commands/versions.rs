@@ -24,9 +24,7 @@ pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Resul
     let conn = connection(&args.registry, printer)?;
     let (store, source) =
         Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-    }
+    super::registry::report_credentials(printer, source.as_ref());
     let (versions, other) = block_on(ops::versions(&store)).map_err(|e| oci_error(e, &target))?;
     printer.debug(&format!("{} HTTP request(s)", store.requests()));
     if !other.is_empty() {

@@ -201,7 +201,8 @@ pub fn unified_diff(change: &FileChange, shown: &str) -> String {
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>, FluxError> {
-    match std::fs::read(path) {
+    // Bounded, never a FIFO: a rendered file is a few KiB.
+    match crate::fsutil::read_limited(path, crate::values::yaml::MAX_FILE_BYTES) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(FluxError::Read {

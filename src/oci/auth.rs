@@ -23,6 +23,9 @@ use serde_json::Value;
 
 use super::error::OciError;
 
+/// The largest registry credentials file (Helm `config.json`, Docker `config.json`) read.
+pub const MAX_CREDENTIALS_FILE_BYTES: u64 = 1024 * 1024;
+
 /// A password or token. `Debug` and `Display` print `****`; use [`Secret::expose`] to send it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -89,6 +92,36 @@ impl fmt::Display for CredentialSource {
             CredentialSource::DockerConfig(p) => write!(f, "Docker config {}", p.display()),
             CredentialSource::CredentialHelper(h) => write!(f, "docker-credential-{h}"),
         }
+    }
+}
+
+impl CredentialSource {
+    /// A warning when the credentials came from a file that users other than its owner can read
+    /// or write (group or world permission bits), with the fix. Docker writes its config with
+    /// mode 0600; a CI runner's shared workspace often leaves 0644 behind.
+    pub fn permission_warning(&self) -> Option<String> {
+        let path = match self {
+            CredentialSource::HelmRegistryConfig(p) | CredentialSource::DockerConfig(p) => p,
+            _ => return None,
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                let who = if mode & 0o007 != 0 {
+                    "every user"
+                } else {
+                    "its group"
+                };
+                return Some(format!(
+                    "{} holds registry credentials and can be read or written by {who} (mode {mode:04o}); run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
+        None
     }
 }
 
@@ -193,7 +226,7 @@ fn from_config_file(
     path: &Path,
     helm: bool,
 ) -> Result<Option<(Credentials, CredentialSource)>, OciError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fsutil::read_to_string_limited(path, MAX_CREDENTIALS_FILE_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -420,6 +453,34 @@ pub fn token_from_response(body: &[u8]) -> Option<Secret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn credential_files_readable_by_others_get_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::fs::write(&p, "{}").unwrap();
+        let src = CredentialSource::DockerConfig(p.clone());
+        for (mode, want) in [
+            (0o600, None),
+            (0o400, None),
+            (0o640, Some("its group (mode 0640)")),
+            (0o644, Some("every user (mode 0644)")),
+            (0o602, Some("every user (mode 0602)")),
+        ] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let w = src.permission_warning();
+            match want {
+                None => assert!(w.is_none(), "{mode:o}: {w:?}"),
+                Some(s) => {
+                    let w = w.unwrap();
+                    assert!(w.contains(s) && w.contains("chmod 600"), "{w}");
+                }
+            }
+        }
+        assert!(CredentialSource::Flags.permission_warning().is_none());
+    }
 
     #[test]
     fn secrets_never_print() {

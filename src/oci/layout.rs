@@ -19,6 +19,9 @@ use crate::fsutil::write_atomic;
 
 const LAYOUT_FILE: &str = "oci-layout";
 const INDEX_FILE: &str = "index.json";
+/// The largest `oci-layout`, `index.json` or manifest read from a layout (the OCI distribution
+/// spec's manifest limit); blobs are limited to the chart archive limit.
+pub const MAX_LAYOUT_JSON: u64 = 4 * 1024 * 1024;
 
 pub struct Layout {
     pub root: PathBuf,
@@ -42,7 +45,8 @@ impl Layout {
         };
         let marker = root.join(LAYOUT_FILE);
         if marker.is_file() {
-            let text = std::fs::read_to_string(&marker).map_err(|source| l.io(&marker, source))?;
+            let text = crate::fsutil::read_to_string_limited(&marker, MAX_LAYOUT_JSON)
+                .map_err(|source| l.io(&marker, source))?;
             let v: Value =
                 serde_json::from_str(&text).map_err(|_| l.bad("`oci-layout` is not JSON"))?;
             if v.get("imageLayoutVersion").and_then(Value::as_str) != Some("1.0.0") {
@@ -107,7 +111,8 @@ impl Layout {
         if !path.exists() && !self.root.join(LAYOUT_FILE).exists() {
             return Ok(Vec::new()); // a layout still to be created
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
+        let text = crate::fsutil::read_to_string_limited(&path, MAX_LAYOUT_JSON)
+            .map_err(|e| self.io(&path, e))?;
         let v: Value =
             serde_json::from_str(&text).map_err(|_| self.bad("index.json is not JSON"))?;
         let manifests = v
@@ -164,7 +169,10 @@ impl Layout {
 
     pub fn read_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
         let p = self.blob_path(&d.digest)?;
-        let bytes = std::fs::read(&p).map_err(|e| self.io(&p, e))?;
+        // Capped (a FIFO or a huge file is refused); a size or digest that differs from the
+        // descriptor is reported by `verify_blob`.
+        let bytes = crate::fsutil::read_limited(&p, crate::chart::MAX_CHART_SIZE)
+            .map_err(|e| self.io(&p, e))?;
         verify_blob(&p.display().to_string(), d, &bytes)?;
         Ok(bytes)
     }

@@ -143,10 +143,11 @@ impl Store {
                     .root
                     .join("blobs/sha256")
                     .join(digest.trim_start_matches("sha256:"));
-                let bytes = std::fs::read(&path).map_err(|source| OciError::LayoutIo {
-                    path: path.clone(),
-                    source,
-                })?;
+                let bytes = crate::fsutil::read_limited(&path, super::layout::MAX_LAYOUT_JSON)
+                    .map_err(|source| OciError::LayoutIo {
+                        path: path.clone(),
+                        source,
+                    })?;
                 let actual = sha256_digest(&bytes);
                 if actual != digest {
                     return Err(OciError::DigestMismatch {

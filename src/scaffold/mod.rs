@@ -85,13 +85,15 @@ impl ChartMeta {
             description: String,
         }
         let path = chart_dir.join("Chart.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|source| ScaffoldError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            crate::fsutil::read_to_string_limited(&path, crate::chart::archive::MAX_FILE_SIZE)
+                .map_err(|source| ScaffoldError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
         let raw: Raw = serde_saphyr::from_str(&text).map_err(|e| ScaffoldError::ChartYaml {
             path: path.clone(),
-            message: e.to_string(),
+            message: crate::fsutil::yaml_error_message(&e.to_string()),
         })?;
         Ok(ChartMeta {
             name: raw.name,

@@ -110,10 +110,12 @@ impl Schema {
     /// Read `<chart>/values.schema.json`.
     pub fn load(chart_dir: &Path) -> Result<Schema, ScaffoldError> {
         let path = chart_dir.join("values.schema.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| ScaffoldError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            crate::fsutil::read_to_string_limited(&path, crate::values::schema::MAX_SCHEMA_BYTES)
+                .map_err(|source| ScaffoldError::Read {
+                path: path.clone(),
+                source,
+            })?;
         let root: Value = serde_json::from_str(&text).map_err(|e| ScaffoldError::Schema {
             path: path.clone(),
             message: format!("line {} column {}: {e}", e.line(), e.column()),

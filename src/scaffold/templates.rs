@@ -18,6 +18,9 @@ pub const OVERLAY: &str = "overlay.yaml.tera";
 /// The chart's `README.md`.
 pub const README: &str = "README.md.tera";
 
+/// The largest override template read (the embedded ones are a few KiB).
+const TEMPLATE_LIMIT: u64 = 1024 * 1024;
+
 const EMBEDDED: [(&str, &str); 3] = [
     (VALUES, include_str!("templates/values.yaml.tera")),
     (OVERLAY, include_str!("templates/overlay.yaml.tera")),
@@ -70,8 +73,8 @@ impl Templates {
         for (name, embedded) in EMBEDDED.into_iter().filter(|(n, _)| wanted.contains(n)) {
             let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|source| ScaffoldError::Read {
+                    let text = crate::fsutil::read_to_string_limited(&path, TEMPLATE_LIMIT)
+                        .map_err(|source| ScaffoldError::Read {
                             path: path.clone(),
                             source,
                         })?;

@@ -24,6 +24,7 @@ pub struct Component {
 }
 
 /// Dapr `Component`s of every `*.yaml`/`*.yml` file in the directory (other kinds are ignored).
+/// A FIFO or device with such a name is an error (read_source refuses it), not silently skipped.
 pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesError> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -31,7 +32,7 @@ pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesEr
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !p.is_dir())
         .collect();
     paths.sort();
     for path in paths {

@@ -21,6 +21,9 @@ use super::yaml::{Node, Val};
 use super::AppValues;
 use crate::diagnostics::Diagnostic;
 
+/// The largest `values.schema.json` read.
+pub const MAX_SCHEMA_BYTES: u64 = 5 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("cannot read the chart schema {}", path.display())]
@@ -45,7 +48,7 @@ impl Schema {
     /// Load `<chart>/values.schema.json`; `None` when the chart has no schema (Helm skips validation).
     pub fn load(chart_dir: &Path) -> Result<Option<Schema>, SchemaError> {
         let path = chart_dir.join("values.schema.json");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::fsutil::read_to_string_limited(&path, MAX_SCHEMA_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(SchemaError::Read { path, source }),

@@ -85,7 +85,8 @@ pub fn read_source(path: &Path) -> Result<String, YamlError> {
             Some("a values file holds a few settings; is this the right file?"),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read the file: {e}"), None))?;
+    let bytes = crate::fsutil::read_limited(path, MAX_FILE_BYTES)
+        .map_err(|e| err(format!("cannot read the file: {e}"), None))?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
         Err(e) => {

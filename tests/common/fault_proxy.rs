@@ -15,6 +15,14 @@ pub enum FaultAction {
     Status(u16, Option<u64>),
     /// Read the request head and half the body, then close the connection without answering.
     DropMidBody,
+    /// Read the request, then say nothing for this long before closing (a stalled registry).
+    Stall(Duration),
+    /// Forward, then send the upstream head (with its Content-Length) and only half the body.
+    TruncateBody,
+    /// Forward, then flip every byte of the upstream body (same length: a digest mismatch).
+    CorruptBody,
+    /// Answer with this status, Content-Type and body instead of forwarding.
+    Respond(u16, &'static str, Vec<u8>),
 }
 
 #[derive(Debug, Clone)]
@@ -151,8 +159,32 @@ fn proxy_connection(
             );
             return;
         }
-        None => {}
+        Some(FaultAction::Stall(d)) => {
+            let mut body = vec![0; len];
+            let _ = client.read_exact(&mut body);
+            seen.lock().unwrap().push((method, target, 0));
+            std::thread::sleep(d);
+            let _ = client.get_ref().shutdown(Shutdown::Both);
+            return;
+        }
+        Some(FaultAction::Respond(code, content_type, payload)) => {
+            let mut body = vec![0; len];
+            let _ = client.read_exact(&mut body);
+            let head_only = method == "HEAD";
+            seen.lock().unwrap().push((method, target, code));
+            let _ = write!(
+                client.get_mut(),
+                "HTTP/1.1 {code} Fault\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            if !head_only {
+                let _ = client.get_mut().write_all(&payload);
+            }
+            return;
+        }
+        _ => {}
     }
+    let mutate = fault;
     let mut body = vec![0; len];
     if client.read_exact(&mut body).is_err() {
         return;
@@ -177,6 +209,22 @@ fn proxy_connection(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     seen.lock().unwrap().push((method, target, status));
+    let body_at = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(resp.len(), |i| i + 4);
+    match mutate {
+        Some(FaultAction::TruncateBody) => {
+            let keep = body_at + (resp.len() - body_at) / 2;
+            resp.truncate(keep);
+        }
+        Some(FaultAction::CorruptBody) => {
+            for b in &mut resp[body_at..] {
+                *b = !*b;
+            }
+        }
+        _ => {}
+    }
     let _ = client.get_mut().write_all(&resp);
     let _ = client.get_ref().shutdown(Shutdown::Both);
 }

@@ -24,6 +24,8 @@ pub struct TokenIssuer {
     pub realm: String,
     pub cert_pem: PathBuf,
     pub seen: Arc<Mutex<Vec<SeenRequest>>>,
+    /// Every token handed out (so a test can check none of them is ever printed).
+    pub issued: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     port: u16,
 }
@@ -65,6 +67,8 @@ impl TokenIssuer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let expected = format!("Basic {}", B64.encode(format!("{user}:{password}")));
+        let issued = Arc::new(Mutex::new(Vec::new()));
+        let issued2 = issued.clone();
         let (seen2, stop2, key) = (seen.clone(), stop.clone(), tdir.join("key.pem"));
         std::thread::spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
@@ -141,6 +145,7 @@ impl TokenIssuer {
                 );
                 let sig = es256_sign(&key, signing_input.as_bytes());
                 let jwt = format!("{signing_input}.{}", B64URL.encode(sig));
+                issued2.lock().unwrap().push(jwt.clone());
                 let body =
                     serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300})
                         .to_string();
@@ -151,6 +156,7 @@ impl TokenIssuer {
             realm: format!("http://127.0.0.1:{port}/service/token"),
             cert_pem: tdir.join("cert.pem"),
             seen,
+            issued,
             stop,
             port,
         }
