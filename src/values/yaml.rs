@@ -269,15 +269,7 @@ impl<'a> Loader<'a> {
                     Some(node)
                 }
                 Event::SequenceStart(anchor, _) => {
-                    let pos = self.pos(span);
-                    self.bump(pos)?;
-                    if stack.len() >= MAX_DEPTH {
-                        return Err(self.err(
-                            Some(pos),
-                            format!("nesting deeper than {MAX_DEPTH} levels"),
-                            None,
-                        ));
-                    }
+                    let pos = self.open_collection(span, stack.len())?;
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         pos,
@@ -286,15 +278,7 @@ impl<'a> Loader<'a> {
                     None
                 }
                 Event::MappingStart(anchor, _) => {
-                    let pos = self.pos(span);
-                    self.bump(pos)?;
-                    if stack.len() >= MAX_DEPTH {
-                        return Err(self.err(
-                            Some(pos),
-                            format!("nesting deeper than {MAX_DEPTH} levels"),
-                            None,
-                        ));
-                    }
+                    let pos = self.open_collection(span, stack.len())?;
                     stack.push(Frame::Map(MapFrame {
                         entries: Vec::new(),
                         index: HashMap::new(),
@@ -362,6 +346,20 @@ impl<'a> Loader<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// Count a sequence or mapping that starts at `span`, `depth` levels deep, against the limits.
+    fn open_collection(&mut self, span: Span, depth: usize) -> Result<Pos, YamlError> {
+        let pos = self.pos(span);
+        self.bump(pos)?;
+        if depth >= MAX_DEPTH {
+            return Err(self.err(
+                Some(pos),
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                None,
+            ));
+        }
+        Ok(pos)
     }
 
     fn document(&self, docs: Vec<Node>) -> Result<Node, YamlError> {
