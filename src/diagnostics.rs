@@ -183,8 +183,14 @@ fn line_around<'t>(text: &'t str, loc: &Location) -> Option<(&'t str, std::ops::
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[line_start..line_end].trim_end_matches('\r');
-    let rel = start - line_start;
-    let mut end = loc.span.end.clamp(start, line_start + line.len()) - line_start;
+    // A span can start on the `\r` of a CRLF line end, which the trimmed line no longer holds
+    // (found by fuzzing: `clamp` panicked with min > max).
+    let rel = (start - line_start).min(line.len());
+    let mut end = loc
+        .span
+        .end
+        .clamp(line_start + rel, line_start + line.len())
+        - line_start;
     if end <= rel {
         end = line[rel..]
             .chars()
@@ -270,6 +276,27 @@ pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_on_the_cr_of_a_crlf_line_end_does_not_panic() {
+        let text = "a: 1\r\nb: 2\r";
+        for start in 0..=text.len() {
+            let loc = Location {
+                file: "v.yaml".into(),
+                line: 1,
+                column: 1,
+                span: start..start + 1,
+            };
+            let _ = line_around(text, &loc);
+        }
+        let loc = Location {
+            file: "v.yaml".into(),
+            line: 2,
+            column: 5,
+            span: 11..12,
+        };
+        assert_eq!(line_around(text, &loc), Some(("b: 2", 4..4)));
+    }
 
     #[test]
     fn github_escapes() {

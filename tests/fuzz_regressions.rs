@@ -17,7 +17,9 @@ use crate::common::{appkit, chart_dir, repo_root};
 use crate::hostile::measure;
 
 fn seeds(target: &str) -> Vec<PathBuf> {
-    let dir = repo_root().join("tests/fixtures/fuzz-regressions").join(target);
+    let dir = repo_root()
+        .join("tests/fixtures/fuzz-regressions")
+        .join(target);
     let mut v: Vec<PathBuf> = fs::read_dir(&dir)
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
@@ -86,7 +88,10 @@ fn fuzz_regressions_replay_without_panics() {
         replay(&format!("oci_reference/{}", name(&seed)), &c);
         replayed += 1;
     }
-    assert!(replayed > 0, "no seeds under tests/fixtures/fuzz-regressions");
+    assert!(
+        replayed > 0,
+        "no seeds under tests/fixtures/fuzz-regressions"
+    );
 }
 
 fn name(p: &Path) -> String {

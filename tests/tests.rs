@@ -3,6 +3,7 @@
 
 mod chart_contract;
 mod common;
+mod fuzz_regressions;
 mod hostile;
 mod interrupt;
 mod oci;
