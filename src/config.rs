@@ -309,14 +309,18 @@ impl Loaded {
     pub fn lock_path(&self) -> PathBuf {
         self.root.join(crate::lock::LOCK_FILE)
     }
-    /// Names of the apps: subdirectories of the apps dir holding a `values.yaml`, sorted.
+    /// Names of the apps: subdirectories of the apps dir holding a `values.yaml`, sorted. Hidden
+    /// directories (`.git`, a staging directory `helm appkit new` left behind when killed) are not
+    /// apps.
     pub fn app_names(&self) -> std::io::Result<Vec<String>> {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(self.apps_dir())? {
             let entry = entry?;
             if entry.file_type()?.is_dir() && entry.path().join("values.yaml").is_file() {
                 if let Some(n) = entry.file_name().to_str() {
-                    names.push(n.to_string());
+                    if !n.starts_with('.') {
+                        names.push(n.to_string());
+                    }
                 }
             }
         }

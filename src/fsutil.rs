@@ -6,13 +6,100 @@
 //! run in CI meets; durability across a power loss is left to the OS, as `helm package` and most
 //! build tools do. (An fsync per file cost 20–120 ms on a loaded disk — more than packaging itself.)
 //!
+//! A killed run can leave its temp file (`.appkit-tmp-<pid>-…`) or staging directory
+//! (`.appkit-untar-<pid>-…`, `.appkit-new-<pid>-…`) behind. The next run that writes into the same
+//! directory removes those whose process is gone ([`sweep_stale`]); the pid in the name keeps it from
+//! touching a concurrent run's files.
+//!
 //! Bounded reads: [`read_limited`] reads a user file only when it is a regular file (a FIFO or a
 //! device would block or never end) and no larger than a limit, so a hostile path cannot hang a
 //! run or exhaust memory.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// The kinds of temp entries appkit creates; each is named `.appkit-<kind>-<pid>-<random>`.
+const TEMP_KINDS: [&str; 3] = ["tmp", "untar", "new"];
+
+/// A temp entry older than this is stale even when its pid is alive (pids are reused): no write
+/// appkit does takes anywhere near this long.
+const STALE_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// The prefix for a temp entry of `kind` made by this process.
+pub fn temp_prefix(kind: &str) -> String {
+    debug_assert!(TEMP_KINDS.contains(&kind));
+    format!(".appkit-{kind}-{}-", std::process::id())
+}
+
+/// Remove temp entries that killed appkit runs left in `dir`: those whose process no longer runs,
+/// and any older than an hour. Each directory is swept once per process; failures are ignored
+/// (a leftover is untidy, not wrong). Returns how many entries were removed.
+pub fn sweep_stale(dir: &Path) -> usize {
+    static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if !swept
+            .get_or_insert_with(HashSet::new)
+            .insert(dir.to_path_buf())
+        {
+            return 0;
+        }
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_entry_pid) else {
+            continue;
+        };
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        let gone = pid.is_some_and(|p| p != std::process::id() && process_gone(p));
+        if !(old || gone) {
+            continue;
+        }
+        let path = entry.path();
+        let ok = if meta.is_dir() {
+            fs::remove_dir_all(&path).is_ok()
+        } else {
+            fs::remove_file(&path).is_ok()
+        };
+        removed += ok as usize;
+    }
+    removed
+}
+
+/// For a name `.appkit-<kind>-<pid>-…`, `Some(Some(pid))`; for an older `.appkit-<kind>-…` without
+/// a pid, `Some(None)` (removed by age only); `None` for anything else.
+fn temp_entry_pid(name: &str) -> Option<Option<u32>> {
+    let rest = name.strip_prefix(".appkit-")?;
+    let (kind, rest) = rest.split_once('-')?;
+    if !TEMP_KINDS.contains(&kind) {
+        return None;
+    }
+    Some(
+        rest.split_once('-')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok()),
+    )
+}
+
+/// True when no process `pid` exists. Only answerable with /proc; without it the age rule decides.
+fn process_gone(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+}
 
 /// Write `bytes` to `path` atomically (temp file in the same directory + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -21,8 +108,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
+    sweep_stale(dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".appkit-tmp-")
+        .prefix(&temp_prefix("tmp"))
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     // Keep the file mode the user would get from a normal create (tempfile uses 0600).
@@ -204,5 +292,51 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn temp_entry_names_are_recognised() {
+        assert_eq!(temp_entry_pid(".appkit-tmp-123-abc"), Some(Some(123)));
+        assert_eq!(temp_entry_pid(".appkit-untar-7-x"), Some(Some(7)));
+        assert_eq!(temp_entry_pid(".appkit-new-7-x"), Some(Some(7)));
+        assert_eq!(temp_entry_pid(".appkit-tmp-abc"), Some(None));
+        assert_eq!(temp_entry_pid(".appkit-other-1-x"), None);
+        assert_eq!(temp_entry_pid("appkit-tmp-1-x"), None);
+        assert_eq!(temp_entry_pid("values.yaml"), None);
+    }
+
+    #[test]
+    fn sweep_removes_entries_of_dead_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A process that has exited: its pid is free (until reused, which the test tolerates by
+        // picking the pid of a child it has reaped).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = std::process::id();
+        fs::write(d.join(format!(".appkit-tmp-{dead}-aaa")), b"partial").unwrap();
+        fs::create_dir_all(d.join(format!(".appkit-untar-{dead}-bbb/app/templates"))).unwrap();
+        fs::write(d.join(format!(".appkit-tmp-{mine}-ccc")), b"in flight").unwrap();
+        fs::write(d.join(".appkit-tmp-nopid"), b"recent, no pid").unwrap();
+        fs::write(d.join(".appkit-mine"), b"not ours").unwrap();
+        fs::write(d.join("values.yaml"), b"a: 1").unwrap();
+        assert_eq!(sweep_stale(d), 2);
+        let mut names: Vec<_> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut want = vec![
+            format!(".appkit-tmp-{mine}-ccc"),
+            ".appkit-tmp-nopid".to_string(),
+            ".appkit-mine".to_string(),
+            "values.yaml".to_string(),
+        ];
+        want.sort();
+        assert_eq!(names, want);
+        // Once per directory per process.
+        fs::write(d.join(format!(".appkit-tmp-{dead}-ddd")), b"x").unwrap();
+        assert_eq!(sweep_stale(d), 0);
     }
 }

@@ -278,20 +278,42 @@ fn lock_file_hostile_inputs_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = platform(tmp.path());
     let lock = repo.join("appkit.lock");
-    let mut cases = hostile_yaml("versions", "{}");
-    let mut huge = fs::read(&lock).unwrap();
-    huge.extend(format!("# {}\n", "x".repeat(11 * 1024 * 1024)).into_bytes());
-    cases.push(("11 MiB file", huge, "limit is 10485760 bytes"));
+    let cases = hostile_yaml("versions", "{}");
+    let original = fs::read(&lock).unwrap();
     for (case, bytes, needle) in &cases {
         fs::write(&lock, bytes).unwrap();
         let mut c = appkit();
         c.current_dir(&repo).args(["render", "--check"]);
         refused(&format!("appkit.lock {case} (render)"), &c, &[1, 2], needle);
     }
+    // A lock that cannot be read at all is an I/O error (exit 2), not a finding about the input.
+    let mut huge = original.clone();
+    huge.extend(format!("# {}\n", "x".repeat(11 * 1024 * 1024)).into_bytes());
+    fs::write(&lock, &huge).unwrap();
+    let mut c = appkit();
+    c.current_dir(&repo).args(["render", "--check"]);
+    refused(
+        "appkit.lock 11 MiB file (render)",
+        &c,
+        &[2],
+        "limit is 10485760 bytes",
+    );
+    fs::remove_file(&lock).unwrap();
+    fs::create_dir(&lock).unwrap();
+    let mut c = appkit();
+    c.current_dir(&repo).args(["render", "--check"]);
+    refused("appkit.lock is a directory (render)", &c, &[2], "directory");
+    fs::remove_dir(&lock).unwrap();
     mkfifo(&lock);
     let mut c = appkit();
     c.current_dir(&repo).args(["render", "--check"]);
-    refused("appkit.lock FIFO (render)", &c, &[1, 2], "FIFO");
+    refused("appkit.lock FIFO (render)", &c, &[2], "FIFO");
+    let mut c = appkit();
+    c.current_dir(&repo).args(["publish", "--to"]).arg(format!(
+        "oci-layout:{}",
+        tmp.path().join("layout").display()
+    ));
+    refused("appkit.lock FIFO (publish)", &c, &[2], "FIFO");
 }
 
 /// A chart whose Chart.yaml is `bytes`, with a template and values.

@@ -55,17 +55,35 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Temp files and staging directories of interrupted runs anywhere under `dir`.
 fn leftovers(dir: &Path) -> usize {
-    fs::read_dir(dir).map_or(0, |rd| {
-        rd.filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".appkit-")
-        })
-        .count()
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    rd.map(|e| {
+        let e = e.unwrap();
+        if e.file_name().to_string_lossy().starts_with(".appkit-") {
+            1
+        } else if e.file_type().unwrap().is_dir() {
+            leftovers(&e.path())
+        } else {
+            0
+        }
     })
+    .sum()
+}
+
+/// After a kill left temp entries under `dir`, the next complete run of `cmd` removes them.
+/// Returns how many there were.
+fn next_run_sweeps(cmd: &mut Command, dir: &Path, what: &str) -> usize {
+    let before = leftovers(dir);
+    if before > 0 {
+        run_ok(cmd);
+        assert_eq!(
+            leftovers(dir),
+            0,
+            "{what}: the next run left the {before} temp entries of the killed one"
+        );
+    }
+    before
 }
 
 #[test]
@@ -96,10 +114,12 @@ fn killed_package_leaves_the_old_archive_or_the_new_one() {
             "killed after {ms} ms: {} bytes",
             now.len()
         );
-        left += leftovers(&out);
+        let mut again = appkit();
+        again.arg("package").arg(chart_dir()).arg("-d").arg(&out);
+        left += next_run_sweeps(&mut again, &out, &format!("package killed after {ms} ms"));
     }
     eprintln!(
-        "package: {} kills, {finished} runs had finished, {left} temp files left",
+        "package: {} kills, {finished} runs had finished, {left} temp files left (all removed by the next run)",
         DELAYS.len()
     );
     assert!(
@@ -131,7 +151,7 @@ fn killed_render_leaves_each_file_old_or_new() {
     let new = files(&reference.join("clusters"));
     let old = files(&examples_dir().join("clusters"));
     assert_ne!(old, new);
-    let mut finished = 0;
+    let (mut finished, mut left) = (0, 0);
     for &ms in DELAYS {
         let repo = platform(t, &format!("p{ms}"));
         change(&repo);
@@ -147,9 +167,16 @@ fn killed_render_leaves_each_file_old_or_new() {
                 String::from_utf8_lossy(&bytes)
             );
         }
+        let mut again = appkit();
+        again.current_dir(&repo).arg("render");
+        left += next_run_sweeps(
+            &mut again,
+            &repo.join("clusters"),
+            &format!("render killed after {ms} ms"),
+        );
     }
     eprintln!(
-        "render: {} kills, {finished} runs had finished",
+        "render: {} kills, {finished} runs had finished, {left} temp files left (all removed by the next run)",
         DELAYS.len()
     );
     assert!(finished < DELAYS.len(), "no run was interrupted");
@@ -159,7 +186,7 @@ fn killed_render_leaves_each_file_old_or_new() {
 fn killed_publish_never_leaves_a_tag_without_its_blobs_or_a_lock_without_its_tag() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let mut finished = 0;
+    let (mut finished, mut left) = (0, 0);
     for &ms in DELAYS {
         let repo = platform(t, &format!("p{ms}"));
         let lock_before = fs::read(repo.join("appkit.lock")).unwrap();
@@ -208,9 +235,19 @@ fn killed_publish_never_leaves_a_tag_without_its_blobs_or_a_lock_without_its_tag
                 "killed after {ms} ms: appkit.lock names a digest the layout does not tag:\n{text}"
             );
         }
+        let what = format!("publish killed after {ms} ms");
+        let publish = || {
+            let mut c = appkit();
+            c.current_dir(&repo)
+                .args(["publish", "--to"])
+                .arg(format!("oci-layout:{}", layout.display()));
+            c
+        };
+        left += next_run_sweeps(&mut publish(), &layout, &what);
+        left += next_run_sweeps(&mut publish(), &repo, &what);
     }
     eprintln!(
-        "publish: {} kills, {finished} runs had finished",
+        "publish: {} kills, {finished} runs had finished, {left} temp files left (all removed by the next run)",
         DELAYS.len()
     );
     assert!(finished < DELAYS.len(), "no run was interrupted");
@@ -246,7 +283,6 @@ fn killed_pull_untar_leaves_no_chart_or_the_whole_chart() {
             .args(["--untar", "-d"])
             .arg(&dest);
         finished += kill_after(&mut c, ms) as usize;
-        left += leftovers(&dest);
         let chart = dest.join("app");
         if chart.exists() {
             assert_eq!(
@@ -254,11 +290,89 @@ fn killed_pull_untar_leaves_no_chart_or_the_whole_chart() {
                 whole,
                 "killed after {ms} ms: a partial chart"
             );
+            fs::remove_dir_all(&chart).unwrap();
         }
+        let mut again = appkit();
+        again
+            .arg("pull")
+            .arg(format!("oci-layout:{}/app", layout.display()))
+            .args(["--untar", "-d"])
+            .arg(&dest);
+        left += next_run_sweeps(&mut again, &dest, &format!("pull killed after {ms} ms"));
     }
     eprintln!(
-        "pull --untar: {} kills, {finished} runs had finished, {left} temp dirs left",
+        "pull --untar: {} kills, {finished} runs had finished, {left} temp dirs left (all removed by the next run)",
         DELAYS.len()
     );
     assert!(finished < DELAYS.len(), "no run was interrupted");
+}
+
+/// Temp entries named for a process that is gone are removed by the next run writing to their
+/// directory; those of a running process (a concurrent appkit) and other dot files are kept.
+#[test]
+fn next_run_removes_temp_entries_of_dead_processes_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let alive = std::process::id();
+    let plant = |dir: &Path| {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join(format!(".appkit-tmp-{dead}-Ab12")), b"partial").unwrap();
+        fs::create_dir_all(dir.join(format!(".appkit-untar-{dead}-Cd34/app/templates"))).unwrap();
+        fs::create_dir_all(dir.join(format!(".appkit-new-{dead}-Ef56"))).unwrap();
+        fs::write(dir.join(format!(".appkit-tmp-{alive}-Gh78")), b"in flight").unwrap();
+        fs::write(dir.join(".keep"), b"user's").unwrap();
+    };
+    let kept = |dir: &Path| {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    };
+    let want = vec![format!(".appkit-tmp-{alive}-Gh78"), ".keep".to_string()];
+
+    let out = t.join("out");
+    plant(&out);
+    run_ok(appkit().arg("package").arg(chart_dir()).arg("-d").arg(&out));
+    assert_eq!(kept(&out), want, "package");
+
+    let layout = t.join("layout");
+    run_ok(
+        appkit()
+            .arg("push")
+            .arg(out.join("app-0.1.0.tgz"))
+            .arg(format!("oci-layout:{}", layout.display())),
+    );
+    let dest = t.join("dest");
+    plant(&dest);
+    run_ok(
+        appkit()
+            .arg("pull")
+            .arg(format!("oci-layout:{}/app", layout.display()))
+            .args(["--untar", "-d"])
+            .arg(&dest),
+    );
+    assert_eq!(kept(&dest), want, "pull --untar");
+
+    let repo = platform(t, "p");
+    let env_dir = repo.join("clusters/dev/apps");
+    plant(&env_dir);
+    fs::remove_file(env_dir.join("app1.yaml")).unwrap();
+    run_ok(appkit().current_dir(&repo).arg("render"));
+    assert_eq!(kept(&env_dir), want, "render");
+
+    let apps = repo.join("apps");
+    plant(&apps);
+    run_ok(
+        appkit()
+            .current_dir(&repo)
+            .args(["new", "app3", "--image"])
+            .arg(format!("ghcr.io/acme/app3@sha256:{}", "a".repeat(64))),
+    );
+    assert_eq!(kept(&apps), want, "new");
 }

@@ -188,6 +188,7 @@ pub fn extract_safely(bytes: &[u8], dest_dir: &Path) -> Result<PathBuf, ChartErr
         source,
     };
     fs::create_dir_all(dest_dir).map_err(|e| io(dest_dir, e))?;
+    crate::fsutil::sweep_stale(dest_dir);
     let target = dest_dir.join(&contents.top_dir);
     if fs::symlink_metadata(&target).is_ok() {
         return Err(io(
@@ -199,7 +200,7 @@ pub fn extract_safely(bytes: &[u8], dest_dir: &Path) -> Result<PathBuf, ChartErr
         ));
     }
     let tmp = tempfile::Builder::new()
-        .prefix(".appkit-untar-")
+        .prefix(&crate::fsutil::temp_prefix("untar"))
         .tempdir_in(dest_dir)
         .map_err(|e| io(dest_dir, e))?;
     for f in &contents.files {

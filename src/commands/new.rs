@@ -63,8 +63,9 @@ pub fn run(global: &GlobalArgs, args: NewArgs, printer: &Printer) -> Result<Stat
     let apps_dir = loaded.apps_dir();
     std::fs::create_dir_all(&apps_dir)
         .with_context(|| format!("cannot create {}", shown(&apps_dir)))?;
+    crate::fsutil::sweep_stale(&apps_dir);
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".{app}.new-"))
+        .prefix(&crate::fsutil::temp_prefix("new"))
         .tempdir_in(&apps_dir)
         .with_context(|| format!("cannot create a directory in {}", shown(&apps_dir)))?;
     for (name, text) in &files {

@@ -126,7 +126,7 @@ pub fn render(
     problems.extend(app_errors);
 
     let chart_name = chart_name(loaded, &mut problems)?;
-    let lock = load_lock(loaded, chart_name.as_deref(), &mut problems);
+    let lock = load_lock(loaded, chart_name.as_deref(), &mut problems)?;
 
     let mut out = Vec::new();
     for env_name in &envs {
@@ -520,9 +520,15 @@ fn chart_name(
     }
 }
 
-fn load_lock(loaded: &Loaded, chart: Option<&str>, problems: &mut Vec<Diagnostic>) -> Option<Lock> {
+/// The lock, or a diagnostic (exit 1) when it is missing, malformed or records another chart; a lock
+/// that cannot be read at all (a directory, a FIFO, too big, permissions) is an I/O error (exit 2).
+fn load_lock(
+    loaded: &Loaded,
+    chart: Option<&str>,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Option<Lock>, FluxError> {
     let path = loaded.lock_path();
-    match Lock::load(&path) {
+    Ok(match Lock::load(&path) {
         Ok(Some(lock)) => {
             if let Some(chart) = chart {
                 let expected = format!(
@@ -546,6 +552,9 @@ fn load_lock(loaded: &Loaded, chart: Option<&str>, problems: &mut Vec<Diagnostic
             );
             None
         }
+        Err(crate::lock::LockError::Read { path, source }) => {
+            return Err(FluxError::Read { path, source })
+        }
         Err(e) => {
             let mut msg = e.to_string();
             if let Some(src) = std::error::Error::source(&e) {
@@ -554,7 +563,7 @@ fn load_lock(loaded: &Loaded, chart: Option<&str>, problems: &mut Vec<Diagnostic
             problems.push(Diagnostic::error("lock", msg));
             None
         }
-    }
+    })
 }
 
 #[cfg(test)]
