@@ -144,3 +144,69 @@ fn a_registry_that_is_down_is_a_clear_error() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// "202 on blob mount": a registry answers a cross-repository mount request
+/// (`POST …/blobs/uploads/?mount=<digest>&from=<repo>`) with 202 when it does not mount, and the
+/// client must then upload. appkit never asks to mount: pushing the same chart to a second
+/// repository of the same registry HEADs each blob there and uploads the missing ones, so a
+/// refused mount cannot strand it. This proves it against the real registry, through the proxy
+/// that records every request.
+#[test]
+fn a_second_repository_gets_its_blobs_uploaded_never_mounted() {
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(&reg.host, vec![]);
+    let w = Work::new();
+    let tgz = w.tgz("1.0.0");
+    for repo in ["p", "q"] {
+        let out = run(&mut appkit_in(
+            &[],
+            &[
+                "push",
+                tgz.to_str().unwrap(),
+                &proxy.oci(repo),
+                "--plain-http",
+                "-o",
+                "json",
+            ],
+        ));
+        let v = json_out(&out);
+        assert_eq!(v["uploaded"], true, "{repo}: {v}");
+    }
+    let requests = proxy.requests();
+    assert!(
+        !requests.iter().any(|(_, t, _)| t.contains("mount=")),
+        "appkit asked to mount a blob: {requests:?}"
+    );
+    // Each repository: every upload session started with 202 and finished with 201.
+    for repo in ["p", "q"] {
+        let posts: Vec<_> = requests
+            .iter()
+            .filter(|(m, t, _)| {
+                m == "POST" && t.starts_with(&format!("/v2/{repo}/demo/blobs/uploads/"))
+            })
+            .collect();
+        assert_eq!(posts.len(), 2, "{repo}: config + chart layer: {requests:?}");
+        assert!(posts.iter().all(|(_, _, code)| *code == 202), "{posts:?}");
+        let puts = requests
+            .iter()
+            .filter(|(m, t, c)| {
+                m == "PUT" && t.starts_with(&format!("/v2/{repo}/demo/blobs/uploads/")) && *c == 201
+            })
+            .count();
+        assert_eq!(puts, 2, "{repo}: {requests:?}");
+    }
+    // Both tags resolve to the same manifest, and its blobs are in both repositories.
+    let manifest = |repo: &str| get_json(&reg, &format!("/v2/{repo}/demo/manifests/1.0.0")).1;
+    let (p, q) = (manifest("p"), manifest("q"));
+    assert_eq!(p, q);
+    for repo in ["p", "q"] {
+        for d in std::iter::once(&p["config"]).chain(p["layers"].as_array().unwrap()) {
+            let (status, bytes) = reg.get(
+                &format!("/v2/{repo}/demo/blobs/{}", d["digest"].as_str().unwrap()),
+                "*/*",
+            );
+            assert_eq!(status, 200, "{repo}");
+            assert_eq!(sha256(&bytes), d["digest"].as_str().unwrap());
+        }
+    }
+}

@@ -69,14 +69,48 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
             "digest",
         ),
         (
-            "blob truncated",
+            "blob truncated (every attempt)",
             fault("GET", "/blobs/", FaultAction::TruncateBody, 100),
-            "",
+            "broke off before its end (after 2 attempt(s))",
         ),
         (
-            "manifest truncated",
+            "manifest truncated (every attempt)",
             fault("GET", "/manifests/", FaultAction::TruncateBody, 100),
-            "",
+            "broke off before its end (after 2 attempt(s))",
+        ),
+        (
+            "manifest of 5 MiB",
+            fault(
+                "GET",
+                "/manifests/",
+                FaultAction::Respond(
+                    200,
+                    "application/vnd.oci.image.manifest.v1+json",
+                    vec![b' '; 5 * 1024 * 1024],
+                ),
+                100,
+            ),
+            "larger than 4194304 bytes",
+        ),
+        (
+            "endless manifest body (no Content-Length)",
+            fault(
+                "GET",
+                "/manifests/",
+                FaultAction::Endless("application/vnd.oci.image.manifest.v1+json"),
+                100,
+            ),
+            "larger than 4194304 bytes",
+        ),
+        (
+            "endless blob body (no Content-Length)",
+            fault(
+                "GET",
+                "/blobs/",
+                FaultAction::Endless("application/octet-stream"),
+                100,
+            ),
+            "sent more than",
         ),
         (
             "manifest corrupted",
@@ -154,6 +188,8 @@ fn transient_502_and_429_on_pull_are_retried() {
         vec![
             fault("GET", "/manifests/", FaultAction::Status(429, None), 1),
             fault("GET", "/blobs/", FaultAction::Status(502, None), 2),
+            fault("GET", "/blobs/", FaultAction::TruncateBody, 1),
+            fault("GET", "/manifests/", FaultAction::TruncateBody, 1),
         ],
     );
     let dest = w.path().join("dest");
@@ -162,7 +198,7 @@ fn transient_502_and_429_on_pull_are_retried() {
     assert!(dest.join("demo-1.0.0.tgz").is_file());
     assert_eq!(
         proxy.count("GET", "/manifests/"),
-        2,
+        3,
         "{:?}",
         proxy.requests()
     );
@@ -205,4 +241,86 @@ fn a_stalled_manifest_put_times_out_without_a_tag() {
         "application/vnd.oci.image.manifest.v1+json",
     );
     assert_eq!(status, 404, "no tag after a failed push");
+}
+
+/// A host that never completes the TCP handshake: a listener with a backlog of 0 whose accept
+/// queue is already full, so the kernel drops further SYNs (what a firewalled or dead host does).
+/// Returns the address, the listener and the connections that fill its queue (keep them alive).
+fn unanswering_host() -> (
+    std::net::SocketAddr,
+    std::net::TcpListener,
+    Vec<std::net::TcpStream>,
+) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let listener: std::net::TcpListener = socket.into();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => fillers.push(s),
+            Err(_) => return (addr, listener, fillers),
+        }
+    }
+    panic!("the accept queue never filled: cannot simulate an unanswering host");
+}
+
+/// Connecting to a host that never answers ends at --connect-timeout (per attempt, retried a
+/// bounded number of times) with an error that says so — for pull and push.
+#[test]
+fn an_unanswering_host_hits_the_connect_timeout() {
+    let w = Work::new();
+    let (addr, _listener, _fillers) = unanswering_host();
+    let tgz = w.tgz("1.0.0");
+    let reference = format!("oci://{addr}/p");
+    let dest = w.path().join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    let demo = format!("{reference}/demo");
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("push", vec!["push", tgz.to_str().unwrap(), &reference]),
+        (
+            "pull",
+            vec![
+                "pull",
+                &demo,
+                "--version",
+                "1.0.0",
+                "-d",
+                dest.to_str().unwrap(),
+            ],
+        ),
+    ];
+    for (case, mut args) in cases {
+        args.extend_from_slice(&["--plain-http", "--connect-timeout", "1", "--retries", "1"]);
+        let started = Instant::now();
+        let out = run(&mut appkit_in(&[], &args));
+        let secs = started.elapsed().as_secs_f64();
+        let err = stderr(&out);
+        eprintln!(
+            "| {case}: host never answers SYN (connect timeout 1 s, 1 retry) | {:?} | {secs:.2} s | {} |",
+            out.status.code(),
+            err.lines().next().unwrap_or_default()
+        );
+        assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(&addr.to_string()),
+            "{case}: {err}"
+        );
+        assert!(
+            err.to_lowercase().contains("timed out") || err.to_lowercase().contains("timeout"),
+            "{case}: the error does not say it timed out: {err}"
+        );
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        // Two attempts of 1 s plus backoff: well under the 10 s default, and not instant.
+        assert!((1.9..9.0).contains(&secs), "{case}: took {secs:.1} s");
+    }
+    assert!(empty(&dest), "pull wrote something");
 }

@@ -108,6 +108,16 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
                 Some("the registry's TLS certificate is not trusted: pass --ca-file with its CA bundle".into())
             } else if text.contains("InvalidContentType") || text.contains("corrupt message") || text.contains("http") && text.contains("received") {
                 Some("the registry may speak plain HTTP: pass --plain-http".into())
+            } else if source.is_connect() && source.is_timeout() {
+                Some(format!(
+                    "{host} did not answer the connection: check the address, a firewall or proxy in \
+                     between, or raise --connect-timeout (seconds) on a slow network"
+                ))
+            } else if source.is_timeout() {
+                Some(format!(
+                    "{host} accepted the connection but did not answer in time: raise --request-timeout \
+                     (seconds) for a slow registry or a large chart"
+                ))
             } else if text.contains("onnect") {
                 Some(format!("is the registry at {host} running and reachable?"))
             } else {
@@ -118,6 +128,10 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
             "403 Forbidden: the credentials used for {host} were accepted but lack the permission for \
              this repository (Harbor: give the robot account pull/push on the project); run with \
              --debug to see which credentials were used"
+        )),
+        OciError::Body { .. } => Some(format!(
+            "the connection to {host} broke while the answer was read (retried with --retries): \
+             check the network or a proxy in between, then run again"
         )),
         OciError::NotFound { .. } => Some("list what is published with `helm appkit versions <chart ref>`".to_string()),
         _ => None,

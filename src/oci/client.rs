@@ -11,7 +11,12 @@ use reqwest::{Method, StatusCode};
 use super::error::OciError;
 use super::manifest::{sha256_digest, Blob, Descriptor};
 use super::media;
-use super::transport::{Request, Transport};
+use super::transport::{read_body, retry_body, Request, Transport};
+
+/// The largest manifest read from a registry (containerd and Docker use the same limit).
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest page of a tag list read.
+const MAX_TAG_LIST_BYTES: u64 = 16 * 1024 * 1024;
 
 pub struct RegistryClient {
     pub transport: Transport,
@@ -32,15 +37,6 @@ impl RegistryClient {
     fn path(&self, tail: &str) -> String {
         self.transport
             .url(&format!("/v2/{}/{tail}", self.repository))
-    }
-
-    fn io_err(method: &Method, url: &str, source: reqwest::Error) -> OciError {
-        OciError::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            attempts: 1,
-            source,
-        }
     }
 
     /// The manifest digest a tag (or digest) points at, or `None` when it does not exist.
@@ -72,6 +68,16 @@ impl RegistryClient {
         &self,
         reference: &str,
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
+        retry_body(self.transport.retries(), || {
+            self.fetch_manifest_once(reference)
+        })
+        .await
+    }
+
+    async fn fetch_manifest_once(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         let url = self.path(&format!("manifests/{reference}"));
         let req = Request::new(Method::GET, url.clone()).header("accept", media::MANIFEST_ACCEPT);
         let resp = self.transport.send(&req).await?;
@@ -86,11 +92,7 @@ impl RegistryClient {
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Self::io_err(&Method::GET, &url, e))?
-            .to_vec();
+        let bytes = read_body(resp, MAX_MANIFEST_BYTES, &Method::GET, &url).await?;
         let digest = sha256_digest(&bytes);
         let expected = if reference.contains(':') {
             Some(reference.to_string())
@@ -202,9 +204,21 @@ impl RegistryClient {
         Ok(())
     }
 
-    /// A blob's bytes, verified against the descriptor's digest and size.
+    /// A blob's bytes, verified against the descriptor's digest and size. At most the
+    /// descriptor's size is read (and never more than a chart may be).
     pub async fn fetch_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+        retry_body(self.transport.retries(), || self.fetch_blob_once(d)).await
+    }
+
+    async fn fetch_blob_once(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
         let url = self.path(&format!("blobs/{}", d.digest));
+        let limit = crate::chart::MAX_CHART_SIZE;
+        if d.size > limit {
+            return Err(OciError::BadArtifact {
+                what: format!("blob {}", d.digest),
+                reason: format!("its descriptor says {} bytes; the limit is {limit}", d.size),
+            });
+        }
         let resp = self
             .transport
             .send(&Request::new(Method::GET, url.clone()))
@@ -217,11 +231,19 @@ impl RegistryClient {
         if !resp.status().is_success() {
             return Err(self.transport.status_error(&Method::GET, &url, resp).await);
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Self::io_err(&Method::GET, &url, e))?
-            .to_vec();
+        // One byte more than announced, so that a longer body is caught as a size mismatch.
+        let bytes = match read_body(resp, d.size + 1, &Method::GET, &url).await {
+            Err(OciError::TooLarge { .. }) => {
+                return Err(OciError::BadArtifact {
+                    what: url,
+                    reason: format!(
+                        "the registry sent more than the {} bytes its descriptor says",
+                        d.size
+                    ),
+                })
+            }
+            other => other?,
+        };
         verify_blob(&url, d, &bytes)?;
         Ok(bytes)
     }
@@ -248,10 +270,7 @@ impl RegistryClient {
                 .and_then(|l| l.split_once('<'))
                 .and_then(|(_, r)| r.split_once('>'))
                 .map(|(u, _)| self.transport.url(u));
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| Self::io_err(&Method::GET, &url, e))?;
+            let body = read_body(resp, MAX_TAG_LIST_BYTES, &Method::GET, &url).await?;
             let v: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| OciError::Status {
                     method: "GET".into(),

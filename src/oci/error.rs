@@ -18,13 +18,35 @@ pub enum OciError {
         source: std::io::Error,
     },
 
-    #[error("{method} {url} failed after {attempts} attempt(s)")]
+    #[error(
+        "{method} {url} failed after {attempts} attempt(s){}",
+        transport_summary(source)
+    )]
     Transport {
         method: String,
         url: String,
         attempts: u32,
         #[source]
         source: reqwest::Error,
+    },
+
+    /// The answer started but its body could not be read to the end (connection reset, body cut
+    /// short): retried for GETs, whose content is verified anyway.
+    #[error("{method} {url}: the response broke off before its end (after {attempts} attempt(s))")]
+    Body {
+        method: String,
+        url: String,
+        attempts: u32,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The registry sent more than appkit reads for this kind of response.
+    #[error("{method} {url}: the response is larger than {limit} bytes; refusing to read it")]
+    TooLarge {
+        method: String,
+        url: String,
+        limit: u64,
     },
 
     #[error(
@@ -73,6 +95,17 @@ pub enum OciError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What kind of network failure it was, in words, when reqwest knows: a timeout must say which one,
+/// since "deadline has elapsed" at the end of the chain does not.
+fn transport_summary(source: &reqwest::Error) -> &'static str {
+    match (source.is_connect(), source.is_timeout()) {
+        (true, true) => ": no connection within the connect timeout (--connect-timeout)",
+        (false, true) => ": timed out waiting for the registry (--request-timeout)",
+        (true, false) => ": cannot connect",
+        _ => "",
+    }
 }
 
 fn detail_suffix(detail: &str) -> String {

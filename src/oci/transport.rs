@@ -194,6 +194,11 @@ impl Transport {
         }
     }
 
+    /// How many times a failed request is retried.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
     /// Send with auth handling and retries. Non-success statuses other than 401 are returned to
     /// the caller (after retries, for 5xx/429).
     pub async fn send(&self, req: &Request) -> Result<Response, OciError> {
@@ -295,12 +300,7 @@ impl Transport {
                         detail: format!("the token service {realm} answered {status}"),
                     });
                 }
-                let body = resp.bytes().await.map_err(|source| OciError::Transport {
-                    method: "GET".into(),
-                    url: realm.clone(),
-                    attempts: 1,
-                    source,
-                })?;
+                let body = read_body(resp, MAX_TOKEN_BODY, &Method::GET, &realm).await?;
                 let token = token_from_response(&body).ok_or_else(|| OciError::Unauthorized {
                     registry: self.registry.clone(),
                     detail: format!("the token service {realm} sent no `token` or `access_token`"),
@@ -382,12 +382,91 @@ impl Transport {
     /// Turn an unexpected answer into an error, with the registry's own message when it sent one.
     pub async fn status_error(&self, method: &Method, url: &str, resp: Response) -> OciError {
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = read_body(resp, MAX_ERROR_BODY, method, url)
+            .await
+            .unwrap_or_default();
         OciError::Status {
             method: method.to_string(),
             url: url.to_string(),
             status,
             detail: registry_message(&body),
+        }
+    }
+}
+
+/// The largest error body read (only its message is shown).
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// The largest token-service answer read.
+pub const MAX_TOKEN_BODY: u64 = 1024 * 1024;
+
+/// A response body of at most `limit` bytes, read chunk by chunk: a registry that announces or
+/// sends more is refused before it can exhaust memory. A connection that breaks mid-body is
+/// [`OciError::Body`].
+pub async fn read_body(
+    mut resp: Response,
+    limit: u64,
+    method: &Method,
+    url: &str,
+) -> Result<Vec<u8>, OciError> {
+    let too_large = || OciError::TooLarge {
+        method: method.to_string(),
+        url: url.to_string(),
+        limit,
+    };
+    let announced = resp.content_length();
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (buf.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf),
+            Err(source) => {
+                return Err(OciError::Body {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    attempts: 1,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Run `attempt_fn` (a GET and the read of its body) again when the body broke off, up to
+/// `retries` more times with the same backoff as requests; other outcomes return at once.
+pub async fn retry_body<T, F, Fut>(retries: u32, mut attempt_fn: F) -> Result<T, OciError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OciError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match attempt_fn().await {
+            Err(OciError::Body { .. }) if attempt <= retries => {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(OciError::Body {
+                method,
+                url,
+                source,
+                ..
+            }) => {
+                return Err(OciError::Body {
+                    method,
+                    url,
+                    attempts: attempt,
+                    source,
+                })
+            }
+            other => return other,
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum FaultAction {
     CorruptBody,
     /// Answer with this status, Content-Type and body instead of forwarding.
     Respond(u16, &'static str, Vec<u8>),
+    /// Answer 200 with this Content-Type and no Content-Length, then stream zeros until the client
+    /// hangs up (or 1 GiB): a registry trying to exhaust the client's memory.
+    Endless(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +167,23 @@ fn proxy_connection(
             let _ = client.read_exact(&mut body);
             seen.lock().unwrap().push((method, target, 0));
             std::thread::sleep(d);
+            let _ = client.get_ref().shutdown(Shutdown::Both);
+            return;
+        }
+        Some(FaultAction::Endless(content_type)) => {
+            let mut body = vec![0; len];
+            let _ = client.read_exact(&mut body);
+            seen.lock().unwrap().push((method, target, 200));
+            let _ = write!(
+                client.get_mut(),
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n"
+            );
+            let chunk = vec![b'0'; 64 * 1024];
+            for _ in 0..16 * 1024 {
+                if client.get_mut().write_all(&chunk).is_err() {
+                    break;
+                }
+            }
             let _ = client.get_ref().shutdown(Shutdown::Both);
             return;
         }
