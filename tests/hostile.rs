@@ -32,8 +32,67 @@ pub struct Run {
     pub rss_kb: u64,
 }
 
+impl Run {
+    /// As a `std::process::Output`, for helpers that take one.
+    pub fn output(&self) -> std::process::Output {
+        use std::os::unix::process::ExitStatusExt;
+        std::process::Output {
+            status: std::process::ExitStatus::from_raw(self.code.unwrap_or(128) << 8),
+            stdout: self.stdout.clone().into_bytes(),
+            stderr: self.stderr.clone().into_bytes(),
+        }
+    }
+}
+
 /// Run `cmd` under `timeout` and `/usr/bin/time`, recording exit code, time and peak RSS.
 pub fn measure(case: &str, cmd: &Command) -> Run {
+    measure_with(case, cmd, None)
+}
+
+/// The message shown in the report for a run: stderr's first line, plus the line holding
+/// `needle` when that is another one (`… is invalid:` says little without its cause); temp
+/// directories shortened to `…`.
+fn report_message(stderr: &str, needle: Option<&str>) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    // The error, not a status line printed before it; with its cause when it ends in `:`.
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("error"))
+        .unwrap_or(0);
+    let mut shown: Vec<&str> = lines.iter().skip(at).take(1).copied().collect();
+    if shown.first().is_some_and(|l| l.ends_with(':')) {
+        shown.extend(lines.get(at + 1));
+    }
+    if let Some(n) = needle.filter(|n| !n.is_empty()) {
+        if !shown.iter().any(|l| l.contains(n)) {
+            shown.extend(lines.iter().find(|l| l.contains(n)));
+        }
+    }
+    let msg = shown.join(" — ");
+    // /tmp/.tmpAbC123/repo/appkit.yaml → …/repo/appkit.yaml; upload session state → `…`
+    let mut out = String::new();
+    let mut rest = msg.as_str();
+    while let Some(i) = rest.find("/tmp/.tmp") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "/tmp/.tmp".len()..];
+        let end = after.find('/').unwrap_or(after.len());
+        out.push('…');
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    if let Some(i) = out.find("?_state=") {
+        let end = out[i..].find(' ').map_or(out.len(), |e| i + e);
+        out.replace_range(i..end, "?_state=…");
+    }
+    out.replace('|', "\\|").chars().take(240).collect()
+}
+
+/// [`measure`], reporting the stderr line that holds `needle`.
+pub fn measure_with(case: &str, cmd: &Command, needle: Option<&str>) -> Run {
     let report = tempfile::NamedTempFile::new().unwrap();
     let mut w = Command::new("timeout");
     w.args(["-k", "5", "60", "/usr/bin/time", "-f", "%e %M", "-o"])
@@ -65,16 +124,11 @@ pub fn measure(case: &str, cmd: &Command) -> Run {
     let mut parts = last.split_whitespace();
     let secs: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(-1.0);
     let rss_kb: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let first = stderr
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default()
-        .replace('|', "\\|");
     let line = format!(
         "| {case} | {} | {secs:.2} s | {:.1} MiB | {} |\n",
         code.map_or("signal".into(), |c| c.to_string()),
         rss_kb as f64 / 1024.0,
-        first.chars().take(160).collect::<String>()
+        report_message(&stderr, needle)
     );
     eprint!("{line}");
     let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-report.md");
@@ -92,7 +146,7 @@ pub fn measure(case: &str, cmd: &Command) -> Run {
 
 /// Measure and assert a refusal: one of `codes`, `needle` in stderr, no panic, bounded.
 pub fn refused(case: &str, cmd: &Command, codes: &[i32], needle: &str) -> Run {
-    let r = measure(case, cmd);
+    let r = measure_with(case, cmd, Some(needle));
     assert!(
         r.code.is_some_and(|c| codes.contains(&c)),
         "{case}: exit {:?}, expected one of {codes:?}\n{}",

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
-use crate::common::{run, stderr};
+use crate::common::stderr;
+use crate::hostile::{measure, measure_with};
 use crate::oci::{appkit_in, get_json, json_out, sha256, Work};
 
-fn proxy_push(proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {
+/// Push through the proxy, measured and recorded in the hardening report as `case`.
+fn proxy_push(case: &str, proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {
     let dest = proxy.oci("p");
     let mut args = vec![
         "push",
@@ -19,7 +21,7 @@ fn proxy_push(proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {
         "json",
     ];
     args.extend_from_slice(extra);
-    run(&mut appkit_in(&[], &args))
+    measure(case, &appkit_in(&[], &args)).output()
 }
 
 #[test]
@@ -35,7 +37,12 @@ fn retries_503_twice_then_succeeds() {
         }],
     );
     let w = Work::new();
-    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &[]);
+    let out = proxy_push(
+        "push: 503 twice on the tag HEAD",
+        &proxy,
+        &w.tgz("1.0.0"),
+        &[],
+    );
     let v = json_out(&out);
     assert_eq!(v["uploaded"], true);
     assert_eq!(proxy.count("HEAD", "/manifests/1.0.0"), 3);
@@ -56,7 +63,12 @@ fn honours_retry_after_on_429() {
     let w = Work::new();
     let tgz = w.tgz("1.0.0");
     let started = std::time::Instant::now();
-    let v = json_out(&proxy_push(&proxy, &tgz, &[]));
+    let v = json_out(&proxy_push(
+        "push: 429 with Retry-After: 2 on the manifest PUT",
+        &proxy,
+        &tgz,
+        &[],
+    ));
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(2),
         "waited Retry-After"
@@ -78,7 +90,12 @@ fn a_connection_dropped_mid_upload_restarts_the_upload() {
         }],
     );
     let w = Work::new();
-    let v = json_out(&proxy_push(&proxy, &w.tgz("1.0.0"), &[]));
+    let v = json_out(&proxy_push(
+        "push: connection reset in the middle of a blob upload",
+        &proxy,
+        &w.tgz("1.0.0"),
+        &[],
+    ));
     assert_eq!(v["uploaded"], true);
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/1.0.0");
     assert_eq!(sha256(&body), v["digest"]);
@@ -103,7 +120,12 @@ fn a_failing_blob_upload_never_leaves_a_tag() {
         }],
     );
     let w = Work::new();
-    let out = proxy_push(&proxy, &w.tgz("1.0.0"), &["--retries", "1"]);
+    let out = proxy_push(
+        "push: 500 on every blob upload (--retries 1)",
+        &proxy,
+        &w.tgz("1.0.0"),
+        &["--retries", "1"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("500"), "{}", stderr(&out));
     assert_eq!(
@@ -125,17 +147,22 @@ fn a_registry_that_is_down_is_a_clear_error() {
     let tgz = w.tgz("1.0.0");
     let dest = format!("oci://127.0.0.1:{port}/p");
     let started = std::time::Instant::now();
-    let out = run(&mut appkit_in(
-        &[],
-        &[
-            "push",
-            tgz.to_str().unwrap(),
-            &dest,
-            "--plain-http",
-            "--retries",
-            "2",
-        ],
-    ));
+    let out = measure_with(
+        "push: registry down (connection refused, --retries 2)",
+        &appkit_in(
+            &[],
+            &[
+                "push",
+                tgz.to_str().unwrap(),
+                &dest,
+                "--plain-http",
+                "--retries",
+                "2",
+            ],
+        ),
+        Some("connection"),
+    )
+    .output();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -158,17 +185,21 @@ fn a_second_repository_gets_its_blobs_uploaded_never_mounted() {
     let w = Work::new();
     let tgz = w.tgz("1.0.0");
     for repo in ["p", "q"] {
-        let out = run(&mut appkit_in(
-            &[],
-            &[
-                "push",
-                tgz.to_str().unwrap(),
-                &proxy.oci(repo),
-                "--plain-http",
-                "-o",
-                "json",
-            ],
-        ));
+        let out = measure(
+            &format!("push: same chart to a second repository ({repo}): no mount request"),
+            &appkit_in(
+                &[],
+                &[
+                    "push",
+                    tgz.to_str().unwrap(),
+                    &proxy.oci(repo),
+                    "--plain-http",
+                    "-o",
+                    "json",
+                ],
+            ),
+        )
+        .output();
         let v = json_out(&out);
         assert_eq!(v["uploaded"], true, "{repo}: {v}");
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
 use crate::common::{run, stderr};
+use crate::hostile::{measure, measure_with};
 use crate::oci::{appkit_in, Work};
 
 /// A registry with chart demo 1.0.0 pushed to `p/demo`.
@@ -24,7 +25,14 @@ fn registry_with_chart(w: &Work) -> Registry {
     reg
 }
 
-fn pull(proxy: &FaultProxy, dest: &Path, extra: &[&str]) -> (Output, f64) {
+/// Pull through the proxy, measured and recorded in the hardening report as `case`.
+fn pull(
+    case: &str,
+    proxy: &FaultProxy,
+    dest: &Path,
+    extra: &[&str],
+    needle: &str,
+) -> (Output, f64) {
     std::fs::create_dir_all(dest).unwrap();
     let started = Instant::now();
     let reference = proxy.oci("p/demo");
@@ -39,7 +47,7 @@ fn pull(proxy: &FaultProxy, dest: &Path, extra: &[&str]) -> (Output, f64) {
     let d = dest.to_str().unwrap();
     args.push(d);
     args.extend_from_slice(extra);
-    let out = run(&mut appkit_in(&[], &args));
+    let out = measure_with(case, &appkit_in(&[], &args), Some(needle)).output();
     (out, started.elapsed().as_secs_f64())
 }
 
@@ -115,7 +123,7 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
         (
             "manifest corrupted",
             fault("GET", "/manifests/", FaultAction::CorruptBody, 100),
-            "",
+            "digest mismatch",
         ),
         (
             "manifest of a container image, not a Helm chart",
@@ -129,7 +137,7 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
                 ),
                 100,
             ),
-            "",
+            "not a Helm chart",
         ),
         (
             "manifest request stalls (request timeout 2 s)",
@@ -160,13 +168,14 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
     for (i, (case, f, needle)) in cases.into_iter().enumerate() {
         let proxy = FaultProxy::start(&reg.host, vec![f]);
         let dest = w.path().join(format!("dest{i}"));
-        let (out, secs) = pull(&proxy, &dest, &["--retries", "1", "--request-timeout", "2"]);
-        let err = stderr(&out);
-        eprintln!(
-            "| {case} | {:?} | {secs:.2} s | {} |",
-            out.status.code(),
-            err.lines().next().unwrap_or_default()
+        let (out, secs) = pull(
+            &format!("pull: {case} (--retries 1 --request-timeout 2)"),
+            &proxy,
+            &dest,
+            &["--retries", "1", "--request-timeout", "2"],
+            needle,
         );
+        let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
         assert!(
             err.starts_with("error: ") && err.contains(needle),
@@ -193,7 +202,13 @@ fn transient_502_and_429_on_pull_are_retried() {
         ],
     );
     let dest = w.path().join("dest");
-    let (out, _) = pull(&proxy, &dest, &[]);
+    let (out, _) = pull(
+        "pull: 429 once, 502 twice, truncated manifest and blob once each",
+        &proxy,
+        &dest,
+        &[],
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(dest.join("demo-1.0.0.tgz").is_file());
     assert_eq!(
@@ -220,21 +235,27 @@ fn a_stalled_manifest_put_times_out_without_a_tag() {
     );
     let tgz = w.tgz("1.0.0");
     let started = Instant::now();
-    let out = run(&mut appkit_in(
-        &[],
-        &[
-            "push",
-            tgz.to_str().unwrap(),
-            &proxy.oci("p"),
-            "--plain-http",
-            "--retries",
-            "1",
-            "--request-timeout",
-            "2",
-        ],
-    ));
+    let out = measure_with(
+        "push: manifest PUT stalls (--retries 1 --request-timeout 2)",
+        &appkit_in(
+            &[],
+            &[
+                "push",
+                tgz.to_str().unwrap(),
+                &proxy.oci("p"),
+                "--plain-http",
+                "--retries",
+                "1",
+                "--request-timeout",
+                "2",
+            ],
+        ),
+        Some("timed out"),
+    )
+    .output();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("timed out"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(15), "{err}");
     let (status, _) = reg.get(
         "/v2/p/demo/manifests/1.0.0",
@@ -301,14 +322,15 @@ fn an_unanswering_host_hits_the_connect_timeout() {
     for (case, mut args) in cases {
         args.extend_from_slice(&["--plain-http", "--connect-timeout", "1", "--retries", "1"]);
         let started = Instant::now();
-        let out = run(&mut appkit_in(&[], &args));
+        let out = measure(
+            &format!(
+                "{case}: host never answers the TCP handshake (--connect-timeout 1 --retries 1)"
+            ),
+            &appkit_in(&[], &args),
+        )
+        .output();
         let secs = started.elapsed().as_secs_f64();
         let err = stderr(&out);
-        eprintln!(
-            "| {case}: host never answers SYN (connect timeout 1 s, 1 retry) | {:?} | {secs:.2} s | {} |",
-            out.status.code(),
-            err.lines().next().unwrap_or_default()
-        );
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
         assert!(
             err.starts_with("error: ") && err.contains(&addr.to_string()),

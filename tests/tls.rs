@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::registry::{free_port, openssl, which, Registry};
-use crate::common::{appkit, stderr};
+use crate::common::appkit;
 
 /// A docker-registry serving `cert`/`key` over TLS on 127.0.0.1; stopped on drop.
 struct TlsRegistry {
@@ -150,33 +150,25 @@ impl Pki {
 }
 
 /// `versions` against `host` with `extra` flags; returns (exit code, stderr, seconds).
-fn versions(host: &str, extra: &[&str]) -> (Option<i32>, String, f64) {
+/// Recorded in the hardening report as `case`.
+fn versions(case: &str, host: &str, extra: &[&str]) -> (Option<i32>, String, f64) {
     let started = Instant::now();
-    let out = appkit()
-        .args(["versions", &format!("oci://{host}/platform/demo")])
+    let mut cmd = appkit();
+    cmd.args(["versions", &format!("oci://{host}/platform/demo")])
         .args(extra)
         .env(
             "HELM_REGISTRY_CONFIG",
             "/nonexistent/appkit-test/config.json",
         )
-        .env("DOCKER_CONFIG", "/nonexistent/appkit-test")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        stderr(&out),
-        started.elapsed().as_secs_f64(),
-    )
+        .env("DOCKER_CONFIG", "/nonexistent/appkit-test");
+    let run = crate::hostile::measure_with(case, &cmd, Some("hint:"));
+    (run.code, run.stderr, started.elapsed().as_secs_f64())
 }
 
 fn expect_tls_error(case: &str, host: &str, extra: &[&str], first: &str, hint: &str) {
     let mut args = vec!["--retries", "4"];
     args.extend_from_slice(extra);
-    let (code, err, secs) = versions(host, &args);
-    eprintln!(
-        "| TLS {case} | {code:?} | {secs:.2} s | {} |",
-        err.lines().next().unwrap_or("")
-    );
+    let (code, err, _) = versions(&format!("TLS: {case}"), host, &args);
     assert_eq!(code, Some(2), "{case}: {err}");
     assert!(
         err.starts_with(&format!("error: TLS: the certificate of {host} {first}")),
@@ -208,7 +200,11 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
         ),
     );
     // With the CA, the same registry is trusted: the chart is simply not there.
-    let (code, err, _) = versions(&good.host, &["--ca-file", ca]);
+    let (code, err, _) = versions(
+        "TLS: test CA given with --ca-file (trusted)",
+        &good.host,
+        &["--ca-file", ca],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert!(
         !err.contains("TLS") && err.contains("no published versions"),
@@ -238,7 +234,11 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
 
     // Skipping verification is explicit and works for all three.
     for r in [&other, &expired] {
-        let (_, err, _) = versions(&r.host, &["--insecure-skip-tls-verify"]);
+        let (_, err, _) = versions(
+            "TLS: --insecure-skip-tls-verify (asked for)",
+            &r.host,
+            &["--insecure-skip-tls-verify"],
+        );
         assert!(
             !err.contains("TLS:") && err.contains("no published versions"),
             "{err}"
@@ -251,7 +251,11 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
 #[test]
 fn plain_http_only_with_the_flag_even_on_loopback() {
     let plain = Registry::anonymous();
-    let (code, err, _) = versions(&plain.host, &["--retries", "0"]);
+    let (code, err, _) = versions(
+        "TLS: plain-HTTP registry on loopback without --plain-http",
+        &plain.host,
+        &["--retries", "0"],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("https://127.0.0.1"),
@@ -261,13 +265,21 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
         err.contains("hint: the registry may speak plain HTTP: pass --plain-http"),
         "{err}"
     );
-    let (code, err, _) = versions(&plain.host, &["--plain-http"]);
+    let (code, err, _) = versions(
+        "TLS: plain-HTTP registry with --plain-http",
+        &plain.host,
+        &["--plain-http"],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("no published versions"), "{err}");
 
     let pki = Pki::new();
     let good = pki.serve("good");
-    let (code, err, _) = versions(&good.host, &["--plain-http", "--retries", "0"]);
+    let (code, err, _) = versions(
+        "TLS: --plain-http against a TLS registry",
+        &good.host,
+        &["--plain-http", "--retries", "0"],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("http://127.0.0.1") && !err.contains("panicked"),
