@@ -22,13 +22,25 @@ mod scaffold;
 mod values;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = cli::Cli::parse();
     let printer = printer::Printer::new(
         cli.global.quiet,
         cli.global.output_json(),
         cli.global.debug(),
     );
-    match commands::run(cli, &printer) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // A test seam: the only way to prove the panic path without a known bug.
+        if std::env::var_os("APPKIT_TEST_PANIC").is_some() {
+            panic!("APPKIT_TEST_PANIC is set");
+        }
+        commands::run(cli, &printer)
+    }));
+    let Ok(outcome) = outcome else {
+        // The hook has reported it.
+        return ExitCode::from(2);
+    };
+    match outcome {
         Ok(status) => status.into(),
         Err(err) => {
             if error::is_broken_pipe(&err) {
@@ -38,4 +50,29 @@ fn main() -> ExitCode {
             ExitCode::from(error::exit_code(&err))
         }
     }
+}
+
+/// A panic is a bug in appkit, never the user's fault: say so in one error line with where it
+/// happened, and exit 2 (unexpected error) like any other failure instead of Rust's 101 and
+/// backtrace advice. The payload is shown (it names the broken invariant); secrets never reach it
+/// because they are only ever formatted through their masking `Debug`/`Display`. Temp files of an
+/// interrupted write are removed as the stack unwinds, so a panic leaves no partial file either.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error: appkit panicked{at}: {what}\n\
+             hint: this is a bug in appkit, not in your input; please report it with the command you \
+             ran and, if you can, the input (see SECURITY.md)"
+        );
+    }));
 }

@@ -565,3 +565,31 @@ fn docs_and_new_refuse_special_files() {
     refused("values.schema.json FIFO (new)", &c, &[1, 2], "FIFO");
     assert!(!repo.join("apps/app9").exists());
 }
+
+/// A panic (a bug, never the user's fault) is one error line naming where it happened, a hint to
+/// report it, exit 2 — not Rust's exit 101 with backtrace advice.
+#[test]
+fn a_panic_is_reported_as_an_internal_error_with_exit_2() {
+    let out = appkit()
+        .args(["package", "/nonexistent/chart"])
+        .env("APPKIT_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: internal error: appkit panicked at src/main.rs:")
+            && err.contains(": APPKIT_TEST_PANIC is set\n")
+            && err.contains("hint: this is a bug in appkit"),
+        "{err}"
+    );
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+    // Without the seam the same command is an ordinary error.
+    let plain = appkit()
+        .args(["package", "/nonexistent/chart"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&plain.stderr);
+    assert_eq!(plain.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

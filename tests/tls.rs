@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::registry::{free_port, openssl, which, Registry};
 use crate::common::appkit;
+use crate::common::registry::{free_port, openssl, which, Registry};
 
 /// A docker-registry serving `cert`/`key` over TLS on 127.0.0.1; stopped on drop.
 struct TlsRegistry {
