@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::appkit;
-use crate::common::registry::{free_port, openssl, which, Registry};
+use crate::common::registry::{free_port, self_signed, signed_by_ca, which, Registry};
 
 /// A docker-registry serving `cert`/`key` over TLS on 127.0.0.1; stopped on drop.
 struct TlsRegistry {
@@ -72,69 +72,13 @@ impl Pki {
     fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(ec);
-        ca.extend([
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=appkit tls test CA",
-        ]);
-        openssl(d, &ca);
+        self_signed(d, "ca.key", "ca.pem", "appkit tls test CA");
         for (name, san, days) in [
-            ("good", "IP:127.0.0.1", "30"),
-            ("other", "DNS:registry.example", "30"),
-            ("expired", "IP:127.0.0.1", "-1"),
+            ("good", "IP:127.0.0.1", 30),
+            ("other", "DNS:registry.example", 30),
+            ("expired", "IP:127.0.0.1", -1),
         ] {
-            let mut req = vec!["req"];
-            req.extend(ec);
-            let (keyf, csr, pem, ext) = (
-                format!("{name}.key"),
-                format!("{name}.csr"),
-                format!("{name}.pem"),
-                format!("{name}.ext"),
-            );
-            req.extend([
-                "-keyout",
-                &keyf,
-                "-out",
-                &csr,
-                "-subj",
-                "/CN=appkit test registry",
-            ]);
-            openssl(d, &req);
-            std::fs::write(d.join(&ext), format!("subjectAltName={san}\n")).unwrap();
-            openssl(
-                d,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-out",
-                    &pem,
-                    "-days",
-                    days,
-                    "-extfile",
-                    &ext,
-                ],
-            );
+            signed_by_ca(d, name, san, days);
         }
         Pki { dir }
     }

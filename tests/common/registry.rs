@@ -46,6 +46,69 @@ pub(crate) fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// `openssl` arguments for a new P-256 key, unencrypted.
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
+/// A self-signed certificate `cert` with key `key` in `dir` (a test CA, or a token issuer's key),
+/// valid for 30 days.
+pub(crate) fn self_signed(dir: &Path, key: &str, cert: &str, cn: &str) {
+    let subj = format!("/CN={cn}");
+    let mut args = vec!["req", "-x509"];
+    args.extend(EC_KEY);
+    args.extend(["-keyout", key, "-out", cert, "-days", "30", "-subj", &subj]);
+    openssl(dir, &args);
+}
+
+/// `<name>.key` and `<name>.pem` in `dir`, signed by `ca.pem`/`ca.key` there, for `san`
+/// (`IP:127.0.0.1`, `DNS:x`), valid for `days` (negative: already expired).
+pub(crate) fn signed_by_ca(dir: &Path, name: &str, san: &str, days: i32) {
+    let (key, csr, pem, ext) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+        format!("{name}.ext"),
+    );
+    let mut req = vec!["req"];
+    req.extend(EC_KEY);
+    req.extend([
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        "/CN=appkit test registry",
+    ]);
+    openssl(dir, &req);
+    std::fs::write(dir.join(&ext), format!("subjectAltName={san}\n")).unwrap();
+    let days = days.to_string();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            &days,
+            "-extfile",
+            &ext,
+        ],
+    );
+}
+
 #[derive(Debug, Clone, Default)]
 pub enum Auth {
     #[default]
@@ -90,68 +153,8 @@ impl Registry {
         let mut ca_file = None;
         if opts.tls {
             let d = dir.path();
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    "ca.key",
-                    "-out",
-                    "ca.pem",
-                    "-days",
-                    "30",
-                    "-subj",
-                    "/CN=appkit test CA",
-                ],
-            );
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    "server.key",
-                    "-out",
-                    "server.csr",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ],
-            );
-            std::fs::write(
-                d.join("san.ext"),
-                "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-            )
-            .unwrap();
-            openssl(
-                d,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    "server.csr",
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-out",
-                    "server.pem",
-                    "-days",
-                    "30",
-                    "-extfile",
-                    "san.ext",
-                ],
-            );
+            self_signed(d, "ca.key", "ca.pem", "appkit test CA");
+            signed_by_ca(d, "server", "IP:127.0.0.1,DNS:localhost", 30);
             cfg.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 d.join("server.pem").display(),

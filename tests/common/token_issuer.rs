@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use super::registry::{openssl, read_request, which, SeenRequest};
+use super::registry::{openssl, read_request, self_signed, which, SeenRequest};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,26 +34,7 @@ impl TokenIssuer {
     pub(crate) fn start(dir: &Path, user: &str, password: &str) -> TokenIssuer {
         let tdir = dir.join("token");
         std::fs::create_dir_all(&tdir).unwrap();
-        openssl(
-            &tdir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-                "-days",
-                "30",
-                "-subj",
-                "/CN=appkit-test-issuer",
-            ],
-        );
+        self_signed(&tdir, "key.pem", "cert.pem", "appkit-test-issuer");
         openssl(
             &tdir,
             &[
