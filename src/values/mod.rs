@@ -146,6 +146,26 @@ pub struct Job {
     pub env: Option<String>,
 }
 
+/// The base values file a validation thread loaded last. The jobs of one app (one per
+/// environment) come one after the other and all start with its `values.yaml`, which is then read
+/// and parsed once instead of once per environment.
+#[derive(Default)]
+pub struct LoadCache {
+    last: Option<(PathBuf, Arc<SourceFile>, Node)>,
+}
+
+impl LoadCache {
+    fn get(&self, path: &Path) -> Option<(&Arc<SourceFile>, &Node)> {
+        match &self.last {
+            Some((p, source, node)) if p == path => Some((source, node)),
+            _ => None,
+        }
+    }
+    fn put(&mut self, path: &Path, source: &Arc<SourceFile>, node: &Node) {
+        self.last = Some((path.to_path_buf(), source.clone(), node.clone()));
+    }
+}
+
 /// Validates apps against one chart and one platform config. Build it once, use it for every app:
 /// the chart defaults are parsed and the schema compiled here.
 pub struct Validator {
@@ -243,17 +263,30 @@ impl Validator {
     }
 
     /// Run jobs on a few threads (the machine's cores, at most 8); diagnostics in job order.
+    /// Each thread takes a contiguous chunk, so the environments of one app run one after the
+    /// other and share one load of its `values.yaml` ([`LoadCache`]).
     pub fn run(&self, jobs: &[Job]) -> Vec<Diagnostic> {
-        let one = |j: &Job| match &j.files {
-            None => self.validate_app(&j.app, j.env.as_deref()),
-            Some(files) => self.validate_files(&j.app, files, j.env.as_deref()),
+        let chunk_diags = |c: &[Job]| {
+            let mut cache = LoadCache::default();
+            c.iter()
+                .flat_map(|j| {
+                    let files = match &j.files {
+                        None => self.app_files(&j.app, j.env.as_deref()),
+                        Some(files) => files.clone(),
+                    };
+                    match self.coalesce_with(&j.app, &files, j.env.as_deref(), &mut cache) {
+                        Ok(values) => self.check(&values),
+                        Err(diags) => diags,
+                    }
+                })
+                .collect::<Vec<_>>()
         };
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 8)
             .min(jobs.len().max(1));
         if threads <= 1 {
-            return jobs.iter().flat_map(one).collect();
+            return chunk_diags(jobs);
         }
         let chunk = jobs.len().div_ceil(threads);
         std::thread::scope(|s| {
@@ -262,7 +295,7 @@ impl Validator {
                 .map(|c| {
                     std::thread::Builder::new()
                         .stack_size(8 << 20)
-                        .spawn_scoped(s, move || c.iter().flat_map(one).collect::<Vec<_>>())
+                        .spawn_scoped(s, move || chunk_diags(c))
                         .expect("spawn a validation thread")
                 })
                 .collect();
@@ -298,10 +331,28 @@ impl Validator {
         paths: &[PathBuf],
         env: Option<&str>,
     ) -> Result<AppValues, Vec<Diagnostic>> {
+        self.coalesce_with(app, paths, env, &mut LoadCache::default())
+    }
+
+    /// [`Self::coalesce`], reusing the first file's load from `cache` when it is the same file.
+    fn coalesce_with(
+        &self,
+        app: &str,
+        paths: &[PathBuf],
+        env: Option<&str>,
+        cache: &mut LoadCache,
+    ) -> Result<AppValues, Vec<Diagnostic>> {
         let mut files = vec![self.chart_values.clone()];
         let mut user: Option<Node> = None;
         let mut errors = Vec::new();
         for (i, path) in paths.iter().enumerate() {
+            if i == 0 {
+                if let Some((source, node)) = cache.get(path) {
+                    user = Some(node.clone());
+                    files.push(source.clone());
+                    continue;
+                }
+            }
             let text = match yaml::read_source(path) {
                 Ok(t) => t,
                 Err(e) => {
@@ -309,17 +360,24 @@ impl Validator {
                     continue;
                 }
             };
-            match yaml::parse(&text, i as u32 + 1, path) {
-                Ok(node) => match user.as_mut() {
-                    None => user = Some(node),
-                    Some(u) => coalesce::merge_user(u, node),
-                },
-                Err(e) => errors.push(yaml_diagnostic(e, &text, "yaml")),
-            }
-            files.push(Arc::new(SourceFile {
+            let parsed = yaml::parse(&text, i as u32 + 1, path);
+            let source = Arc::new(SourceFile {
                 path: path.clone(),
                 text,
-            }));
+            });
+            match parsed {
+                Ok(node) => {
+                    if i == 0 {
+                        cache.put(path, &source, &node);
+                    }
+                    match user.as_mut() {
+                        None => user = Some(node),
+                        Some(u) => coalesce::merge_user(u, node),
+                    }
+                }
+                Err(e) => errors.push(yaml_diagnostic(e, &source.text, "yaml")),
+            }
+            files.push(source);
         }
         if !errors.is_empty() {
             return Err(errors);
