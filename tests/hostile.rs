@@ -67,10 +67,19 @@ fn report_message(stderr: &str, needle: Option<&str>) -> String {
     if shown.first().is_some_and(|l| l.ends_with(':')) {
         shown.extend(lines.get(at + 1));
     }
-    if let Some(n) = needle.filter(|n| !n.is_empty()) {
-        if !shown.iter().any(|l| l.contains(n)) {
+    match needle.filter(|n| !n.is_empty()) {
+        Some(n) if !shown.iter().any(|l| l.contains(n)) => {
             shown.extend(lines.iter().find(|l| l.contains(n)));
         }
+        Some(_) => {}
+        // No needle: the root cause, when the error has a chain.
+        None => shown.extend(
+            lines
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("Caused by:"))
+                .filter(|l| !shown.contains(l)),
+        ),
     }
     let msg = shown.join(" — ");
     // /tmp/.tmpAbC123/repo/appkit.yaml → …/repo/appkit.yaml; upload session state → `…`
@@ -146,7 +155,7 @@ pub fn measure_with(case: &str, cmd: &Command, needle: Option<&str>) -> Run {
 
 /// Measure and assert a refusal: one of `codes`, `needle` in stderr, no panic, bounded.
 pub fn refused(case: &str, cmd: &Command, codes: &[i32], needle: &str) -> Run {
-    let r = measure_with(case, cmd, Some(needle));
+    let r = measure_with(case, cmd, Some(needle).filter(|n| !n.is_empty()));
     assert!(
         r.code.is_some_and(|c| codes.contains(&c)),
         "{case}: exit {:?}, expected one of {codes:?}\n{}",
