@@ -316,7 +316,11 @@ impl Loaded {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(self.apps_dir())? {
             let entry = entry?;
-            if entry.file_type()?.is_dir() && entry.path().join("values.yaml").is_file() {
+            // Any `values.yaml` makes an app — also one that is not a regular file (a FIFO, a
+            // link to a device, a dangling link): reading it then fails with a clear error
+            // instead of the app silently dropping out of validate and render.
+            let has_values = std::fs::symlink_metadata(entry.path().join("values.yaml")).is_ok();
+            if entry.file_type()?.is_dir() && has_values {
                 if let Some(n) = entry.file_name().to_str() {
                     if !n.starts_with('.') {
                         names.push(n.to_string());

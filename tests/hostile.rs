@@ -293,6 +293,83 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
 
+/// An app's values file — the input app owners control — through every command that reads it:
+/// validate (the app, and the file named directly), render and publish. Duplicate keys are not
+/// refused here: the last one wins, exactly as Helm reads the file, so appkit's verdict matches
+/// what Helm deploys (a separate test checks that).
+#[test]
+fn app_values_hostile_inputs_are_refused_by_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = platform(tmp.path());
+    let values = repo.join("apps/app1/values.yaml");
+    let good = fs::read(&values).unwrap();
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = hostile_yaml("replicas", "1")
+        .into_iter()
+        .filter(|(case, _, _)| *case != "duplicate key")
+        .collect();
+    // An alias bomb where the schema would accept anything: stopped by the node budget.
+    cases.push((
+        "alias bomb under podAnnotations",
+        alias_bomb("podAnnotations").into_bytes(),
+        "",
+    ));
+    let mut huge = good.clone();
+    huge.extend(format!("# {}\n", "x".repeat(11 * 1024 * 1024)).into_bytes());
+    cases.push(("11 MiB file", huge, "limited to 10485760 bytes"));
+    for (case, bytes, needle) in &cases {
+        fs::write(&values, bytes).unwrap();
+        let layout = format!("oci-layout:{}", tmp.path().join("layout").display());
+        for verb in [
+            &["validate"][..],
+            &["validate", "apps/app1/values.yaml"],
+            &["render", "--check"],
+            &["publish", "--to", &layout],
+        ] {
+            let mut c = appkit();
+            c.current_dir(&repo).args(verb);
+            let label = verb[..verb.len().min(2)]
+                .join(" ")
+                .replace(&layout, "oci-layout");
+            refused(
+                &format!("values.yaml {case} ({label})"),
+                &c,
+                &[1, 2],
+                needle,
+            );
+        }
+    }
+    // Not regular files: never opened.
+    fs::write(&values, &good).unwrap();
+    let fifo = tmp.path().join("values.fifo.yaml");
+    mkfifo(&fifo);
+    for (case, path, needle) in [
+        ("FIFO", fifo.as_path(), "FIFO"),
+        ("/dev/zero", Path::new("/dev/zero"), "device"),
+    ] {
+        let mut c = appkit();
+        c.current_dir(&repo).arg("validate").arg(path);
+        refused(&format!("values file {case} (validate)"), &c, &[2], needle);
+    }
+    // An app whose values.yaml is not a regular file is reported, not silently skipped.
+    fs::remove_file(&values).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &values).unwrap();
+    for verb in ["validate", "render"] {
+        let mut c = appkit();
+        c.current_dir(&repo).arg(verb);
+        refused(
+            &format!("values.yaml symlink to /dev/zero ({verb})"),
+            &c,
+            &[1, 2],
+            "device",
+        );
+    }
+    fs::remove_file(&values).unwrap();
+    mkfifo(&values);
+    let mut c = appkit();
+    c.current_dir(&repo).arg("validate");
+    refused("values.yaml is a FIFO (validate)", &c, &[2], "FIFO");
+}
+
 /// Component manifests (platform/components/*.yaml), read by validate.
 #[test]
 fn component_manifest_hostile_inputs_are_refused() {

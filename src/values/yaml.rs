@@ -40,8 +40,10 @@ use super::scalar::{format_go_float, go_parse_float, go_parse_int, is_yaml_style
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Deepest nesting of mappings and lists.
 pub const MAX_DEPTH: usize = 256;
-/// Most nodes one file may produce once aliases are expanded.
-pub const MAX_NODES: usize = 1_000_000;
+/// Most nodes one file may produce once aliases are expanded. A real values file has hundreds;
+/// each node costs ~150 bytes with its positions, so this caps one parse near 40 MiB (validate
+/// parses up to 8 files at once, one per thread).
+pub const MAX_NODES: usize = 250_000;
 
 /// A problem reading one file, with its position when there is one.
 #[derive(Debug, Clone, thiserror::Error)]
