@@ -296,7 +296,8 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
 /// An app's values file — the input app owners control — through every command that reads it:
 /// validate (the app, and the file named directly), render and publish. Duplicate keys are not
 /// refused here: the last one wins, exactly as Helm reads the file, so appkit's verdict matches
-/// what Helm deploys (a separate test checks that).
+/// what Helm deploys (`tests/validate.rs` checks that against Helm 3 and 4 with the fixtures
+/// `good-duplicate-keys.yaml` and `bad-duplicate-last-wins.yaml`).
 #[test]
 fn app_values_hostile_inputs_are_refused_by_every_command() {
     let tmp = tempfile::tempdir().unwrap();
