@@ -1,5 +1,5 @@
 //! The platform's Dapr manifests (`examples/platform/components/`): they match the real Dapr CRDs
-//! (from `shared/reference/dapr/`, when that directory is present), are namespaced and scoped, keep
+//! (`tests/fixtures/reference/dapr/`, copied from the platform's `shared/reference/`), are namespaced and scoped, keep
 //! credentials out of plain text, and define every component the example apps name.
 
 use std::path::PathBuf;
@@ -31,22 +31,19 @@ fn component_manifests() -> Vec<(PathBuf, Value)> {
     out
 }
 
-/// The real Dapr CRDs (`shared/reference/dapr/`): `$APPKIT_REFERENCE_DIR/dapr`, or found above the
-/// repository. They are reference data outside the repository, so this is `None` elsewhere.
-fn dapr_reference_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("APPKIT_REFERENCE_DIR") {
-        let dir = PathBuf::from(dir).join("dapr");
-        assert!(
-            dir.is_dir(),
-            "APPKIT_REFERENCE_DIR is set but {} does not exist",
-            dir.display()
-        );
-        return Some(dir);
-    }
-    common::repo_root()
-        .ancestors()
-        .map(|a| a.join("shared/reference/dapr"))
-        .find(|d| d.is_dir())
+/// The real Dapr CRDs: `$APPKIT_REFERENCE_DIR/dapr`, else the copy in
+/// `tests/fixtures/reference/dapr`.
+fn dapr_reference_dir() -> PathBuf {
+    let dir = match std::env::var_os("APPKIT_REFERENCE_DIR") {
+        Some(d) => PathBuf::from(d).join("dapr"),
+        None => common::repo_root().join("tests/fixtures/reference/dapr"),
+    };
+    assert!(
+        dir.is_dir(),
+        "the Dapr CRDs are missing: expected {}",
+        dir.display()
+    );
+    dir
 }
 
 /// Make a CRD's structural schema strict: an object with declared properties and no
@@ -74,10 +71,7 @@ fn strict(schema: &mut Value) {
 
 #[test]
 fn dapr_manifests_match_the_reference_crds() {
-    let Some(dir) = dapr_reference_dir() else {
-        eprintln!("note: no shared/reference/dapr directory (set APPKIT_REFERENCE_DIR); CRD check not run");
-        return;
-    };
+    let dir = dapr_reference_dir();
     let mut crds = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

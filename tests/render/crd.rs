@@ -11,24 +11,18 @@ use crate::common;
 // ---------------------------------------------------------------------------------------------
 // Flux CRD schemas
 
-/// `../shared/reference/flux` next to the repository (or next to any parent, for worktrees), or
-/// `$APPKIT_REFERENCE_DIR/flux`.
+/// The Flux CRDs: `$APPKIT_REFERENCE_DIR/flux`, else the copy in `tests/fixtures/reference/flux`.
 fn flux_crd_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("APPKIT_REFERENCE_DIR") {
-        return PathBuf::from(d).join("flux");
-    }
-    let root = common::repo_root();
-    for dir in root.ancestors().skip(1) {
-        let candidate = dir.join("shared/reference/flux");
-        if candidate.is_dir() {
-            return candidate;
-        }
-    }
-    panic!(
-        "\n\n*** The Flux CRDs are missing: expected {}/../shared/reference/flux (or set APPKIT_REFERENCE_DIR).\n\
-         *** These tests check every rendered object against the real CRD schemas and cannot run without them.\n\n",
-        root.display()
+    let dir = match std::env::var_os("APPKIT_REFERENCE_DIR") {
+        Some(d) => PathBuf::from(d).join("flux"),
+        None => common::repo_root().join("tests/fixtures/reference/flux"),
+    };
+    assert!(
+        dir.is_dir(),
+        "the Flux CRDs are missing: expected {}",
+        dir.display()
     );
+    dir
 }
 
 /// Kubernetes structural schema (OpenAPI v3) → JSON Schema. Objects with `properties` reject
