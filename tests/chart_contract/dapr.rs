@@ -34,16 +34,7 @@ fn component_manifests() -> Vec<(PathBuf, Value)> {
 /// The real Dapr CRDs: `$APPKIT_REFERENCE_DIR/dapr`, else the copy in
 /// `tests/fixtures/reference/dapr`.
 fn dapr_reference_dir() -> PathBuf {
-    let dir = match std::env::var_os("APPKIT_REFERENCE_DIR") {
-        Some(d) => PathBuf::from(d).join("dapr"),
-        None => common::repo_root().join("tests/fixtures/reference/dapr"),
-    };
-    assert!(
-        dir.is_dir(),
-        "the Dapr CRDs are missing: expected {}",
-        dir.display()
-    );
-    dir
+    common::reference_dir("dapr")
 }
 
 /// Make a CRD's structural schema strict: an object with declared properties and no

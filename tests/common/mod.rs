@@ -16,6 +16,21 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Reference CRDs of `kind` (`flux`, `dapr`): `$APPKIT_REFERENCE_DIR/<kind>`, else the copy in
+/// `tests/fixtures/reference/<kind>`.
+pub fn reference_dir(kind: &str) -> PathBuf {
+    let dir = match std::env::var_os("APPKIT_REFERENCE_DIR") {
+        Some(d) => PathBuf::from(d).join(kind),
+        None => repo_root().join("tests/fixtures/reference").join(kind),
+    };
+    assert!(
+        dir.is_dir(),
+        "the {kind} reference CRDs are missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
 pub fn chart_dir() -> PathBuf {
     repo_root().join("chart")
 }

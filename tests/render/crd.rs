@@ -13,16 +13,7 @@ use crate::common;
 
 /// The Flux CRDs: `$APPKIT_REFERENCE_DIR/flux`, else the copy in `tests/fixtures/reference/flux`.
 fn flux_crd_dir() -> PathBuf {
-    let dir = match std::env::var_os("APPKIT_REFERENCE_DIR") {
-        Some(d) => PathBuf::from(d).join("flux"),
-        None => common::repo_root().join("tests/fixtures/reference/flux"),
-    };
-    assert!(
-        dir.is_dir(),
-        "the Flux CRDs are missing: expected {}",
-        dir.display()
-    );
-    dir
+    common::reference_dir("flux")
 }
 
 /// Kubernetes structural schema (OpenAPI v3) → JSON Schema. Objects with `properties` reject
