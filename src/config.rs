@@ -40,9 +40,6 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
-    #[allow(dead_code)] // kept for callers that report a whole-file problem without a position
-    Invalid { path: PathBuf, message: String },
     /// The file was read and is wrong; every problem found, with positions. Its source is an
     /// [`crate::error::Invalid`], so every command exits 1 for it (the input is wrong).
     #[error("{} is invalid:\n{}", path.display(), format_diagnostics(diagnostics))]
@@ -70,24 +67,6 @@ impl ConfigError {
             path: path.into(),
             diagnostics,
             invalid,
-        }
-    }
-}
-
-#[allow(dead_code)] // used by the other commands as they land
-impl ConfigError {
-    /// True when the config was read and found wrong (exit code 1), not an I/O problem.
-    pub fn is_invalid(&self) -> bool {
-        matches!(
-            self,
-            ConfigError::Invalid { .. } | ConfigError::Diagnostics { .. }
-        )
-    }
-    /// The diagnostics, when the config was found wrong.
-    pub fn diagnostics(&self) -> &[Diagnostic] {
-        match self {
-            ConfigError::Diagnostics { diagnostics, .. } => diagnostics,
-            _ => &[],
         }
     }
 }
@@ -302,7 +281,6 @@ impl Loaded {
     pub fn apps_dir(&self) -> PathBuf {
         self.root.join(&self.config.apps.dir)
     }
-    #[allow(dead_code)] // validate's
     pub fn components_dir(&self) -> PathBuf {
         self.root.join(&self.config.components)
     }
@@ -385,7 +363,6 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
 /// Load and check `appkit.yaml`: parse errors, unknown keys and wrong types, then the semantic
 /// checks of [`check`]. Warnings do not fail the load; they are returned in [`Loaded`]'s checks
 /// by [`load_with_warnings`].
-#[allow(dead_code)] // the other commands' entry point
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     load_with_warnings(path).map(|(l, _)| l)
 }
@@ -457,7 +434,8 @@ mod tests {
 
     fn errors(text: &str) -> Vec<Diagnostic> {
         match load_text(text) {
-            Err(e) => e.diagnostics().to_vec(),
+            Err(ConfigError::Diagnostics { diagnostics, .. }) => diagnostics,
+            Err(e) => panic!("expected diagnostics, got {e}"),
             Ok(_) => panic!("expected errors for:\n{text}"),
         }
     }
@@ -484,7 +462,7 @@ mod tests {
     fn an_invalid_config_means_exit_code_1_with_a_hint() {
         let text = GOOD.replace("0.1.0\n  prod", "latest\n  prod");
         let err = load_text(&text).map(|_| ()).unwrap_err();
-        assert!(err.is_invalid());
+        assert!(matches!(err, ConfigError::Diagnostics { .. }));
         let err = anyhow::Error::new(err);
         assert_eq!(crate::error::exit_code(&err), 1);
         assert!(crate::error::hint(&err)

@@ -45,7 +45,6 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
-#[allow(dead_code)] // constructors for the other commands
 impl Diagnostic {
     pub fn error(code: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {

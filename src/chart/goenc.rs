@@ -185,7 +185,6 @@ impl GoValue {
         }
     }
 
-    #[allow(dead_code)]
     pub(super) fn write_json(&self, out: &mut String) {
         match self {
             GoValue::Str(s) => go_json_string(s, out),
@@ -302,7 +301,6 @@ fn yaml_scalar(s: &str) -> String {
 
 /// Go `encoding/json` string encoding (Go ≥ 1.22): `\b \f \n \r \t` short escapes, other control
 /// characters as `\u00xx`, and `<`, `>`, `&`, U+2028, U+2029 escaped (HTML-safe).
-#[allow(dead_code)]
 pub(super) fn go_json_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {

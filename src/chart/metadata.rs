@@ -401,7 +401,6 @@ impl ChartMetadata {
 
     /// The OCI config blob `helm push` writes for this chart: byte-identical to Go's
     /// `json.Marshal(chart.Metadata)` (compact, struct field order, omitempty, HTML escaping).
-    #[allow(dead_code)] // the OCI config blob, used by push (branch `oci`)
     pub fn to_helm_config_json(&self) -> Vec<u8> {
         let mut out = String::new();
         go_value(self).write_json(&mut out);

@@ -38,14 +38,6 @@ pub struct ArchiveContents {
     pub files: Vec<ArchiveFile>,
 }
 
-impl ArchiveContents {
-    /// File paths relative to the top directory, in archive order.
-    #[allow(dead_code)] // used by push (branch `oci`)
-    pub fn file_names(&self) -> Vec<&str> {
-        self.files.iter().map(|f| f.path.as_str()).collect()
-    }
-}
-
 fn unsafe_entry(name: &str, reason: &'static str) -> ChartError {
     ChartError::UnsafeEntry {
         name: name.to_string(),
@@ -180,7 +172,6 @@ fn split_entry_name(name: &str) -> Result<(String, String), ChartError> {
 /// [`read_tgz`] checked every entry. Refuses to overwrite an existing `<top dir>`; the files are
 /// written to a temporary directory first and renamed into place, so a failure leaves nothing.
 /// Returns the chart directory written.
-#[allow(dead_code)] // used by pull --untar (branch `oci`)
 pub fn extract_safely(bytes: &[u8], dest_dir: &Path) -> Result<PathBuf, ChartError> {
     let contents = read_tgz(bytes)?;
     let io = |path: &Path, source: std::io::Error| ChartError::Io {

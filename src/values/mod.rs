@@ -4,7 +4,6 @@
 //! ([`schema`]) and the platform's rules ([`rules`]). Never prints: it returns diagnostics.
 //!
 //! Public API used by other modules (keep these signatures stable):
-//! - [`load_values_file`]: one YAML file → JSON value (errors carry file:line).
 //! - [`app_overlay_values`]: an app's `values.yaml` deep-merged with `values.<env>.yaml`
 //!   (what goes into a HelmRelease's `spec.values`; chart defaults are NOT included).
 //! - [`Validator::new`] (chart defaults and schema parsed/compiled once) then
@@ -40,9 +39,6 @@ pub enum ValuesError {
         #[source]
         source: std::io::Error,
     },
-    #[allow(dead_code)]
-    #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String },
     #[error("{} is not a chart directory (no Chart.yaml)", path.display())]
     NotAChart { path: PathBuf },
     #[error(transparent)]
@@ -51,14 +47,6 @@ pub enum ValuesError {
     Schema(#[from] schema::SchemaError),
 }
 
-#[allow(dead_code)] // used by render (spec.values)
-/// Load one values file, read exactly as Helm reads it. An empty file is an empty mapping.
-pub fn load_values_file(path: &Path) -> Result<Value, ValuesError> {
-    let text = yaml::read_source(path)?;
-    Ok(yaml::parse(&text, 1, path)?.to_json())
-}
-
-#[allow(dead_code)] // used by render (spec.values)
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
 pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, ValuesError> {
     let mut files = vec![app_dir.join("values.yaml")];
@@ -178,7 +166,6 @@ pub struct Validator {
 
 impl Validator {
     /// A validator for the chart and apps of `appkit.yaml`.
-    #[allow(dead_code)] // used by publish and render
     pub fn new(loaded: &Loaded) -> Result<Validator, ValuesError> {
         Self::with_chart(&loaded.chart_dir(), Some(loaded))
     }
@@ -227,7 +214,6 @@ impl Validator {
     }
 
     /// Every app of the apps directory in every environment of `appkit.yaml` (or only `env`).
-    #[allow(dead_code)] // used by publish
     pub fn validate_all(
         &self,
         loaded: &Loaded,
@@ -476,6 +462,6 @@ mod tests {
         );
         let v = app_overlay_values(dir.path(), Some("dev")).unwrap();
         assert_eq!(v["m"], serde_json::json!({"a": 1, "b": 2}));
-        assert!(load_values_file(&dir.path().join("missing.yaml")).is_err());
+        assert!(app_overlay_values(&dir.path().join("missing"), None).is_err());
     }
 }
