@@ -16,10 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Diagnostic, Location};
 
-// Explicit paths, so that the file also compiles when included with `#[path]` (fuzz/src/lib.rs).
-#[path = "config/check.rs"]
 mod check;
-#[path = "config/source_map.rs"]
 mod source_map;
 
 #[allow(unused_imports)] // part of the config API (names/durations checks for other modules)

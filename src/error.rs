@@ -54,7 +54,55 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// A hint attached to any error (printed as `hint: …`).
+/// An error with a hint for the user: the error keeps its own message and causes (it is shown
+/// exactly as it would be without the hint), and the printer adds `hint: …` after them. Build it
+/// with [`HintExt::hint`] / [`HintExt::with_hint`] or [`Hinted::new`]; never put a hint into a
+/// context string.
+#[derive(Debug)]
+pub struct Hinted {
+    pub error: anyhow::Error,
+    pub hint: String,
+}
+
+impl Hinted {
+    pub fn new(error: impl Into<anyhow::Error>, hint: impl Into<String>) -> Hinted {
+        Hinted {
+            error: error.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Hinted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Hinted {
+    // Transparent: the chain goes on with the wrapped error's own causes.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// Attach a hint to an error or a failed result.
+pub trait HintExt<T> {
+    fn hint(self, hint: impl Into<String>) -> Result<T, anyhow::Error>;
+    fn with_hint<H: Into<String>>(self, hint: impl FnOnce() -> H) -> Result<T, anyhow::Error>;
+}
+
+impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
+    fn hint(self, hint: impl Into<String>) -> Result<T, anyhow::Error> {
+        self.map_err(|e| anyhow::Error::new(Hinted::new(e, hint)))
+    }
+    fn with_hint<H: Into<String>>(self, hint: impl FnOnce() -> H) -> Result<T, anyhow::Error> {
+        self.map_err(|e| anyhow::Error::new(Hinted::new(e, hint())))
+    }
+}
+
+/// Old-style hint (a root error under context strings). Being replaced by [`Hinted`]; removed
+/// once no caller is left.
 #[derive(Debug)]
 pub struct Hint(pub String);
 
@@ -66,9 +114,22 @@ impl fmt::Display for Hint {
 
 impl std::error::Error for Hint {}
 
+/// Every error of a chain, looking through [`Hinted`] wrappers (whose own `source` skips the
+/// wrapped error itself).
+fn causes<'a>(err: &'a anyhow::Error) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    for c in err.chain() {
+        out.push(c);
+        if let Some(h) = c.downcast_ref::<Hinted>() {
+            out.extend(causes(&h.error));
+        }
+    }
+    out
+}
+
 /// Exit code for an error that ended a command: 1 when any cause is [`Invalid`], otherwise 2.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|c| c.is::<Invalid>()) {
+    if causes(err).iter().any(|c| c.is::<Invalid>()) {
         1
     } else {
         2
@@ -77,11 +138,15 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// The hint to show for an error, if any cause carries one.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
-    for cause in err.chain() {
-        if let Some(i) = cause.downcast_ref::<Invalid>() {
-            if let Some(h) = &i.hint {
-                return Some(h.clone());
-            }
+    for cause in causes(err) {
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            return Some(h.hint.clone());
+        }
+        if let Some(h) = cause
+            .downcast_ref::<Invalid>()
+            .and_then(|i| i.hint.as_ref())
+        {
+            return Some(h.clone());
         }
         if let Some(h) = cause.downcast_ref::<Hint>() {
             return Some(h.0.clone());
@@ -92,7 +157,7 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
 
 /// True when the error is a broken pipe on output (e.g. `helm appkit versions … | head -1`).
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
+    causes(err).iter().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })

@@ -1,25 +1,14 @@
 //! Entry point: parse the command line, run the command, map the outcome to an exit code.
 //!
-//! Exit codes (DESIGN.md): 0 ok · 1 the input was checked and is wrong (validation, policy, drift,
+//! Exit codes (README, "Conventions"): 0 ok · 1 the input was checked and is wrong (validation, policy, drift,
 //! immutability) · 2 usage, I/O, network or unexpected errors. A broken pipe on stdout is success.
+#![deny(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-mod chart;
-mod cli;
-mod commands;
-mod config;
-mod diagnostics;
-mod error;
-mod flux;
-mod fsutil;
-mod lock;
-mod oci;
-mod printer;
-mod scaffold;
-mod values;
+use appkit::{cli, commands, error, printer};
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -57,6 +46,7 @@ fn main() -> ExitCode {
 /// backtrace advice. The payload is shown (it names the broken invariant); secrets never reach it
 /// because they are only ever formatted through their masking `Debug`/`Display`. Temp files of an
 /// interrupted write are removed as the stack unwinds, so a panic leaves no partial file either.
+#[allow(clippy::print_stderr)] // the panic hook cannot go through a Printer
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let what = info

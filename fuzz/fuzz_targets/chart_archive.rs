@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use helm_appkit_fuzz::chart;
+use appkit::chart;
 use libfuzzer_sys::fuzz_target;
 
 fn walk(root: &Path, dir: &Path) {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use helm_appkit_fuzz::chart::ignore::{go_match, Rules};
+use appkit::chart::ignore::{go_match, Rules};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! round-trips through its canonical form; the `+`↔`_` tag mapping is an inverse pair on SemVer.
 #![no_main]
 
-use helm_appkit_fuzz::oci::reference::{
+use appkit::oci::reference::{
     tag_for_version, validate_digest, validate_tag, version_for_tag, RegistryRef, Target,
 };
 use libfuzzer_sys::fuzz_target;

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use helm_appkit_fuzz::diagnostics::render_human;
-use helm_appkit_fuzz::values::Validator;
+use appkit::diagnostics::render_human;
+use appkit::values::Validator;
 use libfuzzer_sys::fuzz_target;
 
 struct Setup {

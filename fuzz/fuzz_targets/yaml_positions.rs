@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use helm_appkit_fuzz::values::node::{Node, Val};
-use helm_appkit_fuzz::values::yaml;
+use appkit::values::node::{Node, Val};
+use appkit::values::yaml;
 use libfuzzer_sys::fuzz_target;
 
 fn check_positions(n: &Node, len: usize) {

@@ -173,9 +173,14 @@ impl Rule {
     }
 }
 
+/// Go's `filepath.ErrBadPattern`: the pattern is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("syntax error in pattern")]
+pub struct BadPattern;
+
 /// Go's `path/filepath.Match` on Unix, ported line by line (including its error rules: a
 /// malformed pattern is an error even when the name already failed to match).
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let mut pattern: Vec<char> = pattern.chars().collect();
     let mut name: Vec<char> = name.chars().collect();
     'outer: while !pattern.is_empty() {
@@ -239,7 +244,7 @@ fn scan_chunk(pattern: &[char]) -> (bool, &[char], &[char]) {
 }
 
 /// Returns the rest of `s` after the chunk and whether it matched; `Err` for a bad pattern.
-fn match_chunk(chunk: &[char], s: &[char]) -> Result<(Vec<char>, bool), ()> {
+fn match_chunk(chunk: &[char], s: &[char]) -> Result<(Vec<char>, bool), BadPattern> {
     let mut chunk = chunk;
     let mut s = s;
     let mut failed = false;
@@ -297,7 +302,7 @@ fn match_chunk(chunk: &[char], s: &[char]) -> Result<(Vec<char>, bool), ()> {
                 let c = if c == '\\' {
                     chunk = &chunk[1..];
                     if chunk.is_empty() {
-                        return Err(());
+                        return Err(BadPattern);
                     }
                     chunk[0]
                 } else {
@@ -320,21 +325,21 @@ fn match_chunk(chunk: &[char], s: &[char]) -> Result<(Vec<char>, bool), ()> {
     }
 }
 
-fn get_esc(chunk: &[char]) -> Result<(char, &[char]), ()> {
+fn get_esc(chunk: &[char]) -> Result<(char, &[char]), BadPattern> {
     let mut chunk = chunk;
     if chunk.is_empty() || chunk[0] == '-' || chunk[0] == ']' {
-        return Err(());
+        return Err(BadPattern);
     }
     if chunk[0] == '\\' {
         chunk = &chunk[1..];
         if chunk.is_empty() {
-            return Err(());
+            return Err(BadPattern);
         }
     }
     let r = chunk[0];
     let rest = &chunk[1..];
     if rest.is_empty() {
-        return Err(());
+        return Err(BadPattern);
     }
     Ok((r, rest))
 }

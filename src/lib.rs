@@ -1,0 +1,20 @@
+//! appkit as a library: the domain (`chart`, `oci`, `values`, `flux`, `scaffold`), the layer that
+//! answers the cross-cutting questions once, and the commands. `src/main.rs` only parses, runs and
+//! maps the outcome to an exit code; the fuzz targets (`fuzz/`) and benches link this crate.
+//!
+//! Nothing but [`printer`] writes to stdout or stderr (enforced by the lints below).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod chart;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diagnostics;
+pub mod error;
+pub mod flux;
+pub mod fsutil;
+pub mod lock;
+pub mod oci;
+pub mod printer;
+pub mod scaffold;
+pub mod values;
