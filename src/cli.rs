@@ -56,6 +56,16 @@ impl GlobalArgs {
     }
 }
 
+/// `--env`, the same on every command that acts on environments: repeatable (`-e a -e b`) and
+/// comma-separated (`--env a,b`); the workspace resolves the names (unknown → usage error).
+#[derive(Debug, Clone, Default, Args)]
+pub struct EnvArgs {
+    /// Only these environments of appkit.yaml (repeatable: `-e dev -e prod`, or comma-separated:
+    /// `--env dev,prod`; default: every environment)
+    #[arg(long = "env", short = 'e', value_name = "ENV", value_delimiter = ',')]
+    pub env: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
@@ -110,9 +120,8 @@ pub struct ValidateArgs {
     /// (their values.yaml + values.<env>.yaml). Default: every app of appkit.yaml
     #[arg(value_name = "VALUES_FILES|APP_DIRS")]
     pub inputs: Vec<PathBuf>,
-    /// Validate only this environment (default: every environment of appkit.yaml)
-    #[arg(long, value_name = "ENV")]
-    pub env: Option<String>,
+    #[command(flatten)]
+    pub envs: EnvArgs,
     /// The chart directory (default: the chart of appkit.yaml)
     #[arg(long, value_name = "DIR")]
     pub chart: Option<PathBuf>,
@@ -128,9 +137,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Render only this environment (repeatable; default: every environment of appkit.yaml)
-    #[arg(long, short = 'e', value_name = "ENV")]
-    pub env: Vec<String>,
+    #[command(flatten)]
+    pub envs: EnvArgs,
     /// Write to this directory instead of the environment's `output` (needs exactly one --env)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -265,8 +273,8 @@ pub struct NewArgs {
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub uses: Vec<String>,
     /// Also write an empty, commented overlay `values.<ENV>.yaml` for these environments of
-    /// appkit.yaml (comma-separated or repeated)
-    #[arg(long, value_name = "ENV", value_delimiter = ',')]
+    /// appkit.yaml (repeatable: `-e a -e b`, or comma-separated: `--env a,b`)
+    #[arg(long = "env", short = 'e', value_name = "ENV", value_delimiter = ',')]
     pub env: Vec<String>,
 }
 

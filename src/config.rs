@@ -284,28 +284,6 @@ impl Loaded {
     pub fn lock_path(&self) -> PathBuf {
         self.root.join(crate::lock::LOCK_FILE)
     }
-    /// Names of the apps: subdirectories of the apps dir holding a `values.yaml`, sorted. Hidden
-    /// directories (`.git`, a staging directory `helm appkit new` left behind when killed) are not
-    /// apps.
-    pub fn app_names(&self) -> std::io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(self.apps_dir())? {
-            let entry = entry?;
-            // Any `values.yaml` makes an app — also one that is not a regular file (a FIFO, a
-            // link to a device, a dangling link): reading it then fails with a clear error
-            // instead of the app silently dropping out of validate and render.
-            let has_values = std::fs::symlink_metadata(entry.path().join("values.yaml")).is_ok();
-            if entry.file_type()?.is_dir() && has_values {
-                if let Some(n) = entry.file_name().to_str() {
-                    if !n.starts_with('.') {
-                        names.push(n.to_string());
-                    }
-                }
-            }
-        }
-        names.sort();
-        Ok(names)
-    }
     /// The namespace an app is deployed to.
     pub fn app_namespace(&self, app: &str) -> String {
         self.config

@@ -86,6 +86,29 @@ impl std::error::Error for Hinted {
     }
 }
 
+/// Marks a domain error as "the input was checked and is wrong" (exit 1) without changing how it
+/// reads: transparent like [`Hinted`], its message and causes are the wrapped error's.
+#[derive(Debug)]
+pub struct Rejected(pub anyhow::Error);
+
+impl Rejected {
+    pub fn new(error: impl Into<anyhow::Error>) -> Rejected {
+        Rejected(error.into())
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// Attach a hint to an error or a failed result.
 pub trait HintExt<T> {
     fn hint(self, hint: impl Into<String>) -> Result<T, anyhow::Error>;
@@ -123,13 +146,20 @@ fn causes<'a>(err: &'a anyhow::Error) -> Vec<&'a (dyn std::error::Error + 'stati
         if let Some(h) = c.downcast_ref::<Hinted>() {
             out.extend(causes(&h.error));
         }
+        if let Some(r) = c.downcast_ref::<Rejected>() {
+            out.extend(causes(&r.0));
+        }
     }
     out
 }
 
-/// Exit code for an error that ended a command: 1 when any cause is [`Invalid`], otherwise 2.
+/// Exit code for an error that ended a command: 1 when any cause is [`Invalid`] or
+/// [`Rejected`], otherwise 2.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if causes(err).iter().any(|c| c.is::<Invalid>()) {
+    if causes(err)
+        .iter()
+        .any(|c| c.is::<Invalid>() || c.is::<Rejected>())
+    {
         1
     } else {
         2

@@ -5,6 +5,7 @@
 //! Nothing but [`printer`] writes to stdout or stderr (enforced by the lints below).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod actions;
 pub mod chart;
 pub mod cli;
 pub mod commands;
@@ -18,3 +19,4 @@ pub mod oci;
 pub mod printer;
 pub mod scaffold;
 pub mod values;
+pub mod workspace;

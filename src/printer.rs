@@ -69,6 +69,25 @@ impl Printer {
         let _ = writeln!(io::stderr().lock(), "{label}: {msg}");
     }
 
+    /// An error that fails the command without ending it (the command goes on to report the
+    /// rest, then exits 1). Never suppressed: `--quiet` hides status, not errors.
+    pub fn problem(&self, msg: &str) {
+        let _ = writeln!(io::stderr().lock(), "{}: {msg}", self.error_label());
+    }
+
+    /// A hint for the [`Printer::problem`] before it; never suppressed.
+    pub fn hint(&self, msg: &str) {
+        let _ = writeln!(io::stderr().lock(), "hint: {msg}");
+    }
+
+    fn error_label(&self) -> &'static str {
+        if self.color {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        }
+    }
+
     /// Debug detail on stderr, only with `--debug`/`HELM_DEBUG`. Callers must never pass secrets.
     pub fn debug(&self, msg: &str) {
         if self.debug {
@@ -87,12 +106,7 @@ impl Printer {
 
     /// Render an error that ended the command.
     pub fn error(&self, err: &anyhow::Error) {
-        let label = if self.color {
-            "\x1b[1;31merror\x1b[0m"
-        } else {
-            "error"
-        };
-        let mut s = format!("{label}: {err}\n");
+        let mut s = format!("{}: {err}\n", self.error_label());
         for cause in err.chain().skip(1) {
             if cause.is::<crate::error::Hint>() {
                 continue;

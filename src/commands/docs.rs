@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::cli::{DocsArgs, GlobalArgs};
-use crate::config;
 use crate::diagnostics::display_path;
 use crate::error::Status;
 use crate::fsutil::write_atomic;
@@ -17,19 +16,16 @@ use crate::printer::Printer;
 use crate::scaffold::model::Schema;
 use crate::scaffold::templates::{Templates, README};
 use crate::scaffold::{docs, ChartMeta};
+use crate::workspace::Workspace;
 
 pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Status> {
-    let loaded = match config::locate(global.config.as_deref()) {
-        Ok(path) => Some(config::load(&path)?),
-        Err(config::ConfigError::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let chart_dir = match (&args.chart, &loaded) {
+    let ws = Workspace::open_optional(global)?;
+    let chart_dir = match (&args.chart, &ws) {
         (Some(c), _) => c.clone(),
-        (None, Some(l)) => l.chart_dir(),
+        (None, Some(w)) => w.config().chart_dir(),
         (None, None) => PathBuf::from("."),
     };
-    let templates_dir = loaded.as_ref().and_then(super::new::templates_dir);
+    let templates_dir = ws.as_ref().and_then(crate::actions::new::templates_dir);
     let templates = Templates::load(templates_dir.as_deref(), &[README])?;
     report_templates(&templates, &[README], printer);
     let schema = Schema::load(&chart_dir)?;
@@ -45,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
             "{schema_shown}: key `{key}` has no description (its row in the reference is empty)"
         );
         if args.strict {
-            printer.status(&format!("error: {msg}"));
+            printer.problem(&msg);
         } else {
             printer.warn(&msg);
         }
@@ -79,8 +75,8 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         } else {
             printer.data(diff.trim_end())?;
         }
-        printer.status(&format!("{shown} is {state}"));
-        printer.status("hint: run `helm appkit docs` and commit the result");
+        printer.problem(&format!("{shown} is {state}"));
+        printer.hint("run `helm appkit docs` and commit the result");
         return Ok(Status::Failed);
     }
     if !args.check && !up_to_date {
@@ -134,7 +130,12 @@ pub fn report_templates(templates: &Templates, names: &[&str], printer: &Printer
             printer.debug(&format!("template {name}: {}", f.display()));
         }
     }
-    for f in &templates.ignored {
+    report_ignored_templates(&templates.ignored, printer);
+}
+
+/// Warn about files in the template directory that are not appkit templates.
+pub fn report_ignored_templates(ignored: &[std::path::PathBuf], printer: &Printer) {
+    for f in ignored {
         printer.warn(&format!(
             "{} is not one of appkit's templates ({}); it is ignored",
             f.display(),

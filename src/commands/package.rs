@@ -12,10 +12,10 @@ use anyhow::Result;
 
 use crate::chart::{self, ChartError, PackageOptions};
 use crate::cli::{GlobalArgs, PackageArgs};
-use crate::config;
-use crate::error::{Hint, Invalid, Status};
+use crate::error::{Hinted, Rejected, Status};
 use crate::fsutil;
 use crate::printer::Printer;
+use crate::workspace::Workspace;
 
 pub fn run(global: &GlobalArgs, args: PackageArgs, printer: &Printer) -> Result<Status> {
     let chart_dir = resolve_chart_dir(global, args.chart)?;
@@ -67,14 +67,10 @@ fn resolve_chart_dir(global: &GlobalArgs, explicit: Option<PathBuf>) -> Result<P
     if let Some(dir) = explicit {
         return Ok(dir);
     }
-    match config::locate(global.config.as_deref()) {
-        Ok(path) => {
-            let loaded = config::load(&path)?;
-            Ok(loaded.chart_dir())
-        }
-        Err(config::ConfigError::NotFound { .. }) => Ok(PathBuf::from(".")),
-        Err(e) => Err(e.into()),
-    }
+    Ok(match Workspace::open_optional(global)? {
+        Some(ws) => ws.config().chart_dir(),
+        None => PathBuf::from("."),
+    })
 }
 
 /// An archive written into the chart directory would be packaged by the next run (as with
@@ -124,22 +120,13 @@ fn report(err: ChartError) -> anyhow::Error {
         ChartError::IgnoreRule { .. } => Some("Helm's .helmignore supports Go globs (*, ?, [a-z]) but not **"),
         _ => None,
     };
-    // One message with every cause, so the chain survives the exit-code wrappers below.
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    if err.is_invalid() {
-        let mut inv = Invalid::new(message);
-        if let Some(h) = hint {
-            inv = inv.with_hint(h);
-        }
-        anyhow::Error::new(inv)
-    } else if let Some(h) = hint {
-        anyhow::Error::new(Hint(h.to_string())).context(message)
+    let err = if err.is_invalid() {
+        anyhow::Error::new(Rejected::new(err))
     } else {
-        anyhow::anyhow!(message)
+        anyhow::Error::new(err)
+    };
+    match hint {
+        Some(h) => Hinted::new(err, h).into(),
+        None => err,
     }
 }

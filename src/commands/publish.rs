@@ -15,12 +15,12 @@ use semver::Version;
 use serde::Serialize;
 
 use super::registry::{connection, oci_error};
+use crate::actions::validate;
 use crate::chart::archive::{self, PackageOptions};
 use crate::chart::ChartError;
 use crate::cli::{GlobalArgs, PublishArgs};
-use crate::config;
 use crate::diagnostics;
-use crate::error::{Hint, Invalid, Status};
+use crate::error::{Invalid, Status};
 use crate::lock::Lock;
 use crate::oci::manifest;
 use crate::oci::ops::{self, PushOutcome};
@@ -28,7 +28,8 @@ use crate::oci::reference::{tag_for_version, Target};
 use crate::oci::store::Store;
 use crate::oci::{block_on, OciError};
 use crate::printer::Printer;
-use crate::values::{Validator, UNREADABLE_CODES};
+use crate::values::UNREADABLE_CODES;
+use crate::workspace::Workspace;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,20 +47,13 @@ struct Published {
 }
 
 pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<Status> {
-    let path = config::locate(global.config.as_deref()).map_err(|e| {
-        anyhow::Error::new(e).context(Hint(
-            "run inside a platform repo (with appkit.yaml) or pass --config".into(),
-        ))
-    })?;
-    let loaded = config::load(&path)?;
+    let ws = Workspace::open(global)?;
+    let loaded = ws.config();
 
-    // 1. Validate every app.
-    let validator = Validator::new(&loaded)
-        .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
-    let apps = loaded
-        .app_names()
-        .with_context(|| format!("cannot list the apps in {}", loaded.apps_dir().display()))?;
-    let diags = validator.validate_all(&loaded, None)?;
+    // 1. Validate every app in every environment.
+    let report = validate::run(Some(&ws), &validate::Request::default())?;
+    let apps = report.apps;
+    let diags = report.diagnostics;
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if !diags.is_empty() {
         let base = std::env::current_dir().ok();
@@ -81,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         ));
         return Ok(Status::Failed);
     }
-    printer.status(&format!("validated {} app(s)", apps.len()));
+    printer.status(&format!("validated {apps} app(s)"));
 
     // 2. Package and build the artifact.
     let sde = archive::source_date_epoch_from_env().map_err(chart_error)?;
@@ -222,7 +216,7 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
             uploaded,
             already_published: already,
             dry_run: args.dry_run,
-            apps_validated: apps.len(),
+            apps_validated: apps,
             lock: lock_written,
         })?;
     } else {

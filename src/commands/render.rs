@@ -1,21 +1,21 @@
 //! `helm appkit render`: appkit.yaml + appkit.lock + apps/ → Flux files per environment, or with
-//! `--check` a unified diff of what would change (exit 1 on drift). Resolves the arguments, calls
-//! `flux::render` and `flux::drift`, prints; all decisions live in `flux/`.
+//! `--check` a unified diff of what would change (exit 1 on drift). Arguments → workspace →
+//! [`crate::actions::render`] → human text or JSON; all decisions live in `actions/` and `flux/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
+use crate::actions::render::{self, Outcome, Request};
 use crate::cli::{GlobalArgs, RenderArgs, RenderSource};
-use crate::config::{self, ConfigError};
+use crate::config::ConfigError;
 use crate::diagnostics::{self, Diagnostic};
-use crate::error::{Hint, Invalid, Status};
+use crate::error::{Invalid, Status};
 use crate::flux::drift::{self, Action};
-use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
-use crate::flux::FluxError;
+use crate::flux::render::SourceKind;
 use crate::printer::Printer;
-use crate::values::Validator;
+use crate::workspace::{self, Workspace};
 
 #[derive(Serialize)]
 struct JsonFile {
@@ -44,41 +44,42 @@ struct JsonReport {
 }
 
 pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<Status> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let path = config::locate(global.config.as_deref())?;
-    let (loaded, config_warnings) = match config::load_with_warnings(&path) {
-        Ok(l) => l,
-        Err(ConfigError::Diagnostics {
-            path, diagnostics, ..
-        }) => {
-            let what = format!("{} is invalid", path.display());
-            return report_invalid(printer, &cwd, args.check, diagnostics, &what);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    check_usage(&loaded, &args)?;
-    let opts = RenderOptions {
-        envs: args.env.clone(),
-        out: args.out.clone(),
-        source: match args.source {
-            RenderSource::Ocirepository => SourceKind::OciRepository,
-            RenderSource::Helmrepository => SourceKind::HelmRepository,
+    let cwd = workspace::current_dir();
+    let ws = match Workspace::open(global) {
+        Ok(ws) => ws,
+        Err(e) => match e.downcast::<ConfigError>() {
+            Ok(ConfigError::Diagnostics {
+                path, diagnostics, ..
+            }) => {
+                let what = format!("{} is invalid", path.display());
+                return report_invalid(printer, &cwd, args.check, diagnostics, &what);
+            }
+            Ok(other) => return Err(other.into()),
+            Err(e) => return Err(e),
         },
     };
-    // Render refuses apps whose values fail validation (schema + platform rules), per environment.
-    let validator = Validator::new(&loaded)
-        .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
-    let check_app = |app: &str, _dir: &Path, env: &str| validator.validate_app(app, Some(env));
-    let rendered = match flux_render::render(&loaded, &opts, &check_app) {
-        Ok(r) => r,
-        Err(FluxError::Invalid(diagnostics)) => {
+    let outcome = render::run(
+        &ws,
+        &Request {
+            envs: &args.envs.env,
+            out: args.out.clone(),
+            check: args.check,
+            source: match args.source {
+                RenderSource::Ocirepository => SourceKind::OciRepository,
+                RenderSource::Helmrepository => SourceKind::HelmRepository,
+            },
+        },
+    )?;
+    let (warnings, plans, apps) = match outcome {
+        Outcome::Invalid(diagnostics) => {
             return report_invalid(printer, &cwd, args.check, diagnostics, "cannot render");
         }
-        Err(e) => return Err(e.into()),
+        Outcome::Rendered {
+            warnings,
+            plans,
+            apps,
+        } => (warnings, plans, apps),
     };
-    let mut warnings: Vec<Diagnostic> = config_warnings;
-    warnings.extend(rendered.warnings.iter().cloned());
-    diagnostics::sort_dedup(&mut warnings);
     if !warnings.is_empty() && !printer.json_output() {
         printer.stderr_raw(&diagnostics::render_human(
             &warnings,
@@ -86,22 +87,14 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             printer.color(),
         ));
     }
-    let shown = |p: &Path| display_path(p, &cwd);
+    let shown = |p: &Path| ws.display(p);
     let mut report = JsonReport {
         check: args.check,
         drift: false,
         environments: Vec::new(),
         diagnostics: json_diagnostics(&warnings, &cwd),
     };
-    // Plan every environment before writing anything: a problem in one (e.g. a hand-written
-    // file in the way) leaves all of them untouched.
-    let mut plans = Vec::new();
-    for env in &rendered.envs {
-        plans.push(
-            drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?,
-        );
-    }
-    for (env, plan) in rendered.envs.iter().zip(plans) {
+    for (plan, apps) in plans.iter().zip(apps) {
         let plan_warnings: Vec<String> = plan
             .warnings
             .iter()
@@ -129,7 +122,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             if plan.drifted() {
                 printer.status(&format!(
                     "{}: {} would change ({created} new, {updated} changed, {removed} removed)",
-                    env.env,
+                    plan.env,
                     shown(&plan.out_dir)
                 ));
             } else {
@@ -140,7 +133,6 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 ));
             }
         } else {
-            drift::apply(&plan)?;
             for c in plan
                 .changes
                 .iter()
@@ -148,15 +140,14 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             {
                 printer.debug(&format!("{:?} {}", c.action, shown(&c.path)));
             }
-            let apps = env.files.len().saturating_sub(1);
             printer.status(&format!(
                 "{}: rendered {apps} app(s) into {} ({created} new, {updated} changed, {removed} removed)",
-                env.env,
+                plan.env,
                 shown(&plan.out_dir)
             ));
         }
         report.environments.push(JsonEnv {
-            env: env.env.clone(),
+            env: plan.env.clone(),
             out: shown(&plan.out_dir),
             files: plan
                 .changes
@@ -179,32 +170,6 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
         return Ok(Status::Failed);
     }
     Ok(Status::Ok)
-}
-
-/// Usage errors (exit 2): an unknown `--env`, or `--out` without exactly one environment.
-fn check_usage(loaded: &config::Loaded, args: &RenderArgs) -> Result<()> {
-    let known = &loaded.config.environments;
-    if let Some(e) = args.env.iter().find(|e| !known.contains_key(*e)) {
-        let names: Vec<&str> = known.keys().map(String::as_str).collect();
-        return Err(anyhow::Error::new(Hint(format!(
-            "environments in {}: {}",
-            loaded.path.display(),
-            names.join(", ")
-        )))
-        .context(format!("unknown environment `{e}`")));
-    }
-    let count = if args.env.is_empty() {
-        known.len()
-    } else {
-        args.env.len()
-    };
-    if args.out.is_some() && count != 1 {
-        bail!(
-            anyhow::Error::new(Hint("name one environment with --env ENV".into()))
-                .context(format!("--out needs exactly one environment, got {count}"))
-        );
-    }
-    Ok(())
 }
 
 /// Show every problem (human text on stderr, or the JSON report on stdout) and fail with exit 1.
@@ -254,21 +219,4 @@ fn print_raw(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
-}
-
-/// A path relative to the current directory when it is below it, without `./`.
-fn display_path(p: &Path, cwd: &Path) -> String {
-    let rel = p.strip_prefix(cwd).unwrap_or(p);
-    let s: Vec<String> = rel
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    if s.is_empty() {
-        ".".into()
-    } else if rel.is_absolute() {
-        rel.display().to_string()
-    } else {
-        s.join("/")
-    }
 }

@@ -38,8 +38,10 @@ pub enum SourceKind {
 /// What to render.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// Environments to render (empty: all of appkit.yaml's).
+    /// Environments to render, already selected by the workspace (each one of appkit.yaml's).
     pub envs: Vec<String>,
+    /// The apps, as the workspace lists them.
+    pub apps: Vec<String>,
     /// Output directory overriding the environment's (only with exactly one environment).
     pub out: Option<PathBuf>,
     pub source: SourceKind,
@@ -83,44 +85,10 @@ pub fn render(
     let cfg = &loaded.config;
     let mut problems: Vec<Diagnostic> = Vec::new();
 
-    let envs: Vec<String> = if opts.envs.is_empty() {
-        cfg.environments.keys().cloned().collect()
-    } else {
-        let mut v = Vec::new();
-        for e in &opts.envs {
-            if cfg.environments.contains_key(e) {
-                if !v.contains(e) {
-                    v.push(e.clone());
-                }
-            } else {
-                let known: Vec<&str> = cfg.environments.keys().map(String::as_str).collect();
-                problems.push(
-                    Diagnostic::error(
-                        "unknown-env",
-                        format!("environment {e:?} is not in {}", loaded.path.display()),
-                    )
-                    .help(format!("environments: {}", known.join(", "))),
-                );
-            }
-        }
-        v
-    };
-    if opts.out.is_some() && envs.len() != 1 {
-        problems.push(
-            Diagnostic::error(
-                "out",
-                format!("--out needs exactly one environment, got {}", envs.len()),
-            )
-            .help("add --env ENV"),
-        );
-    }
-
-    let apps = loaded.app_names().map_err(|source| FluxError::Read {
-        path: loaded.apps_dir(),
-        source,
-    })?;
+    let envs = &opts.envs;
+    let apps = &opts.apps;
     let (app_errors, warnings): (Vec<_>, Vec<_>) = loaded
-        .check_apps(&apps)
+        .check_apps(apps)
         .into_iter()
         .partition(Diagnostic::is_error);
     problems.extend(app_errors);
@@ -129,7 +97,7 @@ pub fn render(
     let lock = load_lock(loaded, chart_name.as_deref(), &mut problems)?;
 
     let mut out = Vec::new();
-    for env_name in &envs {
+    for env_name in envs {
         let env = &cfg.environments[env_name];
         let out_dir = match &opts.out {
             Some(o) => o.clone(),
@@ -137,7 +105,7 @@ pub fn render(
         };
         let mut files = BTreeMap::new();
         let mut releases = BTreeMap::new();
-        let results = par_map(&apps, |app| {
+        let results = par_map(apps, |app| {
             app_file(
                 loaded,
                 env_name,

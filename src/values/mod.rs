@@ -6,9 +6,13 @@
 //! Public API used by other modules (keep these signatures stable):
 //! - [`app_overlay_values`]: an app's `values.yaml` deep-merged with `values.<env>.yaml`
 //!   (what goes into a HelmRelease's `spec.values`; chart defaults are NOT included).
-//! - [`Validator::new`] (chart defaults and schema parsed/compiled once) then
-//!   [`Validator::validate_app`] per app and environment → `Vec<Diagnostic>`;
+//! - [`Validator::new`] (chart defaults and schema parsed/compiled once) then [`Validator::run`]
+//!   over [`Job`]s (an app's files in an environment, as [`crate::workspace::app_files`] lists
+//!   them) or [`Validator::validate_files`] → `Vec<Diagnostic>`;
 //!   [`crate::diagnostics::render_human`] turns them into compiler-style text.
+//!
+//! Which files make an app and which environments are checked is the workspace's business, not
+//! this module's.
 
 pub mod coalesce;
 pub mod components;
@@ -48,14 +52,9 @@ pub enum ValuesError {
 }
 
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
+/// The files are the workspace's verdict ([`crate::workspace::app_files`]).
 pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, ValuesError> {
-    let mut files = vec![app_dir.join("values.yaml")];
-    if let Some(env) = env {
-        let overlay = app_dir.join(format!("values.{env}.yaml"));
-        if overlay.is_file() {
-            files.push(overlay);
-        }
-    }
+    let files = crate::workspace::app_files(app_dir, env);
     let mut merged: Option<Node> = None;
     for (i, f) in files.iter().enumerate() {
         let text = yaml::read_source(f)?;
@@ -125,12 +124,11 @@ impl AppValues {
     }
 }
 
-/// One unit of validation work: an app's files in one environment.
+/// One unit of validation work: an app's files (merge order) in one environment.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub app: String,
-    /// `None`: the app in the apps directory (`values.yaml` + `values.<env>.yaml`).
-    pub files: Option<Vec<PathBuf>>,
+    pub files: Vec<PathBuf>,
     pub env: Option<String>,
 }
 
@@ -161,7 +159,6 @@ pub struct Validator {
     defaults: Node,
     schema: Option<schema::Schema>,
     platform: rules::Platform,
-    apps_dir: Option<PathBuf>,
 }
 
 impl Validator {
@@ -192,60 +189,7 @@ impl Validator {
             defaults,
             schema,
             platform,
-            apps_dir: loaded.map(Loaded::apps_dir),
         })
-    }
-
-    /// The files of an app in merge order: `values.yaml`, then `values.<env>.yaml` when present.
-    pub fn app_files(&self, app: &str, env: Option<&str>) -> Vec<PathBuf> {
-        let dir = self
-            .apps_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("apps"))
-            .join(app);
-        let mut files = vec![dir.join("values.yaml")];
-        if let Some(env) = env {
-            let overlay = dir.join(format!("values.{env}.yaml"));
-            if overlay.is_file() {
-                files.push(overlay);
-            }
-        }
-        files
-    }
-
-    /// Every app of the apps directory in every environment of `appkit.yaml` (or only `env`).
-    pub fn validate_all(
-        &self,
-        loaded: &Loaded,
-        env: Option<&str>,
-    ) -> Result<Vec<Diagnostic>, ValuesError> {
-        let apps = loaded.app_names().map_err(|source| ValuesError::Read {
-            path: loaded.apps_dir(),
-            source,
-        })?;
-        let envs: Vec<Option<String>> = match env {
-            Some(e) => vec![Some(e.to_string())],
-            None if loaded.config.environments.is_empty() => vec![None],
-            None => loaded
-                .config
-                .environments
-                .keys()
-                .map(|e| Some(e.clone()))
-                .collect(),
-        };
-        let jobs: Vec<Job> = apps
-            .iter()
-            .flat_map(|a| {
-                envs.iter().map(move |e| Job {
-                    app: a.clone(),
-                    files: None,
-                    env: e.clone(),
-                })
-            })
-            .collect();
-        let mut diags = self.run(&jobs);
-        crate::diagnostics::sort_dedup(&mut diags);
-        Ok(diags)
     }
 
     /// Run jobs on a few threads (the machine's cores, at most 8); diagnostics in job order.
@@ -256,11 +200,7 @@ impl Validator {
             let mut cache = LoadCache::default();
             c.iter()
                 .flat_map(|j| {
-                    let files = match &j.files {
-                        None => self.app_files(&j.app, j.env.as_deref()),
-                        Some(files) => files.clone(),
-                    };
-                    match self.coalesce_with(&j.app, &files, j.env.as_deref(), &mut cache) {
+                    match self.coalesce_with(&j.app, &j.files, j.env.as_deref(), &mut cache) {
                         Ok(values) => self.check(&values),
                         Err(diags) => diags,
                     }
@@ -290,11 +230,6 @@ impl Validator {
                 .flat_map(|h| h.join().expect("validation thread panicked"))
                 .collect()
         })
-    }
-
-    /// Validate one app of the apps directory in one environment (`None`: no overlay).
-    pub fn validate_app(&self, app: &str, env: Option<&str>) -> Vec<Diagnostic> {
-        self.validate_files(app, &self.app_files(app, env), env)
     }
 
     /// Validate explicit values files (merged in order) as the values of `app` in `env`.

@@ -53,7 +53,7 @@ impl Platform {
         };
         let c = &l.config;
         let mut app_namespaces = BTreeMap::new();
-        for app in l.app_names().unwrap_or_default() {
+        for app in crate::workspace::list_apps(&l.apps_dir()).unwrap_or_default() {
             app_namespaces.insert(app.clone(), l.app_namespace(&app));
         }
         for app in c.apps.settings.keys() {

@@ -1,0 +1,104 @@
+//! Render: every selected environment's Flux files computed in memory (apps whose values do not
+//! validate are refused), compared with what is on disk, then either applied (all environments
+//! planned before any is written) or left as a plan for `--check`. The decisions about each file
+//! live in `flux/`; this is the order of the steps.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::diagnostics::{self, Diagnostic};
+use crate::flux::drift::{self, EnvPlan};
+use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
+use crate::flux::FluxError;
+use crate::values::Validator;
+use crate::workspace::{self, Workspace};
+
+/// What to render.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// `--env` as given (empty: every environment).
+    pub envs: &'a [String],
+    /// Output directory instead of the environment's (exactly one environment).
+    pub out: Option<PathBuf>,
+    /// Plan only; write nothing.
+    pub check: bool,
+    pub source: SourceKind,
+}
+
+/// How a render ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The inputs are wrong; nothing was written. Every problem found.
+    Invalid(Vec<Diagnostic>),
+    /// Every environment planned (and, without `check`, applied).
+    Rendered {
+        /// Non-fatal problems (config warnings, a pin for an app that does not exist), sorted.
+        warnings: Vec<Diagnostic>,
+        /// One plan per environment, in the order rendered.
+        plans: Vec<EnvPlan>,
+        /// Apps rendered per environment (same order as `plans`).
+        apps: Vec<usize>,
+    },
+}
+
+/// `--out` names one directory, so it needs exactly one environment (usage error, exit 2).
+fn check_out(req: &Request<'_>, envs: &[String]) -> Result<()> {
+    if req.out.is_some() && envs.len() != 1 {
+        return Err(crate::error::Hinted::new(
+            anyhow::anyhow!("--out needs exactly one environment, got {}", envs.len()),
+            "name one environment with --env ENV",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
+    let envs = ws.select_envs(req.envs)?;
+    check_out(req, &envs)?;
+    let loaded = ws.config();
+    let opts = RenderOptions {
+        envs,
+        apps: ws.apps()?,
+        out: req.out.clone(),
+        source: req.source,
+    };
+    // Render refuses apps whose values fail validation (schema + platform rules), per environment.
+    let validator = Validator::new(loaded)
+        .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
+    let check_app = |app: &str, dir: &std::path::Path, env: &str| {
+        validator.validate_files(app, &workspace::app_files(dir, Some(env)), Some(env))
+    };
+    let rendered = match flux_render::render(loaded, &opts, &check_app) {
+        Ok(r) => r,
+        Err(FluxError::Invalid(diagnostics)) => return Ok(Outcome::Invalid(diagnostics)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut warnings: Vec<Diagnostic> = ws.config_warnings().to_vec();
+    warnings.extend(rendered.warnings.iter().cloned());
+    diagnostics::sort_dedup(&mut warnings);
+    // Plan every environment before writing anything: a problem in one (e.g. a hand-written
+    // file in the way) leaves all of them untouched.
+    let mut plans = Vec::new();
+    for env in &rendered.envs {
+        plans.push(
+            drift::plan(env).with_context(|| format!("cannot plan environment {}", env.env))?,
+        );
+    }
+    if !req.check {
+        for plan in &plans {
+            drift::apply(plan)?;
+        }
+    }
+    let apps = rendered
+        .envs
+        .iter()
+        .map(|e| e.files.len().saturating_sub(1))
+        .collect();
+    Ok(Outcome::Rendered {
+        warnings,
+        plans,
+        apps,
+    })
+}

@@ -1,0 +1,210 @@
+//! Validate: which apps, files and environments to check, run once over the values engine (the
+//! chart and schema are loaded once), every diagnostic collected. Used by `validate`, and by
+//! `publish` and `render` for "every app of the workspace".
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::diagnostics::{self, Diagnostic, Location};
+use crate::error::Hinted;
+use crate::values::{Job, Validator, UNREADABLE_CODES};
+use crate::workspace::{self, Workspace};
+
+/// What to validate.
+#[derive(Debug, Default)]
+pub struct Request<'a> {
+    /// Values files or app directories; empty: every app of the workspace.
+    pub inputs: &'a [PathBuf],
+    /// Environments asked for (`--env`); empty: all.
+    pub envs: &'a [String],
+    /// The chart directory (default: the workspace's chart).
+    pub chart: Option<&'a Path>,
+    /// Also compute the coalesced values of every job.
+    pub print_values: bool,
+}
+
+/// What validation found.
+#[derive(Debug)]
+pub struct Report {
+    /// Sorted, duplicates dropped.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Distinct apps checked.
+    pub apps: usize,
+    /// Distinct environments checked (0 when none applies).
+    pub envs: usize,
+    /// With `print_values`: `[{"app", "env", "values"}]`.
+    pub values: Option<Value>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+    /// Some file could not be read or parsed (exit 2 rather than 1).
+    pub fn unreadable(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| UNREADABLE_CODES.contains(&d.code.as_str()))
+    }
+}
+
+/// Validate what `req` names. Without a workspace only explicit inputs and `--chart` work.
+pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
+    let chart = match (req.chart, ws) {
+        (Some(c), _) => c.to_path_buf(),
+        (None, Some(w)) => w.config().chart_dir(),
+        (None, None) => {
+            return Err(Hinted::new(
+                anyhow::anyhow!("no chart to validate against"),
+                "pass --chart DIR, or run inside a platform repo with appkit.yaml",
+            )
+            .into())
+        }
+    };
+    let validator = Validator::with_chart(&chart, ws.map(Workspace::config)).with_context(|| {
+        format!(
+            "cannot load the chart at {} (values.yaml, values.schema.json) or the platform's Dapr components",
+            chart.display()
+        )
+    })?;
+    let envs = environments(ws, req.envs)?;
+    let (jobs, mut diags) = match ws {
+        Some(w) if req.inputs.is_empty() => (workspace_jobs(w, &envs)?, Vec::new()),
+        _ => input_jobs(req.inputs, &envs),
+    };
+    let apps: BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
+    let job_envs: BTreeSet<&str> = jobs.iter().filter_map(|j| j.env.as_deref()).collect();
+    diags.extend(validator.run(&jobs));
+    diagnostics::sort_dedup(&mut diags);
+    Ok(Report {
+        apps: apps.len(),
+        envs: job_envs.len(),
+        values: req
+            .print_values
+            .then(|| coalesced_values(&validator, &jobs)),
+        diagnostics: diags,
+    })
+}
+
+/// Every app of the workspace in the given environments (`None`: no overlay), as jobs.
+pub fn workspace_jobs(ws: &Workspace, envs: &[Option<String>]) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    for app in ws.apps()? {
+        for env in envs {
+            jobs.push(Job {
+                files: ws.app_files(&app, env.as_deref()),
+                app: app.clone(),
+                env: env.clone(),
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// The environments to validate in: the selected ones of `appkit.yaml` (`None` alone when it
+/// has none); without a workspace the names asked for, as given.
+pub fn environments(ws: Option<&Workspace>, asked: &[String]) -> Result<Vec<Option<String>>> {
+    let names = match ws {
+        Some(w) => w.select_envs(asked)?,
+        None => {
+            let mut v: Vec<String> = Vec::new();
+            for e in asked {
+                if !v.contains(e) {
+                    v.push(e.clone());
+                }
+            }
+            v
+        }
+    };
+    Ok(if names.is_empty() {
+        vec![None]
+    } else {
+        names.into_iter().map(Some).collect()
+    })
+}
+
+/// Turn explicit inputs into jobs; inputs that are neither a values file nor an app directory
+/// become diagnostics.
+fn input_jobs(inputs: &[PathBuf], envs: &[Option<String>]) -> (Vec<Job>, Vec<Diagnostic>) {
+    let mut jobs = Vec::new();
+    let mut diags = Vec::new();
+    for input in inputs {
+        let app = app_name(input);
+        if workspace::is_app_dir(input) {
+            for env in envs {
+                jobs.push(Job {
+                    app: app.clone(),
+                    files: workspace::app_files(input, env.as_deref()),
+                    env: env.clone(),
+                });
+            }
+        } else if let Some((base, env)) = workspace::overlay_of(input) {
+            // An environment overlay is validated on top of its app's values.yaml, in its env.
+            jobs.push(Job {
+                app: app.clone(),
+                files: vec![base, input.clone()],
+                env: Some(env),
+            });
+        } else if std::fs::symlink_metadata(input).is_ok() && !input.is_dir() {
+            // Any entry that is not a directory is a values file; reading it decides (a FIFO or
+            // device is refused there, with the same words as everywhere else).
+            for env in envs {
+                jobs.push(Job {
+                    app: app.clone(),
+                    files: vec![input.clone()],
+                    env: env.clone(),
+                });
+            }
+        } else {
+            let what = if input.is_dir() {
+                "is a directory without a values.yaml"
+            } else {
+                "does not exist"
+            };
+            let d = Diagnostic::error("unreadable", format!("{} {what}", input.display()))
+                .help("pass values files or app directories (apps/<app>, containing values.yaml)")
+                .at(Location {
+                    file: input.clone(),
+                    line: 0,
+                    column: 0,
+                    span: 0..0,
+                });
+            diags.push(d);
+        }
+    }
+    (jobs, diags)
+}
+
+/// The app an input belongs to: the directory's name, or the directory holding the file.
+fn app_name(input: &Path) -> String {
+    let abs = std::path::absolute(input).unwrap_or_else(|_| input.to_path_buf());
+    let dir = if abs.is_dir() {
+        abs.as_path()
+    } else {
+        abs.parent().unwrap_or(&abs)
+    };
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into())
+}
+
+/// The coalesced values of every job, as Helm would compute them (jobs whose files cannot be
+/// read are left out).
+fn coalesced_values(validator: &Validator, jobs: &[Job]) -> Value {
+    let out: Vec<Value> = jobs
+        .iter()
+        .filter_map(|j| {
+            let v = validator
+                .coalesce(&j.app, &j.files, j.env.as_deref())
+                .ok()?;
+            Some(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}))
+        })
+        .collect();
+    Value::Array(out)
+}
