@@ -1,6 +1,7 @@
 //! The one integration test binary: each module covers one area, against real Helm binaries and a
 //! real registry where the area needs them.
 
+mod app_layer;
 mod chart_contract;
 mod common;
 mod fuzz_regressions;

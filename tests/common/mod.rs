@@ -39,6 +39,28 @@ pub fn examples_dir() -> PathBuf {
     repo_root().join("examples")
 }
 
+/// A copy of the example platform repo under `dir`: `dir/repo` (examples/) with the chart at
+/// `dir/chart`, where `../chart` in its appkit.yaml expects it. Returns `dir/repo`.
+pub fn example_platform(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    copy_dir(&examples_dir(), &repo);
+    copy_dir(&chart_dir(), &dir.join("chart"));
+    repo
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Make a FIFO at `p` (replacing a file there).
+pub fn mkfifo(p: &Path) {
+    let _ = std::fs::remove_file(p);
+    let ok = Command::new("mkfifo").arg(p).status().unwrap().success();
+    assert!(ok, "mkfifo {}", p.display());
+}
+
 /// The appkit binary under test.
 pub fn appkit() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_helm-appkit"));
