@@ -1,6 +1,7 @@
 //! appkit as a library: the domain (`chart`, `oci`, `values`, `flux`, `scaffold`), the layer that
-//! answers the cross-cutting questions once, and the commands. `src/main.rs` only parses, runs and
-//! maps the outcome to an exit code; the fuzz targets (`fuzz/`) and benches link this crate.
+//! answers the cross-cutting questions once (e.g. [`yamlout`]: how every YAML file appkit writes
+//! quotes its strings), and the commands. `src/main.rs` only parses, runs and maps the outcome to
+//! an exit code; the fuzz targets (`fuzz/`) and benches link this crate.
 //!
 //! Nothing but [`printer`] writes to stdout or stderr (enforced by the lints below).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -20,3 +21,4 @@ pub mod printer;
 pub mod scaffold;
 pub mod values;
 pub mod workspace;
+pub mod yamlout;

@@ -1,9 +1,12 @@
 //! Go's encodings of chart metadata, reproduced byte for byte where it matters: the compact JSON
 //! of `encoding/json` (struct field order, `omitempty`, sorted map keys, HTML-safe escapes) that
-//! `helm push` stores as the OCI config blob, a sorted-key YAML for the archived Chart.yaml, and
-//! Helm's `sanitizeString`. Only `metadata.rs` uses this.
+//! `helm push` stores as the OCI config blob, the sorted-key tree of the archived Chart.yaml, and
+//! Helm's `sanitizeString`. Only `metadata.rs` uses this. The YAML text itself (which strings are
+//! plain, how the rest are quoted, the sequence layout) is `crate::yamlout`'s
+//! `Profile::ChartArchive`, not decided here.
 
 use super::metadata::ChartMetadata;
+use crate::yamlout::{self, Profile};
 
 /// The metadata as Go's `json.Marshal` would lay it out (struct order, omitempty).
 pub(super) fn go_value(md: &ChartMetadata) -> GoValue {
@@ -148,7 +151,7 @@ fn is_printable(c: char) -> bool {
 pub(super) enum GoValue {
     Str(String),
     Bool(bool),
-    Num(String),
+    Num(serde_json::Number),
     Null,
     Arr(Vec<GoValue>),
     Obj(Vec<(String, GoValue)>),
@@ -160,7 +163,7 @@ impl GoValue {
         match v {
             serde_json::Value::Null => GoValue::Null,
             serde_json::Value::Bool(b) => GoValue::Bool(*b),
-            serde_json::Value::Number(n) => GoValue::Num(n.to_string()),
+            serde_json::Value::Number(n) => GoValue::Num(n.clone()),
             serde_json::Value::String(s) => GoValue::Str(s.clone()),
             serde_json::Value::Array(a) => GoValue::Arr(a.iter().map(GoValue::from_json).collect()),
             serde_json::Value::Object(o) => {
@@ -189,7 +192,7 @@ impl GoValue {
         match self {
             GoValue::Str(s) => go_json_string(s, out),
             GoValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            GoValue::Num(n) => out.push_str(n),
+            GoValue::Num(n) => out.push_str(&n.to_string()),
             GoValue::Null => out.push_str("null"),
             GoValue::Arr(a) => {
                 out.push('[');
@@ -216,87 +219,26 @@ impl GoValue {
         }
     }
 
-    pub(super) fn write_yaml(&self, out: &mut String, indent: usize) {
-        let pad = " ".repeat(indent);
+    /// The same tree as a JSON value in the same order, for the YAML emitter.
+    fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
         match self {
+            GoValue::Str(s) => Value::String(s.clone()),
+            GoValue::Bool(b) => Value::Bool(*b),
+            GoValue::Num(n) => Value::Number(n.clone()),
+            GoValue::Null => Value::Null,
+            GoValue::Arr(a) => Value::Array(a.iter().map(GoValue::to_value).collect()),
             GoValue::Obj(o) => {
-                for (k, v) in o {
-                    out.push_str(&pad);
-                    out.push_str(&yaml_scalar(k));
-                    out.push(':');
-                    v.write_yaml_value(out, indent);
-                }
-            }
-            other => {
-                out.push_str(&pad);
-                other.write_yaml_value(out, indent);
-            }
-        }
-    }
-
-    /// Writes after a `key:` or `-`; ends with a newline.
-    fn write_yaml_value(&self, out: &mut String, indent: usize) {
-        match self {
-            GoValue::Str(s) => {
-                out.push(' ');
-                out.push_str(&yaml_scalar(s));
-                out.push('\n');
-            }
-            GoValue::Bool(b) => out.push_str(if *b { " true\n" } else { " false\n" }),
-            GoValue::Num(n) => {
-                out.push(' ');
-                out.push_str(n);
-                out.push('\n');
-            }
-            GoValue::Null => out.push_str(" null\n"),
-            GoValue::Arr(a) if a.is_empty() => out.push_str(" []\n"),
-            GoValue::Obj(o) if o.is_empty() => out.push_str(" {}\n"),
-            GoValue::Arr(a) => {
-                out.push('\n');
-                let pad = " ".repeat(indent);
-                for v in a {
-                    out.push_str(&pad);
-                    out.push('-');
-                    match v {
-                        GoValue::Obj(o) if !o.is_empty() => {
-                            // first key on the dash line, the rest indented below it
-                            let mut inner = String::new();
-                            v.write_yaml(&mut inner, indent + 2);
-                            out.push(' ');
-                            out.push_str(inner.trim_start());
-                        }
-                        _ => v.write_yaml_value(out, indent + 2),
-                    }
-                }
-            }
-            GoValue::Obj(_) => {
-                out.push('\n');
-                self.write_yaml(out, indent + 2);
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
             }
         }
     }
 }
 
-/// A YAML scalar for a string: plain when it cannot be read as anything but this string, else a
-/// double-quoted string (JSON escapes are valid YAML escapes).
-fn yaml_scalar(s: &str) -> String {
-    let plain = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/')
-        && !s.ends_with(' ')
-        && !s.contains("  ")
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || " ._/+-".contains(c))
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "nan" | "inf"
-        );
-    if plain {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
-    }
+/// The Chart.yaml written into an archive: the metadata's keys sorted (as Helm's `yaml.Marshal`
+/// of it), through the one YAML emitter's chart-archive profile.
+pub(super) fn chart_yaml(md: &ChartMetadata) -> String {
+    yamlout::to_yaml(&go_value(md).sorted().to_value(), Profile::ChartArchive)
 }
 
 /// Go `encoding/json` string encoding (Go ≥ 1.22): `\b \f \n \r \t` short escapes, other control

@@ -13,7 +13,8 @@
 //! (Helm also accepts `v1.2` and `1.2`), and the name must be a lowercase DNS-1123-style name that
 //! is also a valid OCI repository component (Helm only refuses path separators). Every problem is
 //! collected with its line and column; loading never stops at the first one.
-//! The raw YAML shape lives in `chartfile_raw.rs`, Go's encodings in `goenc.rs`. This module does
+//! The raw YAML shape lives in `chartfile_raw.rs`, Go's encodings in `goenc.rs` (the archived
+//! Chart.yaml's text through `crate::yamlout`). This module does
 //! not read the rest of the chart directory (see `archive.rs`).
 
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::chartfile_raw::{describe, pos, ListOr, RawChart, Reader, Scalar};
-use super::goenc::go_value;
+use super::goenc::{chart_yaml, go_value};
 use super::ChartError;
 
 pub use super::goenc::sanitize_string;
@@ -410,9 +411,7 @@ impl ChartMetadata {
     /// The Chart.yaml written into the archive: keys sorted (as Helm's `yaml.Marshal` of the
     /// metadata), empty fields omitted, strings quoted whenever plain YAML could change their type.
     pub fn to_chart_yaml(&self) -> Vec<u8> {
-        let mut out = String::new();
-        go_value(self).sorted().write_yaml(&mut out, 0);
-        out.into_bytes()
+        chart_yaml(self).into_bytes()
     }
 }
 

@@ -250,7 +250,7 @@ impl Kustomization {
 /// Any object appkit writes, serialised through the deterministic emitter.
 pub fn to_yaml<T: Serialize>(object: &T) -> String {
     let value = serde_json::to_value(object).expect("typed Flux objects always serialise");
-    super::yaml::to_yaml(&value)
+    crate::yamlout::to_yaml(&value, crate::yamlout::Profile::Appkit)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn app_file(
     }
     let values = match crate::values::app_overlay_values(&app_dir, Some(env_name)) {
         Ok(mut v) => {
-            super::yaml::sort_keys(&mut v);
+            crate::yamlout::sort_keys(&mut v);
             v
         }
         Err(e) => {

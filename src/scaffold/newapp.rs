@@ -290,7 +290,7 @@ fn flatten(
     };
     out.push(Entry {
         path: f.dotted(),
-        key: yamlfmt::string(&f.key, false),
+        key: yamlfmt::string(&f.key),
         depth,
         lead,
         desc_lead,

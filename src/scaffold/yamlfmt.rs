@@ -1,9 +1,15 @@
-//! JSON values written as YAML that Helm reads back as the same value: plain scalars where that is
-//! unambiguous under YAML 1.1 (Helm's reading: `yes`, `on`, `1.4.2`-like strings are quoted),
-//! double-quoted (JSON escaping, which YAML accepts) otherwise. Used for the scaffold's values and
-//! the defaults shown in comments and in the reference table.
+//! JSON values laid out as the YAML lines of a scaffold: flow collections on one line (`[a, b]`,
+//! `{name: X, value: json}`) and block lists/maps one line per entry, so that the templates can put
+//! them after a key or behind a `# ` comment. Used for the scaffold's values and the defaults shown
+//! in comments and in the reference table. Which strings are plain and how the rest are quoted
+//! (and how numbers are written) is [`crate::yamlout`]'s `Profile::Scaffold`, the Flux files'
+//! rule plus `%`: plain only where YAML 1.1 (Helm's reading) and 1.2 read the same string back,
+//! so `yes`, `on`, `1.4.2`-like strings are quoted. Because that rule never writes `,[]{}` plain,
+//! a scalar reads the same in flow and in block context.
 
 use serde_json::Value;
+
+use crate::yamlout::{self, Profile};
 
 /// A scalar or a flow collection on one line (`[a, b]`, `{name: X, value: json}`).
 pub fn inline(v: &Value) -> String {
@@ -15,28 +21,28 @@ pub fn inline(v: &Value) -> String {
         Value::Object(map) => {
             let parts: Vec<String> = map
                 .iter()
-                .map(|(k, v)| format!("{}: {}", string(k, true), flow_item(v)))
+                .map(|(k, v)| format!("{}: {}", string(k), flow_item(v)))
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
-        other => scalar(other, false),
+        other => scalar(other),
     }
 }
 
 fn flow_item(v: &Value) -> String {
     match v {
         Value::Array(_) | Value::Object(_) => inline(v),
-        other => scalar(other, true),
+        other => scalar(other),
     }
 }
 
 /// A scalar: `null`, `true`, `8080`, `IfNotPresent`, `"1.4.2"`, `""`.
-pub fn scalar(v: &Value, in_flow: bool) -> String {
+pub fn scalar(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string(s, in_flow),
+        Value::Number(n) => yamlout::number(n, Profile::Scaffold),
+        Value::String(s) => string(s),
         other => inline(other),
     }
 }
@@ -53,7 +59,7 @@ pub fn block(v: &Value, indent: usize) -> Vec<String> {
                     Value::Object(map) if !map.is_empty() => {
                         for (i, (k, val)) in map.iter().enumerate() {
                             let lead = if i == 0 { "- " } else { "  " };
-                            out.push(format!("{pad}{lead}{}: {}", string(k, false), inline(val)));
+                            out.push(format!("{pad}{lead}{}: {}", string(k), inline(val)));
                         }
                     }
                     other => out.push(format!("{pad}- {}", inline(other))),
@@ -62,10 +68,10 @@ pub fn block(v: &Value, indent: usize) -> Vec<String> {
         }
         Value::Object(map) => {
             for (k, val) in map {
-                out.push(format!("{pad}{}: {}", string(k, false), inline(val)));
+                out.push(format!("{pad}{}: {}", string(k), inline(val)));
             }
         }
-        other => out.push(format!("{pad}{}", scalar(other, false))),
+        other => out.push(format!("{pad}{}", scalar(other))),
     }
     out
 }
@@ -79,44 +85,9 @@ pub fn is_block(v: &Value) -> bool {
     }
 }
 
-/// A string, plain when YAML 1.1 reads the plain form back as this same string.
-pub fn string(s: &str, in_flow: bool) -> String {
-    if needs_quotes(s, in_flow) {
-        serde_json::to_string(s).expect("a string serialises")
-    } else {
-        s.to_string()
-    }
-}
-
-fn needs_quotes(s: &str, in_flow: bool) -> bool {
-    let Some(first) = s.chars().next() else {
-        return true;
-    };
-    const SPECIAL: [&str; 18] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", "-.inf", "+.inf",
-        ".nan", "<<", "=", "-", "?",
-    ];
-    let lower = s.to_ascii_lowercase();
-    if SPECIAL.contains(&lower.as_str()) {
-        return true;
-    }
-    // Anything that could be read as a number, a sexagesimal or a date (YAML 1.1) stays a string.
-    if (first.is_ascii_digit() || "+-.".contains(first))
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() || "xXoObB_.:+-".contains(c))
-    {
-        return true;
-    }
-    if "-?:,[]{}#&*!|>'\"%@` \t".contains(first) {
-        return true;
-    }
-    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
-        return true;
-    }
-    if s.chars().any(|c| c.is_control()) {
-        return true;
-    }
-    in_flow && s.chars().any(|c| ",[]{}".contains(c))
+/// A string: plain when [`yamlout::is_safe_plain`] allows it, else double-quoted.
+pub fn string(s: &str) -> String {
+    yamlout::scalar(s, Profile::Scaffold)
 }
 
 #[cfg(test)]
@@ -125,34 +96,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn quotes_what_yaml_1_1_would_misread() {
-        for s in [
-            "",
-            "yes",
-            "On",
-            "1.4.2",
-            "2",
-            "0x1F",
-            "1:20",
-            "2024-01-01",
-            "- a",
-            "a: b",
-            "~",
-        ] {
-            assert!(string(s, false).starts_with('"'), "{s} must be quoted");
-        }
-        for s in [
-            "50m",
-            "64Mi",
-            "IfNotPresent",
-            "/healthz",
-            "sha256:abc",
-            "harbor.example.com/a/b",
-        ] {
-            assert_eq!(string(s, false), s, "{s} can stay plain");
-        }
-        assert_eq!(string("a,b", true), "\"a,b\"");
-        assert_eq!(string("tab\there", false), "\"tab\\there\"");
+    fn strings_follow_the_appkit_profile_in_flow_and_block() {
+        // The quoting table lives in `yamlout`; here only that the scaffold uses it everywhere.
+        assert_eq!(string("1.4.2"), "\"1.4.2\"");
+        assert_eq!(string("sha256:abc"), "sha256:abc");
+        assert_eq!(string("50%"), "50%");
+        assert_eq!(string("%x"), "\"%x\"");
+        assert_eq!(
+            inline(&json!(["a,b", "yes", "64Mi", {"on": "x y"}])),
+            "[\"a,b\", \"yes\", 64Mi, {\"on\": \"x y\"}]"
+        );
+        assert_eq!(block(&json!({"k": "a b"}), 0), ["k: \"a b\""]);
+        assert_eq!(inline(&json!(1e20)), "1.0e+20");
     }
 
     #[test]
