@@ -112,9 +112,10 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
 
 /// Write new and changed files atomically, then remove pruned ones.
 pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
-    // App files first (in parallel: each write is fsynced, and overlapping fsyncs share journal
-    // commits), then the kustomization that lists them, then removals — so an interrupted run
-    // never leaves a kustomization.yaml naming a file that is not there.
+    // App files first (in parallel for large environments: each atomic write is a temp-file
+    // create, write and rename, and a few threads overlap those syscalls), then the
+    // kustomization that lists them, then removals — so an interrupted run never leaves a
+    // kustomization.yaml naming a file that is not there.
     let is_kustomization = |c: &FileChange| {
         c.path
             .file_name()
