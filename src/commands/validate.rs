@@ -2,6 +2,8 @@
 //! engine over them (a few threads; the chart and schema are loaded once), and report every
 //! diagnostic at once — human text on stderr, `--output json` / `--output github` on stdout.
 //!
+//! `--list-rules` prints the rule registry ([`crate::rules`]) instead.
+//!
 //! Exit: 0 clean (warnings allowed unless `--strict`), 1 any error, 2 a file could not be read or
 //! parsed, or a usage problem.
 
@@ -17,6 +19,9 @@ use crate::printer::Printer;
 use crate::values::{Job, Validator, UNREADABLE_CODES};
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result<Status> {
+    if args.list_rules {
+        return list_rules(global, printer);
+    }
     let loaded = load_config(global, args.inputs.is_empty())?;
     let chart = match (&args.chart, &loaded) {
         (Some(c), _) => c.clone(),
@@ -87,6 +92,17 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     } else {
         Status::Ok
     })
+}
+
+/// `--list-rules`: the rule registry as a table on stdout, or JSON.
+fn list_rules(global: &GlobalArgs, printer: &Printer) -> Result<Status> {
+    match global.output {
+        OutputFormat::Json => printer.json(&crate::rules::to_json())?,
+        OutputFormat::Human | OutputFormat::Github => {
+            printer.data(crate::rules::table().trim_end())?
+        }
+    }
+    Ok(Status::Ok)
 }
 
 fn load_config(global: &GlobalArgs, required: bool) -> Result<Option<Loaded>> {
@@ -186,12 +202,7 @@ fn plan(
             };
             let mut d = Diagnostic::error("unreadable", format!("{} {what}", input.display()))
                 .help("pass values files or app directories (apps/<app>, containing values.yaml)");
-            d.location = Some(Location {
-                file: input.clone(),
-                line: 0,
-                column: 0,
-                span: 0..0,
-            });
+            d.location = Some(Location::file_only(input.clone()));
             diags.push(d);
         }
     }
