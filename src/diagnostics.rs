@@ -105,13 +105,43 @@ impl Location {
         let column = text[line_start..start].chars().count() + 1;
         Location::in_source(source, line, column, start..end.max(start))
     }
+    /// The 1-based `line` and character `column` of a file in memory, with carets from there to
+    /// the end of the line (a YAML value on its line); past the end of the text: the file only.
+    pub fn at_line_column(source: &Arc<SourceFile>, line: usize, column: usize) -> Location {
+        let text = &source.text;
+        let Some(line_start) = (line > 0)
+            .then(|| {
+                if line == 1 {
+                    Some(0)
+                } else {
+                    text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
+                }
+            })
+            .flatten()
+        else {
+            let mut l = Location::file_only(source.path.clone());
+            l.source = Some(source.clone());
+            return l;
+        };
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line_text = &text[line_start..line_end];
+        let start = line_start
+            + line_text
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(line_text.len(), |(b, _)| b);
+        let end = line_start + line_text.trim_end().len();
+        Location::in_source(source, line, column.max(1), start..end.max(start))
+    }
     /// Only the file is known (no line): rendered as `--> file`.
     pub fn file_only(file: impl Into<PathBuf>) -> Location {
         Location::new(file, 0, 0, 0..0)
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable code, e.g. `schema`, `image-not-pinned`, `inline-secret`.
