@@ -133,6 +133,11 @@ pub struct ValidateArgs {
     /// under the `values` key of the report)
     #[arg(long = "print-values")]
     pub print_values: bool,
+    /// Print the platform rules (code, default severity, the chart keys each reads, summary) and
+    /// exit; with `--output json`: `[{"code", "defaultSeverity", "summary", "reads"}]`. Needs no
+    /// appkit.yaml (docs/rules.md has the same table)
+    #[arg(long = "list-rules", conflicts_with_all = ["inputs", "env", "chart", "strict", "print_values"])]
+    pub list_rules: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,20 +3,24 @@
 //! and the severity of each platform rule. Paths in it are relative to the file's directory.
 //! The schema reference for users is `docs/appkit-yaml.md`.
 //!
-//! This module owns the typed model and loading it: YAML and type errors (unknown keys, wrong
-//! types) and semantic checks (SemVer versions, DNS-1123 names, distinct output directories,
-//! `oci://` repository, known `dependsOn` targets) all come back as [`Diagnostic`]s with
-//! file:line:col, every problem at once. It does not know what the commands do with the config.
+//! This module owns the typed model and loading it, in three passes that all report
+//! [`Diagnostic`]s with file:line:col and the file's text (for a caret snippet), every problem at
+//! once: the shape ([`shape`]: unknown keys with "did you mean", wrong types, missing keys, `rules:`
+//! codes checked against [`crate::rules`]), the semantic checks ([`check`]: SemVer versions,
+//! DNS-1123 names, distinct output directories, `oci://` repository, …), then serde-saphyr, which
+//! builds the typed model (and reports syntax errors and duplicate keys). It does not know what
+//! the commands do with the config, nor how diagnostics are shown (`crate::diagnostics`; the
+//! printer renders those of a failed load before the `error:` line).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostics::{Diagnostic, Location};
+use crate::diagnostics::{Diagnostic, Location, SourceFile};
 
 mod check;
+mod shape;
 mod source_map;
 
 #[allow(unused_imports)] // part of the config API (names/durations checks for other modules)
@@ -37,9 +41,11 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file was read and is wrong; every problem found, with positions. Its source is an
-    /// [`crate::error::Invalid`], so every command exits 1 for it (the input is wrong).
-    #[error("{} is invalid:\n{}", path.display(), format_diagnostics(diagnostics))]
+    /// The file was read and is wrong; every problem found, with positions and the file's text.
+    /// Its source is an [`crate::error::Invalid`] carrying the same diagnostics, so every command
+    /// exits 1 for it (the input is wrong) and the printer renders them with carets above the
+    /// `error:` line.
+    #[error("{} is invalid", path.display())]
     Diagnostics {
         path: PathBuf,
         diagnostics: Vec<Diagnostic>,
@@ -59,33 +65,14 @@ impl ConfigError {
             "{n} problem{} in {name}",
             if n == 1 { "" } else { "s" }
         ))
-        .with_hint("docs/appkit-yaml.md describes every key of appkit.yaml");
+        .with_hint("docs/appkit-yaml.md describes every key of appkit.yaml")
+        .with_diagnostics(diagnostics.clone());
         ConfigError::Diagnostics {
             path: path.into(),
             diagnostics,
             invalid,
         }
     }
-}
-
-/// One line per diagnostic: `file:line:col: severity[code]: message (help: …)`.
-pub fn format_diagnostics(diagnostics: &[Diagnostic]) -> String {
-    let mut s = String::new();
-    for d in diagnostics {
-        let sev = if d.is_error() { "error" } else { "warning" };
-        match &d.location {
-            Some(l) => {
-                let _ = write!(s, "  {}:{}:{}: ", l.file.display(), l.line, l.column);
-            }
-            None => s.push_str("  "),
-        }
-        let _ = write!(s, "{sev}[{}]: {}", d.code, d.message);
-        if let Some(h) = &d.help {
-            let _ = write!(s, "\n    = help: {h}");
-        }
-        s.push('\n');
-    }
-    s.trim_end().to_string()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -350,16 +337,37 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
             source,
         }
     })?;
-    let source_map = SourceMap::build(path, &text);
-    let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
+    let source = SourceFile::new(path, text);
+    let source_map = SourceMap::build(&source);
+    // 1. The shape, every problem at once; with problems, the semantic checks run on what is
+    //    usable and everything is reported together.
+    if let Some(shaped) = shape::check(&source) {
+        if !shaped.diagnostics.is_empty() {
+            let mut diagnostics = shaped.diagnostics;
+            if let Some(config) = shaped
+                .repaired
+                .and_then(|v| serde_json::from_value::<Config>(v).ok())
+            {
+                diagnostics.extend(
+                    check(&config, &source_map)
+                        .into_iter()
+                        .filter(Diagnostic::is_error),
+                );
+            }
+            crate::diagnostics::sort_dedup(&mut diagnostics);
+            return Err(ConfigError::from_diagnostics(path, diagnostics));
+        }
+    }
+    // 2. The typed model (serde-saphyr also reports syntax errors and duplicate keys).
+    let config: Config = serde_saphyr::from_str(&source.text).map_err(|e| {
         let location = e.location().map(|l| {
             let start = l.span().byte_offset().map(|b| b as usize).unwrap_or(0);
-            Location {
-                file: path.into(),
-                line: l.line() as usize,
-                column: l.column() as usize,
-                span: start..start,
-            }
+            Location::in_source(
+                &source,
+                l.line() as usize,
+                l.column() as usize,
+                start..start,
+            )
         });
         let mut d = Diagnostic::error("config", first_line(&e.to_string()))
             .help("see docs/appkit-yaml.md for every key appkit.yaml accepts");
@@ -371,6 +379,7 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    // 3. The semantic checks.
     let diagnostics = check(&config, &source_map);
     let (errors, warnings): (Vec<_>, Vec<_>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
@@ -489,11 +498,9 @@ mod tests {
         assert!(lines.contains(&("version".into(), 14)), "{lines:?}");
         assert!(lines.contains(&("version".into(), 16)), "{lines:?}");
         assert!(lines.contains(&("output".into(), 13)), "{lines:?}");
-        let shown = format_diagnostics(&d);
-        assert!(
-            shown.contains("appkit.yaml:3:15: error[repository]"),
-            "{shown}"
-        );
+        let shown = crate::diagnostics::render_human(&d, None, false);
+        assert!(shown.contains("appkit.yaml:3:15\n"), "{shown}");
+        assert!(shown.contains("error[repository]"), "{shown}");
     }
 
     #[test]
@@ -522,5 +529,121 @@ mod tests {
         );
         let bad = l.check_apps(&["App_1".into()]);
         assert!(bad.iter().any(|d| d.code == "app-name"), "{bad:?}");
+    }
+
+    /// The shape check and serde-saphyr agree on what the model accepts: the shape never refuses
+    /// a file serde-saphyr would load (that would break working configs), and what serde refuses
+    /// the shape reports in its own words.
+    #[test]
+    fn the_shape_check_agrees_with_the_serde_model() {
+        let doc = include_str!("../docs/appkit-yaml.md");
+        let example = doc
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .unwrap();
+        let cases: Vec<String> = vec![
+            GOOD.to_string(),
+            example.to_string(),
+            GOOD.replace("chartVersion: 0.1.0\n  prod", "chartVersion: 1.10\n  prod"),
+            format!("{GOOD}flux:\n  retries: \"3\"\n"),
+            format!("{GOOD}flux:\n  retries: 0x10\n"),
+            format!("{GOOD}flux:\n  retries: -1\n"),
+            format!("{GOOD}flux:\n  retries: 1.5\n"),
+            format!("{GOOD}flux:\n  retries: many\n"),
+            format!("{GOOD}flux:\n  test: yes\n"),
+            format!("{GOOD}flux:\n  test: True\n"),
+            format!("{GOOD}flux:\n  test: \"true\"\n"),
+            format!("{GOOD}flux:\n  interval: 10\n"),
+            format!("{GOOD}flux:\n"),
+            format!("{GOOD}registry:\n  pullSecret: ~\n"),
+            format!("{GOOD}nodePools:\n"),
+            format!("{GOOD}nodePools: [a, 1, true]\n"),
+            format!("{GOOD}nodePools: a\n"),
+            format!("{GOOD}templates: [a]\n"),
+            format!("{GOOD}rules:\n  image-not-pinned: Error\n"),
+            format!("{GOOD}rules:\n  image-not-pinned: off\n"),
+            format!("{GOOD}rules:\n  image-not-pinned: \"off\"\n"),
+            format!("{GOOD}rules:\n"),
+            format!("{GOOD}components: !!str platform\n"),
+            GOOD.replace("apps:\n  settings:", "apps:\n  dir: 7\n  settings:"),
+            GOOD.replace("      dependsOn: [app1]\n", "      dependsOn:\n"),
+            GOOD.replace("      dependsOn: [app1]\n", "      namespace:\n"),
+            GOOD.replace("      app1: 0.2.0\n", "      app1: 2\n"),
+            GOOD.replace("    pins:\n      app1: 0.2.0\n", "    promoted: 1\n"),
+            GOOD.replace("      app1: 0.2.0\n", "      app1: ~\n"),
+            GOOD.replace("      dependsOn: [app1]\n", "      dependsOn: [~]\n"),
+            GOOD.replace("  path: chart\n", "  path: ~\n"),
+            GOOD.replace("  path: chart\n", "  path: \"\"\n"),
+            format!("{GOOD}flux:\n  retries: 99999999999\n"),
+            format!("{GOOD}flux:\n  test: \"yEs\"\n"),
+            format!("{GOOD}flux:\n  test: 1\n"),
+            format!("{GOOD}templates:\n"),
+        ];
+        let mut mismatches = Vec::new();
+        for text in &cases {
+            let source = SourceFile::new("appkit.yaml", text.clone());
+            let shape_ok = shape::check(&source).is_none_or(|c| c.diagnostics.is_empty());
+            let serde_ok = serde_saphyr::from_str::<Config>(text).is_ok();
+            if shape_ok != serde_ok {
+                mismatches.push(format!("shape {shape_ok}, serde {serde_ok}:\n{text}"));
+            }
+        }
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n---\n"));
+    }
+
+    /// Defect 6 of issue 12: only serde's first error was shown, as `invalid u32`, without a
+    /// snippet. Now every problem is reported at once, each with a caret, unknown keys with
+    /// "did you mean".
+    #[test]
+    fn appkit_yaml_problems_are_all_reported_at_once_with_carets_and_did_you_mean() {
+        let text = GOOD
+            .replace(
+                "    chartVersion: 0.1.0\n  prod",
+                "    chartVersion: latest\n  prod",
+            )
+            .replace("apps:\n  settings:", "apps:\n  dirr: apps\n  settings:")
+            + "flux:\n  retries: many\n";
+        let d = errors(&text);
+        let got: Vec<(&str, usize)> = d
+            .iter()
+            .map(|d| (d.code.as_str(), d.location.as_ref().unwrap().line))
+            .collect();
+        assert_eq!(
+            got,
+            [("unknown-key", 5), ("version", 12), ("type", 19)],
+            "{d:#?}"
+        );
+        let shown = crate::diagnostics::render_human(&d, None, false);
+        assert!(shown.contains("unknown key `dirr` in `apps`"), "{shown}");
+        assert!(shown.contains("did you mean `dir`?"), "{shown}");
+        assert!(
+            shown.contains("`flux.retries` must be an unsigned integer (0 to 4294967295), found `many` (a string)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("invalid u32"), "{shown}");
+        for caret in [
+            "  dirr: apps\n  |   ^^^^",
+            "  retries: many\n   |            ^^^^",
+            "chartVersion: latest\n   |                   ^^^^^^",
+        ] {
+            assert!(shown.contains(caret), "{caret:?} in\n{shown}");
+        }
+    }
+
+    /// Defect 1 of issue 12: `rules: {image-tag-not-digst: error}` was silently ignored.
+    #[test]
+    fn an_unknown_rule_code_is_an_error_with_did_you_mean() {
+        let d = errors(&format!("{GOOD}rules:\n  image-tag-not-digst: error\n"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].code, "unknown-rule");
+        let at = d[0].location.as_ref().unwrap();
+        assert_eq!((at.line, at.column), (18, 3));
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("did you mean `image-tag-not-digest`?")
+        );
+        let (l, _) = load_text(&format!("{GOOD}rules:\n  image-tag-not-digest: off\n")).unwrap();
+        assert_eq!(l.config.rules["image-tag-not-digest"], RuleLevel::Off);
     }
 }

@@ -1,16 +1,43 @@
 //! A diagnostic is one problem found in a user's file: severity, code, message, where (file and
-//! byte span when known), and a hint. Validation, appkit.yaml loading and render all produce them;
-//! this module renders them for humans (annotate-snippets, like rustc/cargo), as JSON, or as
-//! GitHub Actions annotations.
+//! byte span when known), and a hint. Values validation, `appkit.yaml` loading, Chart.yaml checks,
+//! template overrides and render all produce them; this module is the one place that renders them:
+//! for humans (annotate-snippets, like rustc/cargo), as JSON, or as GitHub Actions annotations.
+//!
+//! A [`Location`] carries the text of its file ([`SourceFile`], shared by `Arc`) as it was read
+//! when the problem was found, so rendering never reads a file again (the file may have changed,
+//! or be a FIFO the reader refused). Without the text only `--> file:line:col` is shown.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
-/// The largest source file re-read to quote a line in a diagnostic (the values file limit).
-const SNIPPET_SOURCE_LIMIT: u64 = 10 * 1024 * 1024;
+/// One file's text as it was read, kept for quoting it in diagnostics.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The path and size only: a diagnostic's `Debug` stays readable (and never dumps a file).
+impl std::fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("path", &self.path)
+            .field("bytes", &self.text.len())
+            .finish()
+    }
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,7 +46,8 @@ pub enum Severity {
     Error,
 }
 
-/// A position in a file: 1-based line and column, plus the byte range it covers.
+/// A position in a file: 1-based line and column, plus the byte range it covers and the file's
+/// text (for the quoted line). `line == 0`: only the file is known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
     pub file: PathBuf,
@@ -28,9 +56,92 @@ pub struct Location {
     /// Byte range in the file (for carets); empty when only the line is known.
     #[serde(skip)]
     pub span: std::ops::Range<usize>,
+    /// The text of `file` the span points into; `None`: quote nothing, show the position only.
+    #[serde(skip)]
+    pub source: Option<Arc<SourceFile>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Location {
+    /// A position without source text (rendered as `--> file:line:col`).
+    pub fn new(
+        file: impl Into<PathBuf>,
+        line: usize,
+        column: usize,
+        span: std::ops::Range<usize>,
+    ) -> Location {
+        Location {
+            file: file.into(),
+            line,
+            column,
+            span,
+            source: None,
+        }
+    }
+    /// A position in a file whose text is in memory: the line is quoted with carets under `span`.
+    pub fn in_source(
+        source: &Arc<SourceFile>,
+        line: usize,
+        column: usize,
+        span: std::ops::Range<usize>,
+    ) -> Location {
+        Location {
+            file: source.path.clone(),
+            line,
+            column,
+            span,
+            source: Some(source.clone()),
+        }
+    }
+    /// The position of byte `start` (line and character column computed from the text), with
+    /// carets under `start..end`.
+    pub fn at_byte(source: &Arc<SourceFile>, start: usize, end: usize) -> Location {
+        let text = &source.text;
+        let mut start = start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
+        Location::in_source(source, line, column, start..end.max(start))
+    }
+    /// The 1-based `line` and character `column` of a file in memory, with carets from there to
+    /// the end of the line (a YAML value on its line); past the end of the text: the file only.
+    pub fn at_line_column(source: &Arc<SourceFile>, line: usize, column: usize) -> Location {
+        let text = &source.text;
+        let Some(line_start) = (line > 0)
+            .then(|| {
+                if line == 1 {
+                    Some(0)
+                } else {
+                    text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
+                }
+            })
+            .flatten()
+        else {
+            let mut l = Location::file_only(source.path.clone());
+            l.source = Some(source.clone());
+            return l;
+        };
+        let line_end = text[line_start..]
+            .find('\n')
+            .map_or(text.len(), |i| line_start + i);
+        let line_text = &text[line_start..line_end];
+        let start = line_start
+            + line_text
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(line_text.len(), |(b, _)| b);
+        let end = line_start + line_text.trim_end().len();
+        Location::in_source(source, line, column.max(1), start..end.max(start))
+    }
+    /// Only the file is known (no line): rendered as `--> file`.
+    pub fn file_only(file: impl Into<PathBuf>) -> Location {
+        Location::new(file, 0, 0, 0..0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable code, e.g. `schema`, `image-not-pinned`, `inline-secret`.
@@ -97,10 +208,9 @@ pub fn display_path(p: &Path, base: Option<&Path>) -> String {
 }
 
 /// Render diagnostics like a compiler (`error[code]: …` / `--> file:line:col` / source line with
-/// carets / `= help: …`). Source lines are read from the files; when a file cannot be read (or is
-/// not UTF-8) only its name and position are shown. Paths are shown relative to `base`.
+/// carets / `= help: …`). Source lines come from the text each location carries; without it only
+/// the file name and position are shown. Paths are shown relative to `base`.
 pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> String {
-    let mut cache: HashMap<PathBuf, Option<String>> = HashMap::new();
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -116,17 +226,11 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
         let mut group = Group::with_title(title);
         if let Some(loc) = &d.location {
             let shown = display_path(&loc.file, base);
-            let text = cache
-                .entry(loc.file.clone())
-                .or_insert_with(|| {
-                    // Bounded, and never a FIFO or device (the file may be what was refused).
-                    crate::fsutil::read_to_string_limited(&loc.file, SNIPPET_SOURCE_LIMIT).ok()
-                })
-                .as_deref();
+            let text = loc.source.as_ref().map(|s| s.text.as_str());
             match text.and_then(|t| line_around(t, loc)) {
                 Some((line_text, span)) => {
                     // Never echo a secret: mask the flagged value in the quoted source line.
-                    let line_text = if d.code == "inline-secret" {
+                    let line_text = if d.code == crate::rules::INLINE_SECRET.code {
                         let mut masked = line_text[..span.start].to_string();
                         masked.push_str(&"*".repeat(line_text[span.clone()].chars().count()));
                         masked.push_str(&line_text[span.end..]);
@@ -134,7 +238,7 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
                     } else {
                         std::borrow::Cow::Borrowed(line_text)
                     };
-                    let span = if d.code == "inline-secret" {
+                    let span = if d.code == crate::rules::INLINE_SECRET.code {
                         span.start
                             ..span.start
                                 + line_text[span.start..]
@@ -280,20 +384,10 @@ mod tests {
     fn a_span_on_the_cr_of_a_crlf_line_end_does_not_panic() {
         let text = "a: 1\r\nb: 2\r";
         for start in 0..=text.len() {
-            let loc = Location {
-                file: "v.yaml".into(),
-                line: 1,
-                column: 1,
-                span: start..start + 1,
-            };
+            let loc = Location::new("v.yaml", 1, 1, start..start + 1);
             let _ = line_around(text, &loc);
         }
-        let loc = Location {
-            file: "v.yaml".into(),
-            line: 2,
-            column: 5,
-            span: 11..12,
-        };
+        let loc = Location::new("v.yaml", 2, 5, 11..12);
         assert_eq!(line_around(text, &loc), Some(("b: 2", 4..4)));
     }
 

@@ -27,10 +27,13 @@ impl From<Status> for ExitCode {
 
 /// Marks an error as "the input was checked and is wrong" (exit code 1), e.g. an invalid chart,
 /// an immutable tag that would be overwritten, or a version that was not raised.
+/// It may carry the diagnostics that say what is wrong (with positions and source text): the
+/// printer renders them, with carets, before the `error:` line.
 #[derive(Debug)]
 pub struct Invalid {
     pub message: String,
     pub hint: Option<String>,
+    pub diagnostics: Vec<crate::diagnostics::Diagnostic>,
 }
 
 impl Invalid {
@@ -38,10 +41,15 @@ impl Invalid {
         Invalid {
             message: message.into(),
             hint: None,
+            diagnostics: Vec::new(),
         }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_diagnostics(mut self, diagnostics: Vec<crate::diagnostics::Diagnostic>) -> Self {
+        self.diagnostics = diagnostics;
         self
     }
 }
@@ -183,6 +191,15 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         }
     }
     None
+}
+
+/// The diagnostics carried by the error's [`Invalid`] causes (rendered before the error line).
+pub fn diagnostics(err: &anyhow::Error) -> Vec<&crate::diagnostics::Diagnostic> {
+    causes(err)
+        .into_iter()
+        .filter_map(|c| c.downcast_ref::<Invalid>())
+        .flat_map(|i| i.diagnostics.iter())
+        .collect()
 }
 
 /// True when the error is a broken pipe on output (e.g. `helm appkit versions … | head -1`).

@@ -18,6 +18,7 @@ pub mod fsutil;
 pub mod lock;
 pub mod oci;
 pub mod printer;
+pub mod rules;
 pub mod scaffold;
 pub mod values;
 pub mod workspace;

@@ -104,9 +104,23 @@ impl Printer {
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
-    /// Render an error that ended the command.
+    /// Render an error that ended the command: first the diagnostics it carries (compiler-style,
+    /// with carets, paths relative to the current directory), then `error: …`, its causes and hint.
     pub fn error(&self, err: &anyhow::Error) {
-        let mut s = format!("{}: {err}\n", self.error_label());
+        let diags: Vec<crate::diagnostics::Diagnostic> = crate::error::diagnostics(err)
+            .into_iter()
+            .cloned()
+            .collect();
+        let mut s = String::new();
+        if !diags.is_empty() {
+            let base = std::env::current_dir().ok();
+            s.push_str(&crate::diagnostics::render_human(
+                &diags,
+                base.as_deref(),
+                self.color,
+            ));
+        }
+        s.push_str(&format!("{}: {err}\n", self.error_label()));
         for cause in err.chain().skip(1) {
             if cause.is::<crate::error::Hint>() {
                 continue;

@@ -449,3 +449,113 @@ fn differential_coalesced_values_equal_helms_dot_values() {
     let compared = compared.load(std::sync::atomic::Ordering::Relaxed);
     assert!(compared >= 2 * 30, "only {compared} comparisons");
 }
+
+/// A copy of the example platform repo (with the chart next to it, as `../chart` expects) whose
+/// appkit.yaml is `edit(original)`.
+fn example_repo_with_config(tmp: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
+    let repo = tmp.join("repo");
+    common::copy_dir(&common::examples_dir(), &repo);
+    common::copy_dir(&common::chart_dir(), &tmp.join("chart"));
+    let cfg = repo.join("appkit.yaml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, edit(&text)).unwrap();
+    repo
+}
+
+/// Issue 12, defect 1: `rules: {image-tag-not-digst: error}` was silently accepted.
+#[test]
+fn defect_1_an_unknown_rule_code_in_appkit_yaml_is_exit_1_at_its_line_with_did_you_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = example_repo_with_config(tmp.path(), |t| {
+        t.replace(
+            "  image-tag-not-digest: warning",
+            "  image-tag-not-digst: error",
+        )
+    });
+    let text = std::fs::read_to_string(repo.join("appkit.yaml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("image-tag-not-digst"))
+        .unwrap()
+        + 1;
+    let out = run(appkit()
+        .current_dir(&repo)
+        .env_remove("APPKIT_CONFIG")
+        .arg("validate"));
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("appkit.yaml:{line}:3")), "{err}");
+    assert!(
+        err.contains("did you mean `image-tag-not-digest`?"),
+        "{err}"
+    );
+    assert!(err.contains("unknown rule `image-tag-not-digst`"), "{err}");
+    assert!(err.contains("\nerror: "), "{err}");
+}
+
+/// Issue 12, defect 6: only the first serde error of appkit.yaml was shown, as `invalid u32`,
+/// without a snippet; now every problem, each with a caret, unknown keys with "did you mean".
+#[test]
+fn defect_6_appkit_yaml_problems_are_reported_all_at_once_with_carets_and_did_you_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = example_repo_with_config(tmp.path(), |t| {
+        t.replace("  retries: 3\n", "  retries: many\n")
+            .replace("  timeout: 5m\n", "  timeuot: 5m\n")
+            .replace(
+                "    output: clusters/prod/apps\n    namespace: flux-system\n    chartVersion: 0.1.0\n",
+                "    output: clusters/prod/apps\n    namespace: flux-system\n    chartVersion: latest\n",
+            )
+    });
+    let out = run(appkit()
+        .current_dir(&repo)
+        .env_remove("APPKIT_CONFIG")
+        .arg("validate"));
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("invalid u32"), "{err}");
+    for needle in [
+        "error[unknown-key]: unknown key `timeuot` in `flux`",
+        "did you mean `timeout`?",
+        "error[type]: `flux.retries` must be an unsigned integer (0 to 4294967295), found `many` (a string)",
+        "error[version]: chartVersion \"latest\" is not SemVer 2",
+        "--> appkit.yaml:",
+        "  timeuot: 5m\n   |   ^^^^^^^",
+        "  retries: many\n   |            ^^^^",
+        "    chartVersion: latest\n   |                   ^^^^^^",
+        "appkit.yaml is invalid\n  Caused by: 3 problems in appkit.yaml\nhint: ",
+    ] {
+        assert!(err.contains(needle), "{needle:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn list_rules_prints_the_registry_without_appkit_yaml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(appkit()
+        .current_dir(tmp.path())
+        .env_remove("APPKIT_CONFIG")
+        .args(["validate", "--list-rules"]));
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let table = common::stdout(&out);
+    assert!(table.starts_with("CODE "), "{table}");
+    assert!(table.contains("\nimage-tag-not-digest "), "{table}");
+    let out = run(appkit()
+        .current_dir(tmp.path())
+        .env_remove("APPKIT_CONFIG")
+        .args(["validate", "--list-rules", "-o", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let rules = v.as_array().unwrap();
+    assert!(rules.len() >= 10, "{v}");
+    for r in rules {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code", "defaultSeverity", "summary", "reads"], "{r}");
+        assert!(r["reads"].is_array(), "{r}");
+    }
+    let nodepool = rules
+        .iter()
+        .find(|r| r["code"] == "unknown-nodepool")
+        .unwrap();
+    assert_eq!(nodepool["reads"], serde_json::json!(["nodepool"]));
+    assert_eq!(nodepool["defaultSeverity"], "error");
+}

@@ -169,12 +169,7 @@ fn input_jobs(inputs: &[PathBuf], envs: &[Option<String>]) -> (Vec<Job>, Vec<Dia
             };
             let d = Diagnostic::error("unreadable", format!("{} {what}", input.display()))
                 .help("pass values files or app directories (apps/<app>, containing values.yaml)")
-                .at(Location {
-                    file: input.clone(),
-                    line: 0,
-                    column: 0,
-                    span: 0..0,
-                });
+                .at(Location::file_only(input.clone()));
             diags.push(d);
         }
     }

@@ -8,7 +8,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::metadata::Problem;
+use std::sync::Arc;
+
+use crate::diagnostics::{Diagnostic, Location, SourceFile};
 /// Any YAML scalar (or null), so that a wrong type becomes a reported problem, not a parse abort.
 #[derive(Debug, Clone)]
 pub(super) enum Scalar {
@@ -150,17 +152,31 @@ pub(super) fn pos<T>(s: &Spanned<T>) -> (u64, u64) {
 
 /// Collects conversions of raw values and the problems they raise.
 pub(super) struct Reader {
-    pub(super) problems: Vec<Problem>,
+    pub(super) source: Arc<SourceFile>,
+    pub(super) problems: Vec<Diagnostic>,
+}
+
+/// A Chart.yaml problem at a position (`(0, _)`: the file only).
+pub(super) fn problem(
+    source: &Arc<SourceFile>,
+    at: Option<(u64, u64)>,
+    message: String,
+) -> Diagnostic {
+    let location = match at {
+        Some((l, c)) if l > 0 => Location::at_line_column(source, l as usize, c.max(1) as usize),
+        _ => {
+            let mut l = Location::file_only(source.path.clone());
+            l.source = Some(source.clone());
+            l
+        }
+    };
+    Diagnostic::error("chart", message).at(location)
 }
 
 impl Reader {
     pub(super) fn problem(&mut self, at: (u64, u64), message: String) {
-        let (l, c) = at;
-        self.problems.push(Problem {
-            line: (l > 0).then_some(l),
-            column: (c > 0).then_some(c),
-            message,
-        });
+        let d = problem(&self.source, Some(at), message);
+        self.problems.push(d);
     }
 
     /// A string field. Numbers and booleans become their text, as Helm's YAML loader does; when

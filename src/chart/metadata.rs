@@ -12,18 +12,20 @@
 //! Checks are stricter than Helm in two places, on purpose: the version must be strict SemVer 2
 //! (Helm also accepts `v1.2` and `1.2`), and the name must be a lowercase DNS-1123-style name that
 //! is also a valid OCI repository component (Helm only refuses path separators). Every problem is
-//! collected with its line and column; loading never stops at the first one.
+//! collected as a [`Diagnostic`] (code `chart`) at its line and column, carrying the file's text
+//! for a caret snippet; loading never stops at the first one.
 //! The raw YAML shape lives in `chartfile_raw.rs`, Go's encodings in `goenc.rs` (the archived
 //! Chart.yaml's text through `crate::yamlout`). This module does
 //! not read the rest of the chart directory (see `archive.rs`).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::chartfile_raw::{describe, pos, ListOr, RawChart, Reader, Scalar};
+use super::chartfile_raw::{describe, pos, problem, ListOr, RawChart, Reader, Scalar};
 use super::goenc::{chart_yaml, go_value};
 use super::ChartError;
+use crate::diagnostics::{Diagnostic, SourceFile};
 
 pub use super::goenc::sanitize_string;
 
@@ -51,21 +53,14 @@ pub struct Dependency {
     pub alias: String,
 }
 
-/// A problem found in Chart.yaml, with the 1-based line/column of the offending value when known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: Option<u64>,
-    pub column: Option<u64>,
-    pub message: String,
-}
+/// The Chart.yaml text a metadata was read from, for diagnostics. Not part of the metadata's
+/// value: two metadata that say the same are equal whatever their formatting.
+#[derive(Debug, Clone, Default)]
+struct Source(Option<Arc<SourceFile>>);
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{l}:{c}: {}", self.message),
-            (Some(l), None) => write!(f, "{l}: {}", self.message),
-            _ => f.write_str(&self.message),
-        }
+impl PartialEq for Source {
+    fn eq(&self, _: &Source) -> bool {
+        true
     }
 }
 
@@ -95,7 +90,8 @@ pub struct ChartMetadata {
     /// Positions of the top-level values, by Chart.yaml key.
     positions: BTreeMap<&'static str, (u64, u64)>,
     /// Problems found while reading (wrong types, null list entries), reported by `validate`.
-    load_problems: Vec<Problem>,
+    load_problems: Vec<Diagnostic>,
+    source: Source,
 }
 
 impl ChartMetadata {
@@ -137,12 +133,15 @@ impl ChartMetadata {
                 }
             })?
         };
+        let source = SourceFile::new(path, text);
         let mut md = ChartMetadata {
             path: path.to_path_buf(),
+            source: Source(Some(source.clone())),
             ..Default::default()
         };
         let Some(raw) = raw else { return Ok(md) };
         let mut r = Reader {
+            source,
             problems: Vec::new(),
         };
         let mut positions = BTreeMap::new();
@@ -289,16 +288,16 @@ impl ChartMetadata {
     }
 
     /// Every problem with this metadata (empty when it is valid).
-    pub fn problems(&self) -> Vec<Problem> {
+    pub fn problems(&self) -> Vec<Diagnostic> {
         let mut out = self.load_problems.clone();
+        let source = self
+            .source
+            .0
+            .clone()
+            .unwrap_or_else(|| SourceFile::new(self.path.clone(), String::new()));
         let at = |key: &str| self.positions.get(key).copied();
         let mut push = |key: &str, message: String| {
-            let p = at(key);
-            out.push(Problem {
-                line: p.map(|p| p.0),
-                column: p.map(|p| p.1),
-                message,
-            });
+            out.push(problem(&source, at(key), message));
         };
         match self.api_version.as_str() {
             "v2" => {}
@@ -378,7 +377,12 @@ impl ChartMetadata {
                 );
             }
         }
-        out.sort_by_key(|p| (p.line.unwrap_or(u64::MAX), p.column.unwrap_or(0)));
+        out.sort_by_key(|p| {
+            p.location
+                .as_ref()
+                .filter(|l| l.line > 0)
+                .map_or((usize::MAX, 0), |l| (l.line, l.column))
+        });
         out
     }
 

@@ -20,11 +20,11 @@ fn reports_every_problem_with_line_and_column() {
     let md = parse("apiVersion: v1\nname: a/b\nversion: \"1.2\"\ntype: service\n");
     let p = md.problems();
     assert_eq!(p.len(), 4, "{p:?}");
-    assert_eq!((p[0].line, p[0].column), (Some(1), Some(13)));
+    assert_eq!((line(&p[0]), col(&p[0])), (Some(1), Some(13)));
     assert!(p[1].message.contains("path separators"), "{p:?}");
-    assert_eq!(p[1].line, Some(2));
+    assert_eq!(line(&p[1]), Some(2));
     assert!(p[2].message.contains("SemVer"), "{p:?}");
-    assert_eq!(p[2].line, Some(3));
+    assert_eq!(line(&p[2]), Some(3));
     assert!(p[3].message.contains("application or library"));
     let err = md.validate().unwrap_err().to_string();
     assert!(err.contains("Chart.yaml:3:10: `version` \"1.2\""), "{err}");
@@ -46,7 +46,7 @@ fn numeric_version_must_be_quoted() {
     let p = md.problems();
     assert!(
         p.iter()
-            .any(|p| p.message.contains("`version` must be a string") && p.line == Some(3)),
+            .any(|p| p.message.contains("`version` must be a string") && line(p) == Some(3)),
         "{p:?}"
     );
     assert!(
@@ -205,4 +205,26 @@ fn config_json_is_byte_identical_to_helm_push() {
     // ...and the same after the round trip through the archived Chart.yaml.
     let archived = ChartMetadata::from_yaml(&md.to_chart_yaml(), Path::new("Chart.yaml")).unwrap();
     assert_eq!(archived.to_helm_config_json(), expected);
+}
+
+fn line(d: &crate::diagnostics::Diagnostic) -> Option<usize> {
+    d.location.as_ref().map(|l| l.line).filter(|l| *l > 0)
+}
+
+fn col(d: &crate::diagnostics::Diagnostic) -> Option<usize> {
+    d.location
+        .as_ref()
+        .map(|l| l.column)
+        .filter(|_| line(d).is_some())
+}
+
+#[test]
+fn problems_are_diagnostics_with_carets_from_the_text_in_memory() {
+    let md = parse("apiVersion: v2\nname: a/b\nversion: \"1.2\"\n");
+    let shown = crate::diagnostics::render_human(&md.problems(), None, false);
+    assert!(shown.contains("2 | name: a/b\n  |       ^^^"), "{shown}");
+    assert!(
+        shown.contains("3 | version: \"1.2\"\n  |          ^^^^^"),
+        "{shown}"
+    );
 }

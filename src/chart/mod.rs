@@ -20,7 +20,7 @@ pub use archive::{
     extract_safely, package, read_tgz, ArchiveContents, ArchiveFile, PackageOptions, Packaged,
 };
 #[allow(unused_imports)]
-pub use metadata::{ChartMetadata, Dependency, Maintainer, Problem};
+pub use metadata::{ChartMetadata, Dependency, Maintainer};
 pub use unpack::MAX_CHART_SIZE;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,8 @@ pub enum ChartError {
     #[error("{} is not a valid chart:{}", path.display(), ProblemList(problems, path))]
     Invalid {
         path: PathBuf,
-        problems: Vec<metadata::Problem>,
+        /// Every problem (code `chart`), with positions and the Chart.yaml text.
+        problems: Vec<crate::diagnostics::Diagnostic>,
     },
     #[error("{}:{line}: invalid .helmignore rule {rule:?}: {message}", path.display())]
     IgnoreRule {
@@ -118,16 +119,25 @@ impl fmt::Display for Loc {
     }
 }
 
-struct ProblemList<'a>(&'a [metadata::Problem], &'a PathBuf);
+/// One line per problem, `path:line:col: message` (the error's text; the printer can also render
+/// the diagnostics themselves with carets).
+struct ProblemList<'a>(&'a [crate::diagnostics::Diagnostic], &'a PathBuf);
 
 impl fmt::Display for ProblemList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in self.0 {
+            let (line, column) = p
+                .location
+                .as_ref()
+                .filter(|l| l.line > 0)
+                .map_or((None, None), |l| {
+                    (Some(l.line as u64), Some(l.column as u64))
+                });
             write!(
                 f,
                 "\n  {}{}: {}",
                 self.1.display(),
-                Loc(p.line, p.column),
+                Loc(line, column),
                 p.message
             )?;
         }

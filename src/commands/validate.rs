@@ -2,6 +2,8 @@
 //! engine over them (a few threads; the chart and schema are loaded once), and report every
 //! diagnostic at once — human text on stderr, `--output json` / `--output github` on stdout.
 //!
+//! `--list-rules` prints the rule registry ([`crate::rules`]) instead.
+//!
 //! Exit: 0 clean (warnings allowed unless `--strict`), 1 any error, 2 a file could not be read or
 //! parsed, or a usage problem.
 
@@ -15,6 +17,9 @@ use crate::printer::Printer;
 use crate::workspace::{self, Workspace};
 
 pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result<Status> {
+    if args.list_rules {
+        return list_rules(global, printer);
+    }
     // Without inputs there is nothing to validate but the workspace's apps.
     let ws = if args.inputs.is_empty() {
         Some(Workspace::open(global)?)
@@ -76,4 +81,15 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     } else {
         Status::Ok
     })
+}
+
+/// `--list-rules`: the rule registry as a table on stdout, or JSON.
+fn list_rules(global: &GlobalArgs, printer: &Printer) -> Result<Status> {
+    match global.output {
+        OutputFormat::Json => printer.json(&crate::rules::to_json())?,
+        OutputFormat::Human | OutputFormat::Github => {
+            printer.data(crate::rules::table().trim_end())?
+        }
+    }
+    Ok(Status::Ok)
 }

@@ -1,18 +1,19 @@
 //! Where each key and value of `appkit.yaml` is (line, column, byte range), by path
 //! (`environments/dev/chartVersion`), so checks that run after deserialising can still point at
 //! the exact spot. Built with saphyr's marked YAML; never fails (an unparsable file just yields an
-//! empty map — serde-saphyr reports the syntax error with its own position).
+//! empty map — serde-saphyr reports the syntax error with its own position). Every location carries
+//! the file's text, so diagnostics quote it without reading the file again.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::diagnostics::Location;
+use crate::diagnostics::{Location, SourceFile};
 
 /// Positions of the config's keys and values, by path (`environments/dev/chartVersion`), so
 /// checks that run after parsing can still point at the right line.
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
-    file: PathBuf,
+    source: Arc<SourceFile>,
     /// path → (line, column (1-based), byte range) of the value; for mapping entries also the key.
     entries: BTreeMap<String, (Location, Location)>,
 }
@@ -41,18 +42,18 @@ impl SourceMap {
         }
     }
     fn file_start(&self) -> Location {
-        Location {
-            file: self.file.clone(),
-            line: 1,
-            column: 1,
-            span: 0..0,
-        }
+        Location::in_source(&self.source, 1, 1, 0..0)
+    }
+    /// The file and its text.
+    pub fn source(&self) -> &Arc<SourceFile> {
+        &self.source
     }
 
-    pub(super) fn build(file: &Path, text: &str) -> SourceMap {
+    pub(super) fn build(source: &Arc<SourceFile>) -> SourceMap {
         use saphyr::{LoadableYamlNode, MarkedYaml};
+        let text = source.text.as_str();
         let mut map = SourceMap {
-            file: file.to_path_buf(),
+            source: source.clone(),
             entries: BTreeMap::new(),
         };
         // Character index → byte offset (saphyr's markers count characters).
@@ -69,12 +70,7 @@ impl SourceMap {
             } else {
                 start
             };
-            Location {
-                file: file.to_path_buf(),
-                line: m.line(),
-                column: m.col() + 1,
-                span: start..stop,
-            }
+            Location::in_source(source, m.line(), m.col() + 1, start..stop)
         };
         let Ok(docs) = MarkedYaml::load_from_str(text) else {
             return map;

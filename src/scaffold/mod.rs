@@ -41,24 +41,26 @@ pub enum ScaffoldError {
     ChartYaml { path: PathBuf, message: String },
     #[error("the templates directory {} does not exist", path.display())]
     TemplateDir { path: PathBuf },
-    #[error("{}", template_location(file, *line, *column, message))]
-    Template {
-        file: String,
-        line: Option<usize>,
-        column: Option<usize>,
-        message: String,
-    },
+    /// A template that does not parse or render: a [`crate::diagnostics::Diagnostic`] (code
+    /// `template`) at its file, line and column, carrying the template's text.
+    #[error("{}", template_location(.0))]
+    Template(Box<crate::diagnostics::Diagnostic>),
     #[error("the chart's schema has no key `{key}`, which {what} sets")]
     MissingKey { key: String, what: String },
     #[error("invalid image reference `{given}`: {reason}")]
     Image { given: String, reason: String },
 }
 
-fn template_location(file: &str, line: Option<usize>, column: Option<usize>, msg: &str) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!("{file}:{l}:{c}: {msg}"),
-        (Some(l), None) => format!("{file}:{l}: {msg}"),
-        _ => format!("{file}: {msg}"),
+/// `file:line:col: message` (the error's one-line text).
+fn template_location(d: &crate::diagnostics::Diagnostic) -> String {
+    let msg = &d.message;
+    match &d.location {
+        Some(l) if l.line > 0 && l.column > 0 => {
+            format!("{}:{}:{}: {msg}", l.file.display(), l.line, l.column)
+        }
+        Some(l) if l.line > 0 => format!("{}:{}: {msg}", l.file.display(), l.line),
+        Some(l) => format!("{}: {msg}", l.file.display()),
+        None => msg.clone(),
     }
 }
 

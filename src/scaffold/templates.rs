@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use tera::Tera;
 
 use super::ScaffoldError;
+use crate::diagnostics::{Diagnostic, Location, SourceFile};
 
 /// The scaffold of `apps/<app>/values.yaml`.
 pub const VALUES: &str = "values.yaml.tera";
@@ -186,12 +187,24 @@ fn template_error(name: &str, source: &Source, err: &tera::Error) -> ScaffoldErr
         .unwrap_or_default()
         .trim()
         .to_string();
-    ScaffoldError::Template {
-        file: source.shown(name),
-        line,
-        column,
-        message,
-    }
+    let text = SourceFile::new(source.shown(name), source.text.clone());
+    let location = match line {
+        Some(l) => {
+            let mut at = Location::at_line_column(&text, l, column.unwrap_or(1));
+            if column.is_none() {
+                at.column = 0;
+            }
+            at
+        }
+        None => {
+            let mut at = Location::file_only(text.path.clone());
+            at.source = Some(text.clone());
+            at
+        }
+    };
+    ScaffoldError::Template(Box::new(
+        Diagnostic::error("template", message).at(location),
+    ))
 }
 
 /// Line and column (1-based) of the last `{{`, `{%` or `{#` that is never closed.

@@ -1,4 +1,4 @@
-//! The `dapr-component` rule: every Dapr component an app names must exist in the platform's
+//! The `dapr-component` rule ([`crate::rules::DAPR_COMPONENT`]): every Dapr component an app names must exist in the platform's
 //! components directory as a `Component` (apiVersion `dapr.io/…`), in the app's namespace (a
 //! component without `metadata.namespace` is not counted as visible: where it lands depends on how
 //! it is applied), and, when it has `scopes`, scoped to the app's Dapr app id (`dapr.appId`, else
@@ -12,7 +12,7 @@ use super::rules::Ctx;
 use super::schema::closest;
 use super::yaml::{self, Node, Val};
 use super::ValuesError;
-use crate::diagnostics::Severity;
+use crate::rules;
 
 /// A Dapr Component found in the platform's components directory.
 #[derive(Debug, Clone)]
@@ -113,8 +113,7 @@ pub(super) fn check(cx: &mut Ctx) {
                 help = format!("did you mean `{best}`? {help}");
             }
             cx.emit(
-                "dapr-component",
-                Severity::Error,
+                &rules::DAPR_COMPONENT,
                 format!("no Dapr component named `{name}`"),
                 help,
                 &path,
@@ -135,8 +134,7 @@ pub(super) fn check(cx: &mut Ctx) {
                 })
                 .collect();
             cx.emit(
-                "dapr-component",
-                Severity::Error,
+                &rules::DAPR_COMPONENT,
                 format!("Dapr component `{name}` exists, but not in this app's namespace `{ns}` (it is in {})", wheres.join(", ")),
                 format!("the sidecar only sees components of its own namespace; ask the platform team to add `{name}` to namespace `{ns}`"),
                 &path,
@@ -149,8 +147,7 @@ pub(super) fn check(cx: &mut Ctx) {
             .all(|c| !c.scopes.is_empty() && !c.scopes.contains(&app_id))
         {
             cx.emit(
-                "dapr-component",
-                Severity::Error,
+                &rules::DAPR_COMPONENT,
                 format!("Dapr component `{name}` is scoped to {} and not to this app's Dapr id `{app_id}`", in_ns[0].scopes.join(", ")),
                 format!("ask the platform team to add `{app_id}` to the component's `scopes`, or set `dapr.appId` to a scoped id"),
                 &path,

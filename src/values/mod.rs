@@ -83,13 +83,12 @@ pub struct AppValues {
 
 impl AppValues {
     pub fn location(&self, pos: Pos) -> Location {
-        let f = &self.files[pos.file as usize];
-        Location {
-            file: f.path.clone(),
-            line: pos.line,
-            column: pos.col,
-            span: pos.start..pos.end,
-        }
+        Location::in_source(
+            &self.files[pos.file as usize],
+            pos.line,
+            pos.col,
+            pos.start..pos.end,
+        )
     }
     /// The source text of a node (e.g. `yes` for a boolean), when it is short.
     pub fn raw(&self, n: &Node) -> Option<&str> {
@@ -185,7 +184,7 @@ impl Validator {
         let schema = schema::Schema::load(chart_dir)?;
         let platform = rules::Platform::load(loaded)?;
         Ok(Validator {
-            chart_values: Arc::new(SourceFile { path, text }),
+            chart_values: SourceFile::new(path, text),
             defaults,
             schema,
             platform,
@@ -277,15 +276,12 @@ impl Validator {
             let text = match yaml::read_source(path) {
                 Ok(t) => t,
                 Err(e) => {
-                    errors.push(yaml_diagnostic(e, "", "unreadable"));
+                    errors.push(yaml_diagnostic(e, None, "unreadable"));
                     continue;
                 }
             };
             let parsed = yaml::parse(&text, i as u32 + 1, path);
-            let source = Arc::new(SourceFile {
-                path: path.clone(),
-                text,
-            });
+            let source = SourceFile::new(path.clone(), text);
             match parsed {
                 Ok(node) => {
                     if i == 0 {
@@ -296,7 +292,7 @@ impl Validator {
                         Some(u) => coalesce::merge_user(u, node),
                     }
                 }
-                Err(e) => errors.push(yaml_diagnostic(e, &source.text, "yaml")),
+                Err(e) => errors.push(yaml_diagnostic(e, Some(&source), "yaml")),
             }
             files.push(source);
         }
@@ -348,8 +344,9 @@ impl Validator {
     }
 }
 
-fn yaml_diagnostic(e: YamlError, text: &str, code: &str) -> Diagnostic {
-    let code = if e.pos.is_some() && !text.is_empty() {
+fn yaml_diagnostic(e: YamlError, source: Option<&Arc<SourceFile>>, code: &str) -> Diagnostic {
+    let source = source.filter(|s| !s.text.is_empty());
+    let code = if e.pos.is_some() && source.is_some() {
         "yaml"
     } else {
         code
@@ -357,18 +354,12 @@ fn yaml_diagnostic(e: YamlError, text: &str, code: &str) -> Diagnostic {
     let mut d = Diagnostic::error(code, e.message.clone());
     d.help = e.help.clone();
     d.location = Some(match e.pos {
-        Some(p) => Location {
-            file: e.path.clone(),
-            line: p.line,
-            column: p.col,
-            span: p.start..p.end.max(p.start),
-        },
-        None => Location {
-            file: e.path.clone(),
-            line: 0,
-            column: 0,
-            span: 0..0,
-        },
+        Some(p) => {
+            let mut l = Location::new(e.path.clone(), p.line, p.col, p.start..p.end.max(p.start));
+            l.source = source.cloned();
+            l
+        }
+        None => Location::file_only(e.path.clone()),
     });
     d
 }

@@ -1,20 +1,9 @@
 //! Platform rules beyond the schema: what the chart's schema cannot know (the platform's node pools,
 //! namespaces and Dapr components) and what it should not decide alone (how strictly images must be
-//! pinned per environment). Each rule has a stable code; `appkit.yaml` `rules:` sets its severity
-//! (`error` | `warning` | `off`).
-//!
-//! | code | default | what |
-//! |---|---|---|
-//! | `image-not-pinned` | error | `latest`, or neither tag nor digest |
-//! | `image-tag-not-digest` | error in `promoted` envs, warning elsewhere | a tag without a digest |
-//! | `inline-secret` | error | credential-like keys with literal values; values that look like keys/tokens |
-//! | `build-config` | error | `build`, `buildpacks`, `builder`, `dockerfile`, `pack` anywhere in an app file |
-//! | `dapr-backend-config` | error | `redisHost`, `vaultAddr`, `host(s)`, component `metadata`, … in an app file |
-//! | `platform-owned` | error | an app file sets `platform:` |
-//! | `dapr-component` | error | a named component is missing from the components dir, not in the app's namespace, or scoped away from the app |
-//! | `network-namespace` | error | `networkPolicy.allowIngressFrom` / `allowEgressTo[].namespace` names no known app or platform namespace |
-//! | `requests-exceed-limits` | error | a cpu/memory request above its limit |
-//! | `unknown-nodepool` | error | `nodepool` not in `appkit.yaml` `nodePools` |
+//! pinned per environment). The rules themselves — code, default severity, summary, the keys they
+//! read — are registered in [`crate::rules`] (table: `docs/rules.md`); this module runs them, and
+//! every diagnostic it emits names its rule's static, with the severity [`crate::rules::resolve`]
+//! gives it.
 //!
 //! Dapr's `app-port` always equals the container port: the chart derives both from `port`, so
 //! there is nothing to check here (it is structural, not a rule).
@@ -28,7 +17,8 @@ use super::secrets::{is_secret_key, looks_like_secret, norm};
 use super::yaml::{Node, Pos, Val};
 use super::{AppValues, ValuesError};
 use crate::config::{Loaded, RuleLevel};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::Diagnostic;
+use crate::rules::{self, Rule};
 
 /// What the rules know about the platform (from `appkit.yaml`); empty without a config.
 #[derive(Debug, Default)]
@@ -81,14 +71,9 @@ impl Platform {
         })
     }
 
-    /// The severity of a rule: `appkit.yaml` wins over the default; `None` when turned off.
-    fn level(&self, code: &str, default: Severity) -> Option<Severity> {
-        match self.levels.get(code) {
-            Some(RuleLevel::Off) => None,
-            Some(RuleLevel::Error) => Some(Severity::Error),
-            Some(RuleLevel::Warning) => Some(Severity::Warning),
-            None => Some(default),
-        }
+    /// True when `env` is a promoted environment (images must be pinned by digest).
+    fn promoted(&self, env: Option<&str>) -> bool {
+        env.is_some_and(|e| self.promoted.contains(e))
     }
 
     pub(super) fn app_namespace(&self, app: &str) -> String {
@@ -108,17 +93,17 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     pub(super) fn emit(
         &mut self,
-        code: &str,
-        default: Severity,
+        rule: &Rule,
         msg: String,
         help: String,
         path: &[String],
         pos: Option<Pos>,
     ) {
-        let Some(sev) = self.p.level(code, default) else {
+        let promoted = self.p.promoted(self.v.env.as_deref());
+        let Some(sev) = rules::resolve(rule, &self.p.levels, promoted) else {
             return;
         };
-        let mut d = Diagnostic::error(code, msg).help(help);
+        let mut d = Diagnostic::error(rule.code, msg).help(help);
         d.severity = sev;
         d.path = Some(to_pointer(path));
         let d = self.v.place_default_note(d, pos);
@@ -161,8 +146,7 @@ fn image(cx: &mut Ctx) {
     if tag == "latest" {
         let pos = img.get("tag").map(|n| n.pos);
         cx.emit(
-            "image-not-pinned",
-            Severity::Error,
+            &rules::IMAGE_NOT_PINNED,
             "the image tag `latest` is not pinned: it can change under a running app".into(),
             "set `image.digest: sha256:…` to the digest your build produced (Buildpacks prints it)"
                 .into(),
@@ -172,8 +156,7 @@ fn image(cx: &mut Ctx) {
     } else if tag.is_empty() {
         let pos = img.key.or(Some(img.pos));
         cx.emit(
-            "image-not-pinned",
-            Severity::Error,
+            &rules::IMAGE_NOT_PINNED,
             "the image has neither a tag nor a digest".into(),
             "set `image.digest: sha256:…` to the digest your build produced".into(),
             &["image".to_string()],
@@ -181,12 +164,7 @@ fn image(cx: &mut Ctx) {
         );
     } else {
         let env = cx.v.env.clone().unwrap_or_default();
-        let promoted = cx.p.promoted.contains(&env);
-        let sev = if promoted {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
+        let promoted = cx.p.promoted(cx.v.env.as_deref());
         let msg = if promoted {
             format!(
                 "the image is pinned by tag `{tag}` only; environment `{env}` requires a digest"
@@ -196,8 +174,7 @@ fn image(cx: &mut Ctx) {
         };
         let pos = img.get("tag").map(|n| n.pos);
         cx.emit(
-            "image-tag-not-digest",
-            sev,
+            &rules::IMAGE_TAG_NOT_DIGEST,
             msg,
             "add `image.digest: sha256:…` (tags can be moved; promote images by digest)".into(),
             &seg("tag"),
@@ -238,8 +215,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
                 let n = norm(k);
                 if path.len() == 1 && k == "platform" {
                     cx.emit(
-                        "platform-owned",
-                        Severity::Error,
+                        &rules::PLATFORM_OWNED,
                         "`platform` settings belong to the platform team, not to an app".into(),
                         "remove the `platform:` block; ask the platform team if you need a different setting".into(),
                         path,
@@ -247,8 +223,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
                     );
                 } else if BUILD_KEYS.contains(&n.as_str()) {
                     cx.emit(
-                        "build-config",
-                        Severity::Error,
+                        &rules::BUILD_CONFIG,
                         format!("`{}` is a build setting; the chart only runs an image that was already built", display_path(path)),
                         "images are built outside the chart (Buildpacks `pack build` / the build platform); reference the result with `image.repository` and `image.digest`".into(),
                         path,
@@ -256,8 +231,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
                     );
                 } else if BACKEND_KEYS.contains(&n.as_str()) {
                     cx.emit(
-                        "dapr-backend-config",
-                        Severity::Error,
+                        &rules::DAPR_BACKEND_CONFIG,
                         format!("`{}` configures a Dapr back end; those settings live in the platform's Dapr Components, outside the chart", display_path(path)),
                         "name the component in `dapr.components` (e.g. `statestore`) and talk to it through the Dapr sidecar; the platform team owns its host and metadata".into(),
                         path,
@@ -265,8 +239,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
                     );
                 } else if is_secret_key(k) && is_literal(v) {
                     cx.emit(
-                        "inline-secret",
-                        Severity::Error,
+                        &rules::INLINE_SECRET,
                         format!("`{}` looks like a credential written in plain text", display_path(path)),
                         "never put secrets in values files; read them at run time from the Dapr secret store (http://localhost:3500/v1.0/secrets/…)".into(),
                         path,
@@ -292,8 +265,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
                         let mut vp = path.clone();
                         vp.push("value".into());
                         cx.emit(
-                            "inline-secret",
-                            Severity::Error,
+                            &rules::INLINE_SECRET,
                             format!("environment variable `{name}` has a credential written in plain text"),
                             "never put secrets in values files; read them at run time from the Dapr secret store".into(),
                             &vp,
@@ -310,8 +282,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
         Val::Str(s) => {
             if let Some(kind) = looks_like_secret(s) {
                 cx.emit(
-                    "inline-secret",
-                    Severity::Error,
+                    &rules::INLINE_SECRET,
                     format!("`{}` holds what looks like {kind}", display_path(path)),
                     "never put secrets in values files; store it in the Dapr secret store and read it at run time".into(),
                     path,
@@ -402,8 +373,7 @@ fn resources(cx: &mut Ctx) {
                     let lim_field =
                         display_path(&lp.iter().map(|s| s.to_string()).collect::<Vec<_>>());
                     cx.emit(
-                        "requests-exceed-limits",
-                        Severity::Error,
+                        &rules::REQUESTS_EXCEED_LIMITS,
                         format!("`{}` ({rs}) is more than `{lim_field}` ({ls})", display_path(&path)),
                         "Kubernetes rejects a pod whose request is above its limit; lower the request or raise the limit".into(),
                         &path,
@@ -432,8 +402,7 @@ fn nodepool(cx: &mut Ctx) {
             help = format!("did you mean `{best}`? {help}");
         }
         cx.emit(
-            "unknown-nodepool",
-            Severity::Error,
+            &rules::UNKNOWN_NODEPOOL,
             format!("unknown node pool `{pool}`"),
             help,
             &["nodepool".into()],
@@ -474,8 +443,7 @@ fn network(cx: &mut Ctx) {
                     help = format!("did you mean `{best}`? {help}");
                 }
                 cx.emit(
-                    "network-namespace",
-                    Severity::Error,
+                    &rules::NETWORK_NAMESPACE,
                     format!("`{}` names namespace `{ns}`, which is neither an app's nor a platform namespace", display_path(&path)),
                     help,
                     &path,

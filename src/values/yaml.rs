@@ -56,11 +56,7 @@ pub struct YamlError {
 }
 
 /// One loaded source file (the text is kept for diagnostics).
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-}
+pub use crate::diagnostics::SourceFile;
 
 /// Read a file within the size limit, as UTF-8.
 pub fn read_source(path: &Path) -> Result<String, YamlError> {

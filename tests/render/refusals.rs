@@ -131,8 +131,16 @@ fn invalid_appkit_yaml_reports_file_line_col() {
     );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_diag(&stderr(&out), "error[config]", "appkit.yaml:14:3");
-    assert!(stderr(&out).contains("retires"), "{}", stderr(&out));
+    assert_diag(
+        &stderr(&out),
+        "error[unknown-key]: unknown key `retires` in `flux`",
+        "appkit.yaml:14:3",
+    );
+    assert!(
+        stderr(&out).contains("did you mean `retries`?"),
+        "{}",
+        stderr(&out)
+    );
 
     p.write(
         "appkit.yaml",
