@@ -199,12 +199,10 @@ pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
     diags.dedup_by(|a, b| key(a) == key(b) && a.help == b.help);
 }
 
-/// How a path is shown: relative to `base` when it is inside it.
+/// How a path is shown: relative to `base` when it is inside it (the workspace's one rule,
+/// [`crate::workspace::display_path`]).
 pub fn display_path(p: &Path, base: Option<&Path>) -> String {
-    base.and_then(|b| p.strip_prefix(b).ok())
-        .unwrap_or(p)
-        .display()
-        .to_string()
+    crate::workspace::display_path(p, base.unwrap_or(Path::new("")))
 }
 
 /// Render diagnostics like a compiler (`error[code]: …` / `--> file:line:col` / source line with
@@ -374,6 +372,25 @@ pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
         .collect();
     let errors = diags.iter().filter(|d| d.is_error()).count();
     serde_json::json!({"diagnostics": items, "errors": errors, "warnings": diags.len() - errors})
+}
+
+/// The candidate closest to `given`, when it is close enough for "did you mean" (Jaro-Winkler
+/// ≥ 0.8 on lower-cased text). The one suggestion rule for every kind of name: keys, codes,
+/// environments, apps, components, node pools.
+pub fn closest<'a, S: AsRef<str> + ?Sized + 'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a S>,
+) -> Option<&'a str> {
+    let lw = given.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| {
+            let c = c.as_ref();
+            (strsim::jaro_winkler(&lw, &c.to_lowercase()), c)
+        })
+        .filter(|(s, _)| *s >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

@@ -158,12 +158,7 @@ pub fn lookup(code: &str) -> Option<&'static Rule> {
 
 /// The registered code closest to `code` (for "did you mean"), when one is close enough.
 pub fn suggest(code: &str) -> Option<&'static str> {
-    RULES
-        .iter()
-        .map(|r| (strsim::jaro_winkler(code, r.code), r.code))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    crate::diagnostics::closest(code, RULES.iter().map(|r| r.code))
 }
 
 /// The severity of `rule` in an environment: `appkit.yaml` `rules:` wins over the default;

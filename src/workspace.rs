@@ -112,8 +112,7 @@ impl Workspace {
         for e in asked {
             if !known.contains_key(e) {
                 let names: Vec<&str> = known.keys().map(String::as_str).collect();
-                let all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-                let hint = match crate::values::schema::closest(e, &all) {
+                let hint = match crate::diagnostics::closest(e, names.iter().copied()) {
                     Some(m) => format!(
                         "did you mean `{m}`? environments in {}: {}",
                         self.display(&self.loaded.path),

@@ -128,13 +128,8 @@ impl Loaded {
 }
 
 fn suggest(name: &str, known: &BTreeSet<&str>) -> String {
-    let best = known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(name, k), *k))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, k)) => format!("did you mean {k:?}?"),
+    match crate::diagnostics::closest(name, known.iter().copied()) {
+        Some(k) => format!("did you mean {k:?}?"),
         None if known.is_empty() => "there are no apps (directories with a values.yaml)".into(),
         None => format!(
             "known apps: {}",

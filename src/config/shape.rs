@@ -531,12 +531,7 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// The closest of `known` to `given`, when it is close enough for "did you mean".
+/// The closest of `known` to `given` ([`crate::diagnostics::closest`]).
 fn closest<'k>(given: &str, known: &[&'k str]) -> Option<&'k str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(given, k), *k))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
+    crate::diagnostics::closest(given, known.iter().copied())
 }

@@ -430,14 +430,9 @@ fn render_app(
     )
 }
 
-/// A relative path with `/` separators and no leading `./`.
+/// A relative path with `/` separators and no leading `./` (the workspace's display rule).
 fn display_rel(p: &Path) -> String {
-    let s: Vec<String> = p
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    s.join("/")
+    crate::workspace::display_path(p, Path::new(""))
 }
 
 /// The OCI tag Helm pushes a chart version under: `+` is not allowed in tags, Helm uses `_`.

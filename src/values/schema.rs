@@ -250,15 +250,9 @@ impl Schema {
     }
 }
 
-/// The closest allowed word (Jaro-Winkler ≥ 0.8, or a case-insensitive match).
+/// The closest allowed word ([`crate::diagnostics::closest`]).
 pub fn closest(word: &str, allowed: &[String]) -> Option<String> {
-    let lw = word.to_lowercase();
-    allowed
-        .iter()
-        .map(|a| (strsim::jaro_winkler(&lw, &a.to_lowercase()), a))
-        .filter(|(s, _)| *s >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, a)| a.clone())
+    crate::diagnostics::closest(word, allowed).map(str::to_string)
 }
 
 fn expected_words(kind: &TypeKind) -> String {
