@@ -17,6 +17,7 @@ pub mod flux;
 pub mod fsutil;
 pub mod lock;
 pub mod oci;
+pub mod par;
 pub mod printer;
 pub mod rules;
 pub mod scaffold;

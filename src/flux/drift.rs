@@ -147,9 +147,9 @@ pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
     Ok(())
 }
 
-/// Write files with [`crate::fsutil::write_atomic`] on a few I/O threads; the first error wins.
+/// Write files with [`crate::fsutil::write_atomic`] on a few threads ([`crate::par`]); the
+/// first error wins.
 fn write_all(changes: &[&FileChange]) -> Result<(), FluxError> {
-    const IO_THREADS: usize = 8;
     let write = |c: &FileChange| match &c.new {
         Some(new) => crate::fsutil::write_atomic(&c.path, new.as_bytes()).map_err(|source| {
             FluxError::Write {
@@ -159,21 +159,11 @@ fn write_all(changes: &[&FileChange]) -> Result<(), FluxError> {
         }),
         None => Ok(()),
     };
-    if changes.len() < 2 * IO_THREADS {
-        return changes.iter().try_for_each(|c| write(c));
-    }
-    let chunk = changes.len().div_ceil(IO_THREADS);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = changes
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().try_for_each(|c| write(c))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a writer thread panicked"))
-            .collect::<Result<Vec<()>, FluxError>>()
-            .map(|_| ())
+    crate::par::map_chunks(changes, 2, |part| {
+        vec![part.iter().try_for_each(|c| write(c))]
     })
+    .into_iter()
+    .collect()
 }
 
 /// A unified diff of one change (`--- a/path` / `+++ b/path`; `/dev/null` for new/removed files);

@@ -105,7 +105,7 @@ pub fn render(
         };
         let mut files = BTreeMap::new();
         let mut releases = BTreeMap::new();
-        let results = par_map(apps, |app| {
+        let results = crate::par::map(apps, 16, |app| {
             app_file(
                 loaded,
                 env_name,
@@ -245,30 +245,6 @@ fn app_file(
     };
     let rendered = render_app(loaded, &app_ctx, source);
     (problems, Some(rendered))
-}
-
-/// `f` over `items` on a few threads (the machine's parallelism), results in input order.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8)
-        .min(items.len() / 16 + 1);
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a render worker panicked"))
-            .collect()
-    })
 }
 
 struct AppContext<'a> {
@@ -541,14 +517,6 @@ mod tests {
         assert!(!is_sha256_digest(&format!("sha256:{}", "A1".repeat(32))));
         assert!(!is_sha256_digest("sha256:abc"));
         assert!(!is_sha256_digest(&format!("sha512:{}", "a1".repeat(32))));
-    }
-
-    #[test]
-    fn par_map_keeps_input_order() {
-        let items: Vec<u32> = (0..1000).collect();
-        let out = par_map(&items, |i| i * 2);
-        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        assert!(par_map(&Vec::<u32>::new(), |i| *i).is_empty());
     }
 
     #[test]

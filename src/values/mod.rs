@@ -206,29 +206,7 @@ impl Validator {
                 })
                 .collect::<Vec<_>>()
         };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8)
-            .min(jobs.len().max(1));
-        if threads <= 1 {
-            return chunk_diags(jobs);
-        }
-        let chunk = jobs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|c| {
-                    std::thread::Builder::new()
-                        .stack_size(8 << 20)
-                        .spawn_scoped(s, move || chunk_diags(c))
-                        .expect("spawn a validation thread")
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("validation thread panicked"))
-                .collect()
-        })
+        crate::par::map_chunks(jobs, 1, |c: &[Job]| chunk_diags(c))
     }
 
     /// Validate explicit values files (merged in order) as the values of `app` in `env`.
