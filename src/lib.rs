@@ -5,6 +5,7 @@
 //! Nothing but [`printer`] writes to stdout or stderr (enforced by the lints below).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod actions;
 pub mod chart;
 pub mod cli;
 pub mod commands;
@@ -16,5 +17,6 @@ pub mod fsutil;
 pub mod lock;
 pub mod oci;
 pub mod printer;
+pub mod runtime;
 pub mod scaffold;
 pub mod values;
