@@ -183,3 +183,74 @@ pub async fn execute<T: Target>(
     }
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(version: &str, content: &[u8]) -> Artifact {
+        let config = format!(r#"{{"name":"app","version":"{version}"}}"#);
+        manifest::build(config.into_bytes(), content.to_vec(), None).unwrap()
+    }
+
+    fn plan_for(a: Artifact, highest: Option<&str>, existing: Option<&Artifact>) -> PublishPlan {
+        PublishPlan {
+            version: Version::parse(&a.version).unwrap(),
+            tag: tag_for_version(&a.version),
+            reference: "oci://r/app".into(),
+            highest: highest.map(|v| PublishedVersion {
+                version: v.into(),
+                tag: tag_for_version(v),
+                digest: "sha256:h".into(),
+            }),
+            existing: existing.map(|e| PublishedContent {
+                manifest: e.manifest.digest.clone(),
+                config: e.config.digest.clone(),
+                layer: e.layer.digest.clone(),
+            }),
+            artifact: a,
+        }
+    }
+
+    #[test]
+    fn the_version_increment_rule() {
+        let a = artifact("1.1.0", b"one");
+        assert_eq!(decide(&plan_for(a.clone(), None, None)), Decision::Push);
+        assert_eq!(
+            decide(&plan_for(a.clone(), Some("1.0.0"), None)),
+            Decision::Push
+        );
+        assert!(matches!(
+            decide(&plan_for(a.clone(), Some("1.1.0"), None)),
+            Decision::VersionNotRaised { .. }
+        ));
+        // Build metadata does not raise a version.
+        let b = artifact("1.1.0+b2", b"one");
+        assert!(matches!(
+            decide(&plan_for(b, Some("1.1.0+b1"), None)),
+            Decision::VersionNotRaised { .. }
+        ));
+        assert_eq!(
+            decide(&plan_for(a.clone(), Some("1.1.0"), Some(&a))),
+            Decision::AlreadyPublished {
+                digest: a.manifest.digest.clone()
+            }
+        );
+        let changed = artifact("1.1.0", b"two");
+        assert_eq!(
+            decide(&plan_for(changed, Some("1.1.0"), Some(&a))),
+            Decision::ContentChanged {
+                published: a.manifest.digest.clone()
+            }
+        );
+    }
+
+    #[test]
+    fn a_dry_run_reports_the_decision_and_writes_nothing() {
+        let a = artifact("1.0.0", b"one");
+        let plan = plan_for(a.clone(), None, None);
+        let o = PublishOutcome::planned(&plan, &Decision::Push);
+        assert_eq!(o.digest, a.manifest.digest);
+        assert!(!o.uploaded && !o.already_published && o.lock_written.is_none());
+    }
+}
