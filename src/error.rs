@@ -132,19 +132,6 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
     }
 }
 
-/// Old-style hint (a root error under context strings). Being replaced by [`Hinted`]; removed
-/// once no caller is left.
-#[derive(Debug)]
-pub struct Hint(pub String);
-
-impl fmt::Display for Hint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Hint {}
-
 /// Every error of a chain, looking through [`Hinted`] wrappers (whose own `source` skips the
 /// wrapped error itself).
 fn causes<'a>(err: &'a anyhow::Error) -> Vec<&'a (dyn std::error::Error + 'static)> {
@@ -185,9 +172,6 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
             .and_then(|i| i.hint.as_ref())
         {
             return Some(h.clone());
-        }
-        if let Some(h) = cause.downcast_ref::<Hint>() {
-            return Some(h.0.clone());
         }
     }
     None

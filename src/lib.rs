@@ -20,6 +20,7 @@ pub mod oci;
 pub mod par;
 pub mod printer;
 pub mod rules;
+pub mod runtime;
 pub mod scaffold;
 pub mod values;
 pub mod workspace;

@@ -122,9 +122,6 @@ impl Printer {
         }
         s.push_str(&format!("{}: {err}\n", self.error_label()));
         for cause in err.chain().skip(1) {
-            if cause.is::<crate::error::Hint>() {
-                continue;
-            }
             s.push_str(&format!("  Caused by: {cause}\n"));
         }
         if let Some(h) = crate::error::hint(err) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use appkit::oci::reference::{
-    tag_for_version, validate_digest, validate_tag, version_for_tag, RegistryRef, Target,
+    tag_for_version, validate_digest, validate_tag, version_for_tag, Location, RegistryRef,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for push in [false, true] {
-        let _ = Target::parse(s, push);
+        let _ = Location::parse(s, push);
     }
     if let Ok(r) = RegistryRef::parse(s) {
         assert!(!r.registry.is_empty(), "{s:?} → {r:?}");

@@ -1,5 +1,6 @@
-//! One module per subcommand. Each is a thin function: resolve settings, call the domain modules,
-//! print through the [`Printer`]. Domain modules never print.
+//! One module per subcommand. Each is a thin function: resolve settings, call the action
+//! (`crate::actions`) or the domain modules, print through the [`Printer`]. Nothing below
+//! `commands/` prints.
 
 use anyhow::Result;
 

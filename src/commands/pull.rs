@@ -2,18 +2,21 @@
 //! fetch a chart and verify the manifest, config and layer digests (and sizes) before anything is
 //! written; the archive is written atomically, `--untar` extracts through the chart module's safe
 //! extraction (no absolute paths, `..`, links or device files) into a temp dir renamed into place.
+//!
+//! Arguments (which version: a digest, a tag, `--version`, or the highest) →
+//! [`actions::pull`](crate::actions::pull) (fetch, then save) → output.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::registry::{connection, oci_error};
+use super::registry::{action_error, connection, oci_error, report_credentials};
+use crate::actions::pull::{self as action, Select};
 use crate::cli::{GlobalArgs, PullArgs};
 use crate::error::Status;
-use crate::fsutil::write_atomic;
-use crate::oci::reference::{tag_for_version, validate_tag, Target};
-use crate::oci::store::Store;
-use crate::oci::{block_on, ops};
+use crate::oci::reference::{tag_for_version, validate_tag, Location};
+use crate::oci::target::{self, with_target, Access};
 use crate::printer::Printer;
+use crate::runtime;
 
 #[derive(Serialize)]
 struct Pulled<'a> {
@@ -26,10 +29,10 @@ struct Pulled<'a> {
 }
 
 pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Status> {
-    let target = Target::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
-    let (ref_tag, ref_digest) = match &target {
-        Target::Registry(r) => (r.tag.clone(), r.digest.clone()),
-        Target::Layout(_) => (None, None),
+    let location = Location::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
+    let (ref_tag, ref_digest) = match &location {
+        Location::Registry(r) => (r.tag.clone(), r.digest.clone()),
+        Location::Layout(_) => (None, None),
     };
     let wanted_tag = args.version.as_deref().map(tag_for_version);
     if let Some(t) = &wanted_tag {
@@ -42,48 +45,28 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
             bail!("the reference names tag `{b}` but --version asks for `{a}`; give one of them");
         }
     }
-    let conn = connection(&args.registry, printer)?;
-    let (store, source) =
-        Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
-    super::registry::report_credentials(printer, source.as_ref());
-    let chart = block_on(async {
-        let reference = match (ref_digest, wanted_tag.or(ref_tag)) {
-            (Some(d), _) => d,
-            (None, Some(t)) => t,
-            (None, None) => match ops::highest_published_version(&store).await? {
-                Some(v) => v.tag,
-                None => {
-                    return Err(crate::oci::OciError::NotFound {
-                        reference: args.chart_ref.clone(),
-                    });
-                }
-            },
-        };
-        ops::pull(&store, &reference).await
-    })
-    .map_err(|e| oci_error(e, &target))?;
-    printer.debug(&format!("{} HTTP request(s)", store.requests()));
-    if let Some(v) = &args.version {
-        if &chart.version != v {
-            bail!(
-                "{} holds chart version {}, not {v}",
-                chart.reference,
-                chart.version
-            );
-        }
-    }
-    super::push::check_archive(&chart.tgz, &chart.name, &chart.version)
-        .with_context(|| format!("{} is not a usable chart", chart.reference))?;
-    let path = if args.untar {
-        super::push::untar(&chart.tgz, &args.destination)?
-    } else {
-        let dest = args
-            .destination
-            .join(format!("{}-{}.tgz", chart.name, chart.version));
-        write_atomic(&dest, &chart.tgz)
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-        dest
+    let select = match (ref_digest, wanted_tag.or(ref_tag)) {
+        (Some(d), _) => Select::Digest(d),
+        (None, Some(t)) => Select::Tag(t),
+        (None, None) => Select::Highest,
     };
+    let conn = connection(&args.registry, printer)?;
+    let (opened, source) =
+        target::open(&location, Access::Pull, &conn).map_err(|e| oci_error(e, &location))?;
+    report_credentials(printer, source.as_ref());
+    let fetched = runtime::block_on(async {
+        with_target!(&opened, |t| action::fetch(t, select, &args.chart_ref).await)
+    })
+    .map_err(|e| oci_error(e, &location))?;
+    printer.debug(&format!("{} HTTP request(s)", fetched.requests));
+    let chart = fetched.chart;
+    let path = action::save(
+        &chart,
+        args.version.as_deref(),
+        &args.destination,
+        args.untar,
+    )
+    .map_err(|e| action_error(e, Some(&location)))?;
     if printer.json_output() {
         printer.json(&Pulled {
             reference: &chart.reference,

@@ -1,6 +1,10 @@
-//! What `push`, `pull` and `versions` share: turning [`RegistryArgs`] (+ stdin, environment) into
-//! an [`oci::store::Connection`], and turning OCI errors into actionable errors with hints and the
-//! right exit code (an immutable tag is "input is wrong", exit 1; the rest exit 2).
+//! What `push`, `pull`, `versions` and `publish` share: turning [`RegistryArgs`] (+ stdin,
+//! environment) into a [`Connection`], and turning OCI and action errors into command errors with
+//! hints ([`Hinted`]) and the right exit code (an immutable tag or an invalid chart is "input is
+//! wrong", exit 1; the rest exit 2).
+//!
+//! A hint is attached to the error it explains, never folded into a context string: the printed
+//! `error:` / `Caused by:` lines are the error's own chain, and `hint:` comes last.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -8,11 +12,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 
+use crate::actions::{self, ArchiveError};
+use crate::chart::ChartError;
 use crate::cli::RegistryArgs;
-use crate::error::{Hint, Invalid};
+use crate::error::{Hinted, Invalid};
 use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
-use crate::oci::reference::Target;
-use crate::oci::store::Connection;
+use crate::oci::reference::Location;
+use crate::oci::target::Connection;
 use crate::oci::transport::{certificate_problem, CertificateProblem, TransportOptions};
 use crate::oci::OciError;
 use crate::printer::Printer;
@@ -77,36 +83,40 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     })
 }
 
-/// The registry host of a target, for hints.
-fn host(target: &Target) -> Option<String> {
-    match target {
-        Target::Registry(r) => Some(r.registry.clone()),
-        Target::Layout(_) => None,
+/// An OCI error as a command error: exit 1 for an immutable tag, a hint where one helps.
+pub fn oci_error(e: OciError, location: &Location) -> anyhow::Error {
+    let host = location.registry_host().unwrap_or("REGISTRY");
+    if let OciError::TagExists { .. } = &e {
+        let msg = e.to_string();
+        return anyhow::Error::new(Invalid::new(msg).with_hint(
+            "published versions are immutable: raise the chart version (or pass --force to replace the tag)",
+        ));
+    }
+    if let OciError::Transport { source, .. } = &e {
+        if let Some(problem) = certificate_problem(source) {
+            return certificate_error(e, host, &problem);
+        }
+    }
+    match hint_for(&e, host) {
+        Some(h) => anyhow::Error::new(Hinted::new(e, h)),
+        None => anyhow::Error::new(e),
     }
 }
 
-/// An OCI error as a command error: exit 1 for an immutable tag, a hint where one helps.
-pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
-    let host = host(target).unwrap_or_else(|| "REGISTRY".into());
-    let hint = match &e {
-        OciError::TagExists { .. } => {
-            let msg = e.to_string();
-            return anyhow::Error::new(Invalid::new(msg).with_hint(
-                "published versions are immutable: raise the chart version (or pass --force to replace the tag)",
-            ));
-        }
+/// The hint for an OCI error (other than a certificate problem), if one helps.
+fn hint_for(e: &OciError, host: &str) -> Option<String> {
+    match e {
         OciError::Unauthorized { .. } => Some(format!(
             "log in with `helm registry login {host}`, or pass --username NAME --password-stdin, or set \
              APPKIT_REGISTRY_USERNAME/APPKIT_REGISTRY_PASSWORD"
         )),
         OciError::Transport { source, .. } => {
-            let text = chain_text(source);
-            if let Some(problem) = certificate_problem(source) {
-                return certificate_error(&e, &host, &problem);
-            }
-            if text.contains("certificate") || text.contains("UnknownIssuer") {
+            let mentions = |needles: &[&str]| cause_mentions(source, needles);
+            if mentions(&["certificate", "UnknownIssuer"]) {
                 Some("the registry's TLS certificate is not trusted: pass --ca-file with its CA bundle".into())
-            } else if text.contains("InvalidContentType") || text.contains("corrupt message") || text.contains("http") && text.contains("received") {
+            } else if mentions(&["InvalidContentType", "corrupt message"])
+                || mentions(&["http"]) && mentions(&["received"])
+            {
                 Some("the registry may speak plain HTTP: pass --plain-http".into())
             } else if source.is_connect() && source.is_timeout() {
                 Some(format!(
@@ -118,7 +128,7 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
                     "{host} accepted the connection but did not answer in time: raise --request-timeout \
                      (seconds) for a slow registry or a large chart"
                 ))
-            } else if text.contains("onnect") {
+            } else if mentions(&["onnect"]) {
                 Some(format!("is the registry at {host} running and reachable?"))
             } else {
                 None
@@ -133,18 +143,25 @@ pub fn oci_error(e: OciError, target: &Target) -> anyhow::Error {
             "the connection to {host} broke while the answer was read (retried with --retries): \
              check the network or a proxy in between, then run again"
         )),
-        OciError::NotFound { .. } => Some("list what is published with `helm appkit versions <chart ref>`".to_string()),
+        OciError::NotFound { .. } => {
+            Some("list what is published with `helm appkit versions <chart ref>`".to_string())
+        }
         _ => None,
-    };
-    match hint {
-        Some(h) => with_hint(&e, h),
-        None => anyhow::Error::new(e),
     }
+}
+
+/// True when `err` or one of its causes says one of `needles` (reqwest and hyper describe
+/// protocol mismatches only in text).
+fn cause_mentions(err: &(dyn std::error::Error + 'static), needles: &[&str]) -> bool {
+    std::iter::successors(Some(err), |e| e.source()).any(|e| {
+        let text = e.to_string();
+        needles.iter().any(|n| text.contains(n))
+    })
 }
 
 /// A TLS verification failure: say which of the usual three it is, first, then the chain, then
 /// the fix for that case.
-fn certificate_error(e: &OciError, host: &str, problem: &CertificateProblem) -> anyhow::Error {
+fn certificate_error(e: OciError, host: &str, problem: &CertificateProblem) -> anyhow::Error {
     let hint = match problem {
         CertificateProblem::UnknownIssuer => format!(
             "the certificate of {host} is not signed by a CA this machine trusts: pass --ca-file with \
@@ -165,32 +182,36 @@ fn certificate_error(e: &OciError, host: &str, problem: &CertificateProblem) -> 
             "the registry's TLS certificate was refused; --insecure-skip-tls-verify skips the check (insecure)".to_string()
         }
     };
-    with_hint(e, hint).context(format!("TLS: the certificate of {host} {problem}"))
+    anyhow::Error::new(Hinted::new(e, hint))
+        .context(format!("TLS: the certificate of {host} {problem}"))
 }
 
-/// Rebuild `e`'s cause chain as text with a [`Hint`] at its end, so the printer shows
-/// `error: …` / `Caused by: …` / `hint: …`.
-fn with_hint(e: &OciError, hint: String) -> anyhow::Error {
-    let mut messages = vec![e.to_string()];
-    let mut src = std::error::Error::source(e);
-    while let Some(c) = src {
-        messages.push(c.to_string());
-        src = c.source();
+/// A chart error as a command error: exit 1 when the chart itself is wrong.
+pub fn chart_error(e: ChartError) -> anyhow::Error {
+    if e.is_invalid() {
+        anyhow::Error::new(Invalid::new(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
     }
-    let mut err = anyhow::Error::new(Hint(hint));
-    for m in messages.into_iter().rev() {
-        err = err.context(m);
-    }
-    err
 }
 
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
+fn archive_error(e: ArchiveError) -> anyhow::Error {
+    match e {
+        ArchiveError::Chart(c) => chart_error(c),
+        other => anyhow::Error::new(other),
     }
-    s
+}
+
+/// An action error as a command error: OCI errors get their hints (`location`: where the action
+/// went, when it got that far), chart errors their exit code; the text is the error's own.
+pub fn action_error(e: actions::Error, location: Option<&Location>) -> anyhow::Error {
+    match e {
+        actions::Error::Oci(e) => match location {
+            Some(l) => oci_error(e, l),
+            None => anyhow::Error::new(e),
+        },
+        actions::Error::Chart(e) => chart_error(e),
+        actions::Error::Unusable { message, source } => archive_error(source).context(message),
+        other => anyhow::Error::new(other),
+    }
 }

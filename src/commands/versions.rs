@@ -1,19 +1,22 @@
 //! `helm appkit versions <oci://…/chart | oci-layout:DIR/CHART>`: the published versions,
 //! SemVer-sorted ascending (tags mapped back `_`→`+`), each with its manifest digest.
+//!
+//! Arguments → [`actions::versions`](crate::actions::versions) → output.
 
 use anyhow::Result;
 
-use super::registry::{connection, oci_error};
+use super::registry::{connection, oci_error, report_credentials};
+use crate::actions::versions as action;
 use crate::cli::{GlobalArgs, VersionsArgs};
 use crate::error::Status;
-use crate::oci::reference::Target;
-use crate::oci::store::Store;
-use crate::oci::{block_on, ops};
+use crate::oci::reference::Location;
+use crate::oci::target::{self, with_target, Access};
 use crate::printer::Printer;
+use crate::runtime;
 
 pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Result<Status> {
-    let target = Target::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
-    if let Target::Registry(r) = &target {
+    let location = Location::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
+    if let Location::Registry(r) = &location {
         if r.tag.is_some() || r.digest.is_some() {
             anyhow::bail!(
                 "`{}`: versions takes the chart repository without a tag or digest",
@@ -22,17 +25,19 @@ pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Resul
         }
     }
     let conn = connection(&args.registry, printer)?;
-    let (store, source) =
-        Store::open(&target, None, false, &conn).map_err(|e| oci_error(e, &target))?;
-    super::registry::report_credentials(printer, source.as_ref());
-    let (versions, other) = block_on(ops::versions(&store)).map_err(|e| oci_error(e, &target))?;
-    printer.debug(&format!("{} HTTP request(s)", store.requests()));
-    if !other.is_empty() {
+    let (opened, source) =
+        target::open(&location, Access::Pull, &conn).map_err(|e| oci_error(e, &location))?;
+    report_credentials(printer, source.as_ref());
+    let listing = runtime::block_on(async { with_target!(&opened, |t| action::list(t).await) })
+        .map_err(|e| oci_error(e, &location))?;
+    printer.debug(&format!("{} HTTP request(s)", listing.requests));
+    if !listing.other.is_empty() {
         printer.warn(&format!(
             "ignoring tags that are not chart versions: {}",
-            other.join(", ")
+            listing.other.join(", ")
         ));
     }
+    let versions = listing.versions;
     if printer.json_output() {
         printer.json(&versions)?;
         return Ok(Status::Ok);

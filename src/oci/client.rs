@@ -1,17 +1,22 @@
-//! The registry side of a store: the handful of OCI distribution calls appkit needs, on top of
+//! The registry's distribution API: the handful of OCI distribution calls appkit needs, on top of
 //! [`Transport`] (retries, auth). Own client rather than `oci-client`: a push must HEAD the tag
 //! (immutability) and each blob before uploading, restart an upload whose connection dropped,
 //! count its requests, and honour `Retry-After` — request-level control `oci-client`'s
 //! push/pull helpers do not expose, and these few calls are less code than adapting it.
 //!
-//! Every byte read back is checked against its digest before it is returned.
+//! Every byte read back is checked against its digest before it is returned (`content::verify`);
+//! retries follow the transport's [`RetryPolicy`](super::retry::RetryPolicy). The [`Target`]
+//! implementation on top is `repository.rs`.
+//!
+//! [`Target`]: super::target::Target
 
 use reqwest::{Method, StatusCode};
 
+use super::content::{self, sha256_digest, Expected};
 use super::error::OciError;
-use super::manifest::{sha256_digest, Blob, Descriptor};
+use super::manifest::{Blob, Descriptor};
 use super::media;
-use super::transport::{read_body, retry_body, Request, Transport};
+use super::transport::{read_body, Request, Transport};
 
 /// The largest manifest read from a registry (containerd and Docker use the same limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -22,9 +27,6 @@ pub struct RegistryClient {
     pub transport: Transport,
     pub repository: String,
 }
-
-/// Upload attempts for one blob (POST + PUT), on top of the transport's own request retries.
-const UPLOAD_ATTEMPTS: u32 = 3;
 
 impl RegistryClient {
     pub fn new(transport: Transport, repository: String) -> RegistryClient {
@@ -68,10 +70,10 @@ impl RegistryClient {
         &self,
         reference: &str,
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
-        retry_body(self.transport.retries(), || {
-            self.fetch_manifest_once(reference)
-        })
-        .await
+        self.transport
+            .policy()
+            .body(|| self.fetch_manifest_once(reference))
+            .await
     }
 
     async fn fetch_manifest_once(
@@ -93,21 +95,15 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let bytes = read_body(resp, MAX_MANIFEST_BYTES, &Method::GET, &url).await?;
-        let digest = sha256_digest(&bytes);
         let expected = if reference.contains(':') {
             Some(reference.to_string())
         } else {
             header
         };
-        if let Some(expected) = expected.filter(|e| e.starts_with("sha256:")) {
-            if expected != digest {
-                return Err(OciError::DigestMismatch {
-                    what: format!("manifest {url}"),
-                    expected,
-                    actual: digest,
-                });
-            }
-        }
+        let digest = match expected.filter(|e| e.starts_with("sha256:")) {
+            Some(e) => content::verify(&format!("manifest {url}"), Expected::digest(&e), &bytes)?,
+            None => sha256_digest(&bytes),
+        };
         Ok(Some((bytes, digest)))
     }
 
@@ -127,21 +123,12 @@ impl RegistryClient {
     /// Monolithic upload: `POST …/blobs/uploads/` then `PUT <Location>?digest=…` with the bytes.
     /// A failed PUT (dropped connection, 5xx) restarts the upload with a new session.
     pub async fn upload_blob(&self, blob: &Blob) -> Result<(), OciError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.upload_once(blob).await {
-                Ok(()) => {
-                    self.transport.stats.count_upload(blob.size());
-                    return Ok(());
-                }
-                Err(e) if attempt < UPLOAD_ATTEMPTS && retryable(&e) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(250 * u64::from(attempt)))
-                        .await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.transport
+            .policy()
+            .upload(|| self.upload_once(blob))
+            .await?;
+        self.transport.stats.count_upload(blob.size());
+        Ok(())
     }
 
     async fn upload_once(&self, blob: &Blob) -> Result<(), OciError> {
@@ -207,7 +194,10 @@ impl RegistryClient {
     /// A blob's bytes, verified against the descriptor's digest and size. At most the
     /// descriptor's size is read (and never more than a chart may be).
     pub async fn fetch_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
-        retry_body(self.transport.retries(), || self.fetch_blob_once(d)).await
+        self.transport
+            .policy()
+            .body(|| self.fetch_blob_once(d))
+            .await
     }
 
     async fn fetch_blob_once(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
@@ -244,7 +234,7 @@ impl RegistryClient {
             }
             other => other?,
         };
-        verify_blob(&url, d, &bytes)?;
+        content::verify(&url, d.into(), &bytes)?;
         Ok(bytes)
     }
 
@@ -283,36 +273,5 @@ impl RegistryClient {
             }
         }
         Ok(tags)
-    }
-}
-
-/// Size and digest of fetched bytes against their descriptor.
-pub fn verify_blob(what: &str, d: &Descriptor, bytes: &[u8]) -> Result<(), OciError> {
-    let actual = sha256_digest(bytes);
-    if actual != d.digest {
-        return Err(OciError::DigestMismatch {
-            what: what.to_string(),
-            expected: d.digest.clone(),
-            actual,
-        });
-    }
-    if bytes.len() as u64 != d.size {
-        return Err(OciError::BadArtifact {
-            what: what.to_string(),
-            reason: format!(
-                "size {} does not match the descriptor's {}",
-                bytes.len(),
-                d.size
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn retryable(e: &OciError) -> bool {
-    match e {
-        OciError::Transport { .. } => true,
-        OciError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 404,
-        _ => false,
     }
 }

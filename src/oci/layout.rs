@@ -6,15 +6,22 @@
 //! `skopeo inspect oci:DIR:TAG` finds it) and `org.opencontainers.image.title` = the chart name (so
 //! one layout can hold several charts; `oci-layout:DIR/CHART` selects one). Entries are sorted by
 //! (chart, tag) so the index is deterministic. The same immutability rules as a registry apply.
+//!
+//! [`Layout`] is the directory (blob paths, the index, reading and verifying manifests and blobs);
+//! [`LayoutTarget`] is the [`Target`] on top: the layout seen through one chart name (or all of
+//! them, for reading). Owns: everything about the files. Does not own: the push/pull policy (`ops`).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::client::verify_blob;
+use super::content::{self, Expected};
 use super::error::OciError;
 use super::manifest::{canonical_json, Blob, Descriptor};
 use super::media;
+use super::reference::LayoutRef;
+use super::target::{Access, Target};
+use super::transport::Stats;
 use crate::fsutil::write_atomic;
 
 const LAYOUT_FILE: &str = "oci-layout";
@@ -170,11 +177,40 @@ impl Layout {
     pub fn read_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
         let p = self.blob_path(&d.digest)?;
         // Capped (a FIFO or a huge file is refused); a size or digest that differs from the
-        // descriptor is reported by `verify_blob`.
+        // descriptor is reported by `content::verify`.
         let bytes = crate::fsutil::read_limited(&p, crate::chart::MAX_CHART_SIZE)
             .map_err(|e| self.io(&p, e))?;
-        verify_blob(&p.display().to_string(), d, &bytes)?;
+        content::verify(&p.display().to_string(), d.into(), &bytes)?;
         Ok(bytes)
+    }
+
+    /// The manifest `reference` (a tag of `chart`, or a digest) names, verified against its
+    /// digest; `None` when the tag or the blob is absent.
+    pub fn read_manifest(
+        &self,
+        chart: Option<&str>,
+        reference: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, OciError> {
+        let digest = if reference.starts_with("sha256:") {
+            Some(reference.to_string())
+        } else {
+            self.resolve(chart, reference)?
+        };
+        let Some(digest) = digest else {
+            return Ok(None);
+        };
+        if !self.has_blob(&digest)? {
+            return Ok(None);
+        }
+        let path = self.blob_path(&digest)?;
+        let bytes =
+            crate::fsutil::read_limited(&path, MAX_LAYOUT_JSON).map_err(|e| self.io(&path, e))?;
+        content::verify(
+            &path.display().to_string(),
+            Expected::digest(&digest),
+            &bytes,
+        )?;
+        Ok(Some((bytes, digest)))
     }
 
     /// Point `chart:tag` at `manifest` (whose blobs must already be written), replacing any
@@ -213,6 +249,86 @@ impl Layout {
             json!({"schemaVersion": 2, "mediaType": media::IMAGE_INDEX, "manifests": manifests});
         let path = self.root.join(INDEX_FILE);
         write_atomic(&path, &canonical_json(&index)).map_err(|e| self.io(&path, e))
+    }
+}
+
+/// The layout [`Target`]: a [`Layout`] and the chart selected in it (`None`: every chart, for
+/// reading).
+pub struct LayoutTarget {
+    layout: Layout,
+    chart: Option<String>,
+}
+
+impl LayoutTarget {
+    /// Open the layout `l` names; for a push, `chart` is the chart written (and a missing or
+    /// empty directory is accepted).
+    pub fn open(l: &LayoutRef, access: Access<'_>) -> Result<LayoutTarget, OciError> {
+        let (chart, create) = match access {
+            Access::Push { chart } => (Some(chart.to_string()), true),
+            Access::Pull => (l.chart.clone(), false),
+        };
+        Ok(LayoutTarget {
+            layout: Layout::open(&l.dir, create)?,
+            chart,
+        })
+    }
+}
+
+impl Target for LayoutTarget {
+    fn display(&self, reference: &str) -> String {
+        let sep = if reference.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        let root = self.layout.root.display();
+        match &self.chart {
+            Some(c) => format!("oci-layout:{root}/{c}{sep}{reference}"),
+            None => format!("oci-layout:{root}{sep}{reference}"),
+        }
+    }
+
+    fn stats(&self) -> Option<&Stats> {
+        None
+    }
+
+    async fn resolve(&self, tag: &str) -> Result<Option<String>, OciError> {
+        self.layout.resolve(self.chart.as_deref(), tag)
+    }
+
+    async fn fetch_manifest(&self, reference: &str) -> Result<Option<(Vec<u8>, String)>, OciError> {
+        self.layout.read_manifest(self.chart.as_deref(), reference)
+    }
+
+    async fn has_blob(&self, digest: &str) -> Result<bool, OciError> {
+        self.layout.has_blob(digest)
+    }
+
+    async fn put_blob(&self, blob: &Blob) -> Result<(), OciError> {
+        self.layout.write_blob(blob)
+    }
+
+    async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+        let Some(chart) = &self.chart else {
+            return Err(self
+                .layout
+                .bad("a manifest is only tagged for a named chart"));
+        };
+        self.layout.write_blob(manifest)?;
+        self.layout.tag(chart, tag, manifest)
+    }
+
+    async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError> {
+        self.layout.read_blob(descriptor)
+    }
+
+    async fn list_tags(&self) -> Result<Vec<(String, Option<String>)>, OciError> {
+        Ok(self
+            .layout
+            .entries(self.chart.as_deref())?
+            .into_iter()
+            .map(|e| (e.tag, Some(e.digest)))
+            .collect())
     }
 }
 

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use super::content::sha256_digest;
 use super::error::OciError;
 use super::media;
 
@@ -70,11 +70,6 @@ pub struct Manifest {
     pub config: Descriptor,
     #[serde(default)]
     pub layers: Vec<Descriptor>,
-}
-
-/// `sha256:<hex>` of `data`.
-pub fn sha256_digest(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
 /// Build the artifact from the Helm config JSON (`ChartMetadata::to_helm_config_json`) and the

@@ -1,6 +1,10 @@
-//! The operations commands (and `publish`) call: push an artifact with the immutability rules,
-//! pull and verify a chart, list published versions. All take a [`Store`], so they work the same
-//! against a registry and an OCI layout. Nothing here prints; progress goes to a callback.
+//! The operations the actions build on: push an artifact with the immutability rules, pull and
+//! verify a chart, list published versions, read what a version holds. All are generic over
+//! [`Target`], so they work the same against a registry and an OCI layout; [`copy_blob`] is the
+//! one routine that moves content (has → put). Nothing here prints; progress goes to a callback.
+//!
+//! Owns: the rules of a push and the shape of a pulled chart. Does not own: opening targets
+//! (`target`), or what a command decides from the results (`crate::actions`).
 
 use semver::Version;
 use serde::Serialize;
@@ -8,7 +12,7 @@ use serde::Serialize;
 use super::error::OciError;
 use super::manifest::{parse_chart_manifest, Artifact, Blob};
 use super::reference::{tag_for_version, version_for_tag};
-use super::store::Store;
+use super::target::Target;
 
 /// Progress of a push, for a progress indicator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +33,7 @@ pub struct PushOutcome {
     pub size: u64,
     /// Whether anything (blob or manifest) was written.
     pub uploaded: bool,
-    /// Blobs written (those the store did not have).
+    /// Blobs written (those the target did not have).
     pub blobs_uploaded: u64,
     /// The tag already pointed at exactly this manifest.
     pub already_published: bool,
@@ -41,14 +45,14 @@ pub struct PushOutcome {
 /// Push `artifact` as tag `version` (`+`→`_`): check the tag first (same digest → nothing to do;
 /// other digest → [`OciError::TagExists`] unless `force`), upload only missing blobs, write the
 /// manifest last so a failure never leaves a tag pointing at missing blobs.
-pub async fn push(
-    store: &Store,
+pub async fn push<T: Target>(
+    target: &T,
     artifact: &Artifact,
     force: bool,
     progress: &(dyn Fn(PushEvent) + Sync),
 ) -> Result<PushOutcome, OciError> {
     let tag = tag_for_version(&artifact.version);
-    let reference = store.display(&tag);
+    let reference = target.display(&tag);
     let mut outcome = PushOutcome {
         reference: reference.clone(),
         tag: tag.clone(),
@@ -60,7 +64,7 @@ pub async fn push(
         already_published: false,
         replaced: None,
     };
-    match store.resolve(&tag).await? {
+    match target.resolve(&tag).await? {
         Some(d) if d == artifact.manifest.digest => {
             outcome.already_published = true;
             return Ok(outcome);
@@ -76,30 +80,30 @@ pub async fn push(
         None => {}
     }
     let (a, b) = tokio::join!(
-        ensure_blob(store, &artifact.config, progress),
-        ensure_blob(store, &artifact.layer, progress)
+        copy_blob(target, &artifact.config, progress),
+        copy_blob(target, &artifact.layer, progress)
     );
     outcome.blobs_uploaded = u64::from(a?) + u64::from(b?);
-    store
-        .put_manifest(&tag, &artifact.name, &artifact.manifest)
-        .await?;
+    target.put_manifest(&tag, &artifact.manifest).await?;
     outcome.uploaded = true;
     Ok(outcome)
 }
 
-async fn ensure_blob(
-    store: &Store,
+/// Make sure `target` holds `blob`: upload it unless it is already there. True when it was
+/// uploaded.
+pub async fn copy_blob<T: Target>(
+    target: &T,
     blob: &Blob,
     progress: &(dyn Fn(PushEvent) + Sync),
 ) -> Result<bool, OciError> {
-    if store.has_blob(&blob.digest).await? {
+    if target.has_blob(&blob.digest).await? {
         return Ok(false);
     }
     progress(PushEvent::Uploading {
         digest: blob.digest.clone(),
         size: blob.size(),
     });
-    store.put_blob(blob).await?;
+    target.put_blob(blob).await?;
     progress(PushEvent::Uploaded {
         digest: blob.digest.clone(),
     });
@@ -118,10 +122,10 @@ pub struct PulledChart {
 
 /// Fetch the manifest for `reference` (a tag or a digest), then config and chart layer, checking
 /// every digest and size and that it is a Helm chart.
-pub async fn pull(store: &Store, reference: &str) -> Result<PulledChart, OciError> {
-    let shown = store.display(reference);
+pub async fn pull<T: Target>(target: &T, reference: &str) -> Result<PulledChart, OciError> {
+    let shown = target.display(reference);
     let (bytes, digest) =
-        store
+        target
             .fetch_manifest(reference)
             .await?
             .ok_or_else(|| OciError::NotFound {
@@ -129,7 +133,10 @@ pub async fn pull(store: &Store, reference: &str) -> Result<PulledChart, OciErro
             })?;
     let manifest = parse_chart_manifest(&shown, &bytes)?;
     let layer = manifest.chart_layer(&shown)?.clone();
-    let (config, tgz) = tokio::join!(store.fetch_blob(&manifest.config), store.fetch_blob(&layer));
+    let (config, tgz) = tokio::join!(
+        target.fetch_blob(&manifest.config),
+        target.fetch_blob(&layer)
+    );
     let (config, tgz) = (config?, tgz?);
     let meta: serde_json::Value =
         serde_json::from_slice(&config).map_err(|e| OciError::BadArtifact {
@@ -169,8 +176,10 @@ pub struct PublishedVersion {
 /// All published versions (tags that are SemVer after `_`→`+`), sorted ascending by SemVer
 /// precedence (build metadata as a tie-break), each with its manifest digest. Returns the tags
 /// that are not versions separately.
-pub async fn versions(store: &Store) -> Result<(Vec<PublishedVersion>, Vec<String>), OciError> {
-    let tags = store.list_tags().await?;
+pub async fn versions<T: Target>(
+    target: &T,
+) -> Result<(Vec<PublishedVersion>, Vec<String>), OciError> {
+    let tags = target.list_tags().await?;
     let mut parsed = Vec::new();
     let mut other = Vec::new();
     for (tag, digest) in tags {
@@ -186,7 +195,7 @@ pub async fn versions(store: &Store) -> Result<(Vec<PublishedVersion>, Vec<Strin
         let futs = chunk.iter().map(|(_, tag, d)| async move {
             match d {
                 Some(d) => Ok(Some(d.clone())),
-                None => store.resolve(tag).await,
+                None => target.resolve(tag).await,
             }
         });
         let digests = join_all(futs).await;
@@ -209,10 +218,10 @@ pub async fn versions(store: &Store) -> Result<(Vec<PublishedVersion>, Vec<Strin
 }
 
 /// The highest published version (what `publish` compares the chart with), if any.
-pub async fn highest_published_version(
-    store: &Store,
+pub async fn highest_published_version<T: Target>(
+    target: &T,
 ) -> Result<Option<PublishedVersion>, OciError> {
-    Ok(versions(store).await?.0.pop())
+    Ok(versions(target).await?.0.pop())
 }
 
 /// What a registry holds for one chart version: the manifest digest and the digests of its
@@ -225,15 +234,15 @@ pub struct PublishedContent {
 }
 
 /// The published content of `version`, if that version is published.
-pub async fn published_content(
-    store: &Store,
+pub async fn published_content<T: Target>(
+    target: &T,
     version: &str,
 ) -> Result<Option<PublishedContent>, OciError> {
     let tag = tag_for_version(version);
-    let Some((bytes, digest)) = store.fetch_manifest(&tag).await? else {
+    let Some((bytes, digest)) = target.fetch_manifest(&tag).await? else {
         return Ok(None);
     };
-    let shown = store.display(&tag);
+    let shown = target.display(&tag);
     let m = parse_chart_manifest(&shown, &bytes)?;
     let layer = m.chart_layer(&shown)?.digest.clone();
     Ok(Some(PublishedContent {

@@ -9,16 +9,17 @@
 //!
 //! Also here: the tag rule Helm uses (`+` is not allowed in OCI tags, so `1.0.0+build` is stored as
 //! `1.0.0_build` and mapped back on read). Parsing only; nothing here touches the network or disk
-//! except [`Target::parse`] checking whether an `oci-layout:` path is itself a layout.
+//! except [`Location::parse`] checking whether an `oci-layout:` path is itself a layout.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::OciError;
 
-/// Where charts live: a registry repository or an OCI image layout directory.
+/// Where charts live, as the user named it: a registry repository or an OCI image layout
+/// directory. `oci::target::open` turns it into a [`Target`](super::target::Target).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum Location {
     Registry(RegistryRef),
     Layout(LayoutRef),
 }
@@ -56,17 +57,25 @@ pub fn version_for_tag(tag: &str) -> String {
     tag.replace('_', "+")
 }
 
-impl Target {
+impl Location {
+    /// The registry host (`host[:port]`), for a registry location.
+    pub fn registry_host(&self) -> Option<&str> {
+        match self {
+            Location::Registry(r) => Some(&r.registry),
+            Location::Layout(_) => None,
+        }
+    }
+
     /// Parse a reference for `push` (`for_push`: the path is a namespace and no tag is allowed)
     /// or for `pull`/`versions`.
-    pub fn parse(input: &str, for_push: bool) -> Result<Target, OciError> {
+    pub fn parse(input: &str, for_push: bool) -> Result<Location, OciError> {
         if let Some(rest) = input.strip_prefix(LAYOUT_SCHEME) {
             if rest.is_empty() {
                 return Err(err(input, "no directory after `oci-layout:`"));
             }
             let path = PathBuf::from(rest);
             if for_push || path.join("oci-layout").is_file() {
-                return Ok(Target::Layout(LayoutRef {
+                return Ok(Location::Layout(LayoutRef {
                     dir: path,
                     chart: None,
                 }));
@@ -81,12 +90,12 @@ impl Target {
                 .unwrap_or(Path::new("."));
             match chart {
                 Some(chart) if validate_component(&chart).is_ok() => {
-                    Ok(Target::Layout(LayoutRef {
+                    Ok(Location::Layout(LayoutRef {
                         dir: parent.to_path_buf(),
                         chart: Some(chart),
                     }))
                 }
-                _ => Ok(Target::Layout(LayoutRef {
+                _ => Ok(Location::Layout(LayoutRef {
                     dir: path,
                     chart: None,
                 })),
@@ -102,7 +111,7 @@ impl Target {
             if !for_push && r.repository.is_empty() {
                 return Err(err(input, "no chart repository after the registry host"));
             }
-            Ok(Target::Registry(r))
+            Ok(Location::Registry(r))
         }
     }
 }
@@ -356,11 +365,11 @@ mod tests {
 
     #[test]
     fn push_targets_take_no_tag_and_pull_targets_need_a_repository() {
-        assert!(Target::parse("oci://h/p:1.0.0", true).is_err());
-        assert!(Target::parse("oci://h", false).is_err());
+        assert!(Location::parse("oci://h/p:1.0.0", true).is_err());
+        assert!(Location::parse("oci://h", false).is_err());
         assert!(matches!(
-            Target::parse("oci://h", true),
-            Ok(Target::Registry(_))
+            Location::parse("oci://h", true),
+            Ok(Location::Registry(_))
         ));
     }
 
@@ -370,8 +379,8 @@ mod tests {
         let root = dir.path().join("out");
         let s = format!("oci-layout:{}/app", root.display());
         assert_eq!(
-            Target::parse(&s, false).unwrap(),
-            Target::Layout(LayoutRef {
+            Location::parse(&s, false).unwrap(),
+            Location::Layout(LayoutRef {
                 dir: root.clone(),
                 chart: Some("app".into())
             })
@@ -379,13 +388,13 @@ mod tests {
         std::fs::create_dir_all(root.join("app")).unwrap();
         std::fs::write(root.join("app/oci-layout"), "{}").unwrap();
         assert_eq!(
-            Target::parse(&s, false).unwrap(),
-            Target::Layout(LayoutRef {
+            Location::parse(&s, false).unwrap(),
+            Location::Layout(LayoutRef {
                 dir: root.join("app"),
                 chart: None
             })
         );
-        assert!(Target::parse("oci-layout:", true).is_err());
+        assert!(Location::parse("oci-layout:", true).is_err());
     }
 
     #[test]

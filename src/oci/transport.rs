@@ -1,8 +1,8 @@
 //! HTTP to one registry repository: TLS settings, bounded retries, and the auth handshake.
 //!
 //! Every request goes through [`Transport::send`], which
-//! * retries connection errors, timeouts, 5xx and 429 up to `retries` times with exponential
-//!   backoff (250 ms doubling, at most 8 s), honouring a `Retry-After` in seconds (at most 60 s);
+//! * retries connection errors, timeouts, 5xx and 429 as the [`RetryPolicy`] says (`--retries`
+//!   times, exponential backoff, `Retry-After` honoured; see `retry.rs`);
 //! * answers a `401` by reading `WWW-Authenticate`: Basic → the resolved credentials; Bearer →
 //!   `GET realm?service=…&scope=repository:<repo>:<actions>` (Basic credentials to the realm, if
 //!   any; `token` or `access_token` in the answer), asking for `pull,push` up front when pushing so
@@ -22,6 +22,7 @@ use reqwest::{Method, Response, StatusCode};
 
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
+use super::retry::RetryPolicy;
 
 /// Connection settings (from `RegistryArgs`).
 #[derive(Debug, Clone)]
@@ -115,7 +116,7 @@ pub struct Transport {
     scope: String,
     creds: Option<Credentials>,
     authorization: Mutex<Option<Secret>>,
-    retries: u32,
+    policy: RetryPolicy,
     pub stats: Stats,
     debug: Option<DebugHook>,
 }
@@ -173,7 +174,7 @@ impl Transport {
             ),
             creds,
             authorization: Mutex::new(None),
-            retries: opts.retries,
+            policy: RetryPolicy::new(opts.retries),
             stats: Stats::default(),
             debug,
         })
@@ -194,9 +195,9 @@ impl Transport {
         }
     }
 
-    /// How many times a failed request is retried.
-    pub fn retries(&self) -> u32 {
-        self.retries
+    /// When and how often failures are tried again (shared with the client).
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     /// Send with auth handling and retries. Non-success statuses other than 401 are returned to
@@ -314,7 +315,7 @@ impl Transport {
 
     /// One request with retries, no auth handshake.
     async fn execute(&self, req: &Request, auth: Option<&Secret>) -> Result<Response, OciError> {
-        let max = if req.retry { self.retries } else { 0 };
+        let attempts = self.policy.request_attempts(req.retry);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -343,11 +344,14 @@ impl Transport {
                 Ok(resp) => {
                     let s = resp.status();
                     self.log(&format!("{} {} → {}", req.method, req.url, s.as_u16()));
-                    if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS) || attempt > max
+                    if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS)
+                        || attempt >= attempts
                     {
                         return Ok(resp);
                     }
-                    retry_after(&resp).unwrap_or_else(|| backoff(attempt))
+                    retry_after(&resp)
+                        .map(|secs| self.policy.retry_after(secs))
+                        .unwrap_or_else(|| self.policy.backoff(attempt))
                 }
                 Err(source) => {
                     self.log(&format!(
@@ -357,7 +361,7 @@ impl Transport {
                         short_error(&source)
                     ));
                     // A certificate the registry presents is not going to change between attempts.
-                    if attempt > max || certificate_problem(&source).is_some() {
+                    if attempt >= attempts || certificate_problem(&source).is_some() {
                         return Err(OciError::Transport {
                             method: req.method.to_string(),
                             url: req.url.clone(),
@@ -365,7 +369,7 @@ impl Transport {
                             source,
                         });
                     }
-                    backoff(attempt)
+                    self.policy.backoff(attempt)
                 }
             };
             Stats::inc(&self.stats.retries, 1);
@@ -373,7 +377,7 @@ impl Transport {
                 "retrying in {} ms (attempt {} of {})",
                 wait.as_millis(),
                 attempt + 1,
-                max + 1
+                attempts
             ));
             tokio::time::sleep(wait).await;
         }
@@ -439,52 +443,15 @@ pub async fn read_body(
     }
 }
 
-/// Run `attempt_fn` (a GET and the read of its body) again when the body broke off, up to
-/// `retries` more times with the same backoff as requests; other outcomes return at once.
-pub async fn retry_body<T, F, Fut>(retries: u32, mut attempt_fn: F) -> Result<T, OciError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, OciError>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match attempt_fn().await {
-            Err(OciError::Body { .. }) if attempt <= retries => {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            Err(OciError::Body {
-                method,
-                url,
-                source,
-                ..
-            }) => {
-                return Err(OciError::Body {
-                    method,
-                    url,
-                    attempts: attempt,
-                    source,
-                })
-            }
-            other => return other,
-        }
-    }
-}
-
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis((250u64 << attempt.saturating_sub(1).min(5)).min(8_000))
-}
-
-fn retry_after(resp: &Response) -> Option<Duration> {
-    let secs: u64 = resp
-        .headers()
+/// The seconds of a `Retry-After` header (the policy caps them).
+fn retry_after(resp: &Response) -> Option<u64> {
+    resp.headers()
         .get(RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim()
         .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(60)))
+        .ok()
 }
 
 /// Why the registry's TLS certificate was refused, when that is why a request failed.
@@ -619,13 +586,6 @@ mod tests {
         }
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(certificate_problem(&Outer(plain)), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::from_millis(250));
-        assert_eq!(backoff(2), Duration::from_millis(500));
-        assert_eq!(backoff(30), Duration::from_millis(8_000));
     }
 
     #[test]

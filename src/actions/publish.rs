@@ -1,0 +1,256 @@
+//! `publish`: the CI verb, as build → plan → decide → execute.
+//!
+//! 1. [`build`]: package the chart reproducibly and build the OCI artifact offline;
+//! 2. [`plan`]: read what the target holds — the highest published version, and the content of
+//!    this chart's version if it is published;
+//! 3. [`decide`]: the version-increment rule. The chart's version must be above the highest
+//!    published one, unless that exact version already holds this exact content (then there is
+//!    nothing to push). Same version with other content, or a version not above the highest, is
+//!    refused;
+//! 4. [`execute`]: push (only missing blobs, manifest last), then record `version → tag, digest`
+//!    in `appkit.lock` — saved only after a successful push.
+//!
+//! `--dry-run` is plan + decide only ([`PublishOutcome::planned`]). Validating the apps and loading
+//! `appkit.yaml` happen before, in the command.
+//!
+//! Owns: the rule and the lock update. Does not own: which target (the command opens it), the
+//! wording of refusals and hints (the command).
+
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+
+use crate::chart::archive::source_date_epoch_from_env;
+use crate::lock::Lock;
+use crate::oci::manifest::{self, Artifact};
+use crate::oci::ops::{self, PublishedContent, PublishedVersion};
+use crate::oci::reference::tag_for_version;
+use crate::oci::target::Target;
+
+use super::chart_io::package_dir;
+use super::Error;
+
+/// Package `chart_dir` and build its artifact (`SOURCE_DATE_EPOCH` fixes timestamps and
+/// `created`).
+pub fn build(chart_dir: &Path) -> Result<Artifact, Error> {
+    let sde = source_date_epoch_from_env()?;
+    let packaged = package_dir(chart_dir, sde)?;
+    let created = sde
+        .map(|s| manifest::created_from_epoch(&s.to_string()))
+        .transpose()?;
+    Ok(manifest::build(
+        packaged.metadata.to_helm_config_json(),
+        packaged.bytes,
+        created.as_deref(),
+    )?)
+}
+
+/// The chart reference `appkit.lock` records: where `appkit.yaml` says the chart lives (what
+/// render points Flux at), even when `--to` publishes elsewhere (an OCI layout for an air-gapped
+/// transfer, a staging registry) — appkit's manifests are canonical, so the digest is the same
+/// wherever this artifact is pushed.
+pub fn lock_chart(repository: &str, chart: &str) -> String {
+    format!("{}/{chart}", repository.trim_end_matches('/'))
+}
+
+/// What publishing would start from.
+#[derive(Debug, Clone)]
+pub struct PublishPlan {
+    pub artifact: Artifact,
+    pub version: Version,
+    pub tag: String,
+    /// The tag in the target, for output.
+    pub reference: String,
+    pub highest: Option<PublishedVersion>,
+    /// What the target holds for this chart's version, if it is published.
+    pub existing: Option<PublishedContent>,
+}
+
+/// Read what `target` holds for `artifact`'s chart.
+pub async fn plan<T: Target>(target: &T, artifact: Artifact) -> Result<PublishPlan, Error> {
+    let version =
+        Version::parse(&artifact.version).map_err(|source| Error::NotSemver { source })?;
+    let highest = ops::highest_published_version(target).await?;
+    let existing = ops::published_content(target, &artifact.version).await?;
+    let tag = tag_for_version(&artifact.version);
+    Ok(PublishPlan {
+        reference: target.display(&tag),
+        tag,
+        version,
+        artifact,
+        highest,
+        existing,
+    })
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// This version is published with this content (`digest` is the published manifest, which
+    /// may differ from ours only in annotations).
+    AlreadyPublished { digest: String },
+    /// Push it.
+    Push,
+    /// The version is not above the highest published one.
+    VersionNotRaised { highest: PublishedVersion },
+    /// This version is published with other content (`published` is its manifest digest).
+    ContentChanged { published: String },
+}
+
+/// The version-increment rule.
+pub fn decide(plan: &PublishPlan) -> Decision {
+    let artifact = &plan.artifact;
+    match &plan.existing {
+        Some(c) if c.manifest == artifact.manifest.digest || c.same_content(artifact) => {
+            return Decision::AlreadyPublished {
+                digest: c.manifest.clone(),
+            }
+        }
+        Some(c) => {
+            return Decision::ContentChanged {
+                published: c.manifest.clone(),
+            }
+        }
+        None => {}
+    }
+    if let Some(h) = &plan.highest {
+        let hv = Version::parse(&h.version).expect("versions() returns SemVer");
+        if plan.version.cmp_precedence(&hv).is_le() {
+            return Decision::VersionNotRaised { highest: h.clone() };
+        }
+    }
+    Decision::Push
+}
+
+/// What publishing did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishOutcome {
+    /// The manifest digest the version is published with.
+    pub digest: String,
+    /// Whether anything was written to the target.
+    pub uploaded: bool,
+    pub already_published: bool,
+    /// `appkit.lock`, when it was written.
+    pub lock_written: Option<PathBuf>,
+    /// The chart the lock named before, when it named another one.
+    pub lock_chart_replaced: Option<String>,
+}
+
+impl PublishOutcome {
+    /// The outcome of a dry run: what `decision` means, with nothing written.
+    pub fn planned(plan: &PublishPlan, decision: &Decision) -> PublishOutcome {
+        let (digest, already_published) = match decision {
+            Decision::AlreadyPublished { digest } => (digest.clone(), true),
+            _ => (plan.artifact.manifest.digest.clone(), false),
+        };
+        PublishOutcome {
+            digest,
+            uploaded: false,
+            already_published,
+            lock_written: None,
+            lock_chart_replaced: None,
+        }
+    }
+}
+
+/// Carry out `decision` ([`Decision::Push`] or [`Decision::AlreadyPublished`]; a refusal does
+/// nothing): push, then record the version in the lock at `lock_path` naming `chart_ref`.
+pub async fn execute<T: Target>(
+    target: &T,
+    plan: &PublishPlan,
+    decision: &Decision,
+    lock_path: &Path,
+    chart_ref: &str,
+) -> Result<PublishOutcome, Error> {
+    let mut outcome = PublishOutcome::planned(plan, decision);
+    match decision {
+        Decision::Push => {
+            let pushed = ops::push(target, &plan.artifact, false, &|_| {}).await?;
+            outcome.digest = pushed.digest;
+            outcome.uploaded = pushed.uploaded;
+        }
+        Decision::AlreadyPublished { .. } => {}
+        Decision::VersionNotRaised { .. } | Decision::ContentChanged { .. } => return Ok(outcome),
+    }
+    let mut lock = Lock::load(lock_path)?.unwrap_or_else(|| Lock::new(chart_ref));
+    if lock.chart != chart_ref {
+        outcome.lock_chart_replaced = Some(std::mem::replace(&mut lock.chart, chart_ref.into()));
+    }
+    if lock.digest_of(&plan.artifact.version) != Some(outcome.digest.as_str()) {
+        lock.record(&plan.artifact.version, &plan.tag, &outcome.digest);
+        lock.save(lock_path)?;
+        outcome.lock_written = Some(lock_path.to_path_buf());
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(version: &str, content: &[u8]) -> Artifact {
+        let config = format!(r#"{{"name":"app","version":"{version}"}}"#);
+        manifest::build(config.into_bytes(), content.to_vec(), None).unwrap()
+    }
+
+    fn plan_for(a: Artifact, highest: Option<&str>, existing: Option<&Artifact>) -> PublishPlan {
+        PublishPlan {
+            version: Version::parse(&a.version).unwrap(),
+            tag: tag_for_version(&a.version),
+            reference: "oci://r/app".into(),
+            highest: highest.map(|v| PublishedVersion {
+                version: v.into(),
+                tag: tag_for_version(v),
+                digest: "sha256:h".into(),
+            }),
+            existing: existing.map(|e| PublishedContent {
+                manifest: e.manifest.digest.clone(),
+                config: e.config.digest.clone(),
+                layer: e.layer.digest.clone(),
+            }),
+            artifact: a,
+        }
+    }
+
+    #[test]
+    fn the_version_increment_rule() {
+        let a = artifact("1.1.0", b"one");
+        assert_eq!(decide(&plan_for(a.clone(), None, None)), Decision::Push);
+        assert_eq!(
+            decide(&plan_for(a.clone(), Some("1.0.0"), None)),
+            Decision::Push
+        );
+        assert!(matches!(
+            decide(&plan_for(a.clone(), Some("1.1.0"), None)),
+            Decision::VersionNotRaised { .. }
+        ));
+        // Build metadata does not raise a version.
+        let b = artifact("1.1.0+b2", b"one");
+        assert!(matches!(
+            decide(&plan_for(b, Some("1.1.0+b1"), None)),
+            Decision::VersionNotRaised { .. }
+        ));
+        assert_eq!(
+            decide(&plan_for(a.clone(), Some("1.1.0"), Some(&a))),
+            Decision::AlreadyPublished {
+                digest: a.manifest.digest.clone()
+            }
+        );
+        let changed = artifact("1.1.0", b"two");
+        assert_eq!(
+            decide(&plan_for(changed, Some("1.1.0"), Some(&a))),
+            Decision::ContentChanged {
+                published: a.manifest.digest.clone()
+            }
+        );
+    }
+
+    #[test]
+    fn a_dry_run_reports_the_decision_and_writes_nothing() {
+        let a = artifact("1.0.0", b"one");
+        let plan = plan_for(a.clone(), None, None);
+        let o = PublishOutcome::planned(&plan, &Decision::Push);
+        assert_eq!(o.digest, a.manifest.digest);
+        assert!(!o.uploaded && !o.already_published && o.lock_written.is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! One interface over the two places charts live — a registry repository
+//! ([`Repository`](super::repository::Repository)) and an OCI image layout
+//! ([`LayoutTarget`](super::layout::LayoutTarget)) — so push, pull and versions (`ops.rs`) are
+//! written once, generic over [`Target`]: oras-go's shape, where `content/oci.Store` and
+//! `registry/remote.Repository` implement the same interface.
+//!
+//! Each implementation keeps its own details (URLs and auth; blob paths and `index.json`) and
+//! verifies what it returns with `content::verify`. [`open`] turns a parsed
+//! [`Location`] into the right one; the only place that names both is the
+//! [`with_target!`](crate::oci::target::with_target) dispatch, used once per action.
+//!
+//! `async fn` in the trait (no boxing, no extra crate): everything runs on the one current-thread
+//! runtime (`crate::runtime`), so no future has to be `Send`. The price is that a `Target` is not
+//! `dyn`-compatible, hence [`Opened`] and generics instead of a trait object.
+//!
+//! Owns: the operations and opening. Does not own: the policy built on them (`ops`, `actions`).
+
+use super::auth::{CredentialQuery, CredentialSource};
+use super::error::OciError;
+use super::layout::LayoutTarget;
+use super::manifest::{Blob, Descriptor};
+use super::reference::Location;
+use super::repository::Repository;
+use super::transport::{DebugHook, Stats, TransportOptions};
+
+/// How to reach registries: transport settings, where credentials come from, a debug sink.
+#[derive(Clone, Default)]
+pub struct Connection {
+    pub options: TransportOptions,
+    pub credentials: CredentialQuery,
+    pub debug: Option<DebugHook>,
+}
+
+/// What a target is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// Read: pull, versions, publish's comparison alone.
+    Pull,
+    /// Write `chart`: a registry location is the namespace the chart name is appended to, a
+    /// layout records it as the entry's title; a missing layout is created.
+    Push { chart: &'a str },
+}
+
+/// The operations push, pull and versions need, on a registry repository or an OCI layout.
+#[allow(async_fn_in_trait)] // one current-thread runtime: no `Send` bound is ever needed
+pub trait Target {
+    /// How to name `reference` (a tag or a digest) in this target, for output.
+    fn display(&self, reference: &str) -> String;
+
+    /// The request counters (`None` for a layout).
+    fn stats(&self) -> Option<&Stats>;
+
+    /// HTTP requests made so far (0 for a layout).
+    fn requests(&self) -> u64 {
+        self.stats().map_or(0, |s| Stats::get(&s.requests))
+    }
+
+    /// Requests retried so far (0 for a layout).
+    fn retries(&self) -> u64 {
+        self.stats().map_or(0, |s| Stats::get(&s.retries))
+    }
+
+    /// The manifest digest a tag points at, `None` when the tag does not exist.
+    async fn resolve(&self, tag: &str) -> Result<Option<String>, OciError>;
+
+    /// Manifest bytes and digest for a tag or digest (verified), `None` when absent.
+    async fn fetch_manifest(&self, reference: &str) -> Result<Option<(Vec<u8>, String)>, OciError>;
+
+    async fn has_blob(&self, digest: &str) -> Result<bool, OciError>;
+
+    async fn put_blob(&self, blob: &Blob) -> Result<(), OciError>;
+
+    /// Store `manifest` (whose blobs are already there) and point `tag` at it.
+    async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError>;
+
+    /// A blob's bytes, verified against `descriptor` (digest and size).
+    async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError>;
+
+    /// Tags, with their manifest digest when the target knows it without another request.
+    async fn list_tags(&self) -> Result<Vec<(String, Option<String>)>, OciError>;
+}
+
+/// A target opened from a [`Location`]: one of the two implementations. Use it through
+/// [`with_target!`](crate::oci::target::with_target).
+#[allow(clippy::large_enum_variant)] // one per run, never moved around: a box buys nothing
+pub enum Opened {
+    Registry(Repository),
+    Layout(LayoutTarget),
+}
+
+/// Open `location` for `access`. For a registry this resolves the credentials for its host
+/// (their source is returned, for `--debug`) and builds the HTTP client; a layout is checked
+/// (and, for a push, accepted when missing or empty).
+pub fn open(
+    location: &Location,
+    access: Access<'_>,
+    conn: &Connection,
+) -> Result<(Opened, Option<CredentialSource>), OciError> {
+    match location {
+        Location::Registry(r) => {
+            let (repo, source) = Repository::open(r, access, conn)?;
+            Ok((Opened::Registry(repo), source))
+        }
+        Location::Layout(l) => Ok((Opened::Layout(LayoutTarget::open(l, access)?), None)),
+    }
+}
+
+/// Run `$body` with `$t` bound to the concrete [`Target`] inside an [`Opened`] (the body is
+/// compiled once per implementation):
+/// `block_on(async { with_target!(&opened, |t| ops::versions(t).await) })` — the body awaits,
+/// since the two arms are different future types.
+macro_rules! with_target {
+    ($opened:expr, |$t:ident| $body:expr) => {
+        match $opened {
+            $crate::oci::target::Opened::Registry($t) => $body,
+            $crate::oci::target::Opened::Layout($t) => $body,
+        }
+    };
+}
+pub(crate) use with_target;
