@@ -23,8 +23,7 @@ mod check;
 mod shape;
 mod source_map;
 
-#[allow(unused_imports)] // part of the config API (names/durations checks for other modules)
-pub use check::{check, dns1123_label, dns1123_subdomain, is_go_duration};
+use check::check;
 pub use source_map::SourceMap;
 
 pub const CONFIG_FILE: &str = "appkit.yaml";

@@ -114,8 +114,7 @@ pub fn decide(plan: &PublishPlan) -> Decision {
         None => {}
     }
     if let Some(h) = &plan.highest {
-        let hv = Version::parse(&h.version).expect("versions() returns SemVer");
-        if plan.version.cmp_precedence(&hv).is_le() {
+        if plan.version.cmp_precedence(&h.semver).is_le() {
             return Decision::VersionNotRaised { highest: h.clone() };
         }
     }
@@ -200,6 +199,7 @@ mod tests {
             reference: "oci://r/app".into(),
             highest: highest.map(|v| PublishedVersion {
                 version: v.into(),
+                semver: Version::parse(v).unwrap(),
                 tag: tag_for_version(v),
                 digest: "sha256:h".into(),
             }),

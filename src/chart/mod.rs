@@ -15,11 +15,9 @@ pub mod ignore;
 pub mod metadata;
 mod unpack;
 
-#[allow(unused_imports)]
 pub use archive::{
     extract_safely, package, read_tgz, ArchiveContents, ArchiveFile, PackageOptions, Packaged,
 };
-#[allow(unused_imports)]
 pub use metadata::{ChartMetadata, Dependency, Maintainer};
 pub use unpack::MAX_CHART_SIZE;
 

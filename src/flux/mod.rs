@@ -9,7 +9,7 @@
 //!
 //! Nothing here prints; callers get plans, diagnostics and warnings back.
 //!
-//! Public API (used by `commands/render.rs`):
+//! Public API (used by `actions/render.rs`, which decides the order; `commands/render.rs` formats):
 //! - [`render::render`] → [`render::Rendered`] (or [`FluxError::Invalid`] with every problem);
 //! - [`drift::plan`] → [`drift::EnvPlan`]; [`drift::apply`]; [`drift::unified_diff`].
 

@@ -169,6 +169,9 @@ pub async fn pull<T: Target>(target: &T, reference: &str) -> Result<PulledChart,
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedVersion {
     pub version: String,
+    /// `version` parsed (every published version is SemVer; carried so no caller re-parses).
+    #[serde(skip)]
+    pub semver: Version,
     pub tag: String,
     pub digest: String,
 }
@@ -205,6 +208,7 @@ pub async fn versions<T: Target>(
                     sv.clone(),
                     PublishedVersion {
                         version: sv.to_string(),
+                        semver: sv.clone(),
                         tag: tag.clone(),
                         digest: d,
                     },

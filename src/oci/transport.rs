@@ -205,7 +205,11 @@ impl Transport {
     pub async fn send(&self, req: &Request) -> Result<Response, OciError> {
         let mut authenticated = false;
         loop {
-            let auth = self.authorization.lock().expect("auth lock").clone();
+            let auth = self
+                .authorization
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             let resp = self.execute(req, auth.as_ref()).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
@@ -309,7 +313,7 @@ impl Transport {
                 format!("Bearer {}", token.expose())
             }
         };
-        *self.authorization.lock().expect("auth lock") = Some(Secret::new(value));
+        *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(Secret::new(value));
         Ok(())
     }
 

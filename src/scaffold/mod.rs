@@ -6,7 +6,7 @@
 //! overridden by the platform ([`templates`]). This module never prints and never writes files:
 //! it returns text, and the commands decide where it goes.
 //!
-//! Public API (used by `commands/new.rs` and `commands/docs.rs`):
+//! Public API (used by `actions/new.rs` and `commands/docs.rs`):
 //! - [`templates::Templates::load`]`(override_dir, names)` (embedded, or overridden from a
 //!   directory; only the named templates are parsed);
 //! - [`model::Schema::load`] and [`ChartMeta::load`];

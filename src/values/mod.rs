@@ -277,8 +277,7 @@ impl Validator {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let mut merged =
-            user.unwrap_or_else(|| yaml::parse("", 1, Path::new("")).expect("empty mapping"));
+        let mut merged = user.unwrap_or_else(Node::empty_map);
         let mut removed = Vec::new();
         coalesce::coalesce_at(
             &mut merged,

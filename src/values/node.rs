@@ -33,6 +33,20 @@ pub enum Val {
 }
 
 impl Node {
+    /// An empty mapping at the start of the first user file (what an empty values file parses to).
+    pub fn empty_map() -> Node {
+        Node {
+            val: Val::Map(Vec::new()),
+            pos: Pos {
+                file: 1,
+                line: 1,
+                col: 1,
+                ..Pos::default()
+            },
+            key: None,
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self.val, Val::Null)
     }
