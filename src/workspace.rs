@@ -50,26 +50,28 @@ impl Workspace {
     /// its parents). None found → an error with [`NO_CONFIG_HINT`] (exit 2); an invalid file →
     /// its diagnostics (exit 1).
     pub fn open(global: &GlobalArgs) -> Result<Workspace> {
-        match Self::open_optional(global)? {
-            Some(w) => Ok(w),
-            None => Err(not_found(global)),
+        match locate(global)? {
+            Ok(path) => Self::load(&path),
+            Err(not_found) => Err(Hinted::new(not_found, NO_CONFIG_HINT).into()),
         }
     }
 
     /// Like [`Workspace::open`], but `Ok(None)` when there is no `appkit.yaml` (commands that
     /// also work on a bare chart or bare values files). An explicit `--config` must exist.
     pub fn open_optional(global: &GlobalArgs) -> Result<Option<Workspace>> {
-        let path = match config::locate(global.config.as_deref()) {
-            Ok(p) => p,
-            Err(ConfigError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let (loaded, warnings) = config::load_with_warnings(&path)?;
-        Ok(Some(Workspace {
+        match locate(global)? {
+            Ok(path) => Self::load(&path).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn load(path: &Path) -> Result<Workspace> {
+        let (loaded, warnings) = config::load_with_warnings(path)?;
+        Ok(Workspace {
             loaded,
             warnings,
             cwd: current_dir(),
-        }))
+        })
     }
 
     /// The loaded `appkit.yaml`.
@@ -148,19 +150,14 @@ impl Workspace {
     }
 }
 
-/// The error for "no appkit.yaml": what was searched, and the one hint.
-fn not_found(global: &GlobalArgs) -> anyhow::Error {
-    let err = match config::locate(global.config.as_deref()) {
-        Err(e) => anyhow::Error::new(e),
-        Ok(p) => anyhow::anyhow!("no {} at {}", config::CONFIG_FILE, p.display()),
-    };
-    Hinted::new(err, NO_CONFIG_HINT).into()
-}
-
-/// The "no appkit.yaml" error with its hint, for a command that found it needs the config only
-/// after looking at its arguments.
-pub fn config_required(global: &GlobalArgs) -> anyhow::Error {
-    not_found(global)
+/// The one lookup of `appkit.yaml`: its path, or (inner `Err`) the "not found" error saying
+/// where it was searched; an outer error for anything else (the current directory unreadable).
+fn locate(global: &GlobalArgs) -> Result<Result<PathBuf, ConfigError>> {
+    match config::locate(global.config.as_deref()) {
+        Ok(p) => Ok(Ok(p)),
+        Err(e @ ConfigError::NotFound { .. }) => Ok(Err(e)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether `p` names an entry of any kind (file, directory, FIFO, device, dangling link).
