@@ -6,6 +6,7 @@
 //! * `validate`: which apps, files and environments → the values engine → every diagnostic.
 //! * `render`: every selected environment rendered in memory, planned against the disk, applied
 //!   (or kept as a plan for `--check`).
+//! * `docs`: the values reference rendered from the schema, compared with the README, written.
 //! * `new`: check the request → render the scaffold → stage → validate → one rename.
 //! * `publish`: build → plan (what the target holds) → [`publish::decide`] (already published /
 //!   push / version not raised / content changed) → execute (push, then `appkit.lock`); a dry run
@@ -31,6 +32,7 @@ use crate::lock::LockError;
 use crate::oci::OciError;
 
 pub mod chart_io;
+pub mod docs;
 pub mod new;
 pub mod publish;
 pub mod pull;

@@ -2,21 +2,19 @@
 //! (atomically, only when it changed), or with `--check` compare it with the committed file and
 //! print a unified diff (exit 1 when stale) — the CI guard that keeps the reference true.
 //!
-//! Schema keys without a description are warnings (errors with `--strict`).
+//! Schema keys without a description are warnings (errors with `--strict`). The plan and the
+//! write are [`crate::actions::docs`]; this file formats.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use crate::actions::docs;
 use crate::cli::{DocsArgs, GlobalArgs};
-use crate::diagnostics::display_path;
 use crate::error::Status;
-use crate::fsutil::write_atomic;
 use crate::printer::Printer;
-use crate::scaffold::model::Schema;
-use crate::scaffold::templates::{Templates, README};
-use crate::scaffold::{docs, ChartMeta};
-use crate::workspace::Workspace;
+use crate::scaffold::templates::README;
+use crate::workspace::{self, Workspace};
 
 pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Status> {
     let ws = Workspace::open_optional(global)?;
@@ -26,17 +24,16 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         (None, None) => PathBuf::from("."),
     };
     let templates_dir = ws.as_ref().and_then(crate::actions::new::templates_dir);
-    let templates = Templates::load(templates_dir.as_deref(), &[README])?;
-    report_templates(&templates, &[README], printer);
-    let schema = Schema::load(&chart_dir)?;
-    let chart = ChartMeta::load(&chart_dir)?;
-    let out = docs::render(&templates, &schema, &chart)?;
+    let plan = docs::plan(&chart_dir, templates_dir.as_deref())?;
+    if let Some(f) = &plan.template_override {
+        printer.debug(&format!("template {README}: {}", f.display()));
+    }
+    report_ignored_templates(&plan.ignored_templates, printer);
 
-    let base = std::env::current_dir().ok();
-    let readme = chart_dir.join("README.md");
-    let shown = display_path(&readme, base.as_deref());
-    let schema_shown = display_path(&chart_dir.join("values.schema.json"), base.as_deref());
-    for key in &out.undescribed {
+    let cwd = workspace::current_dir();
+    let shown = workspace::display_path(&plan.readme, &cwd);
+    let schema_shown = workspace::display_path(&plan.schema, &cwd);
+    for key in &plan.undescribed {
         let msg = format!(
             "{schema_shown}: key `{key}` has no description (its row in the reference is empty)"
         );
@@ -46,14 +43,9 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
             printer.warn(&msg);
         }
     }
-    let strict_failed = args.strict && !out.undescribed.is_empty();
-
-    let current = match crate::fsutil::read_limited(&readme, crate::chart::archive::MAX_FILE_SIZE) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", readme.display())),
-    };
-    let up_to_date = current.as_deref() == Some(out.text.as_bytes());
+    let strict_failed = args.strict && !plan.undescribed.is_empty();
+    let (current, out) = (&plan.current, &plan);
+    let up_to_date = plan.up_to_date();
     let json = printer.json_output();
     if args.check && !up_to_date {
         let old = current
@@ -79,9 +71,8 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         printer.hint("run `helm appkit docs` and commit the result");
         return Ok(Status::Failed);
     }
-    if !args.check && !up_to_date {
-        write_atomic(&readme, out.text.as_bytes())
-            .with_context(|| format!("cannot write {}", readme.display()))?;
+    if !args.check {
+        docs::write(&plan)?;
     }
     let state = if up_to_date { "current" } else { "written" };
     if json {
@@ -94,7 +85,7 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
     } else {
         printer.status(&format!(
             "wrote {shown}: {} keys from {schema_shown}",
-            schema.all().iter().filter(|f| f.key != "[]").count()
+            plan.keys
         ));
     }
     Ok(if strict_failed {
@@ -121,16 +112,6 @@ fn report(
         v["diff"] = d.into();
     }
     v
-}
-
-/// Say which platform templates are used, and warn about `*.tera` files that replace nothing.
-pub fn report_templates(templates: &Templates, names: &[&str], printer: &Printer) {
-    for name in names {
-        if let Some(f) = templates.override_file(name) {
-            printer.debug(&format!("template {name}: {}", f.display()));
-        }
-    }
-    report_ignored_templates(&templates.ignored, printer);
 }
 
 /// Warn about files in the template directory that are not appkit templates.

@@ -17,14 +17,14 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::registry::{action_error, connection, oci_error, report_credentials};
+use super::registry::{action_error, open_target};
 use crate::actions::validate;
 use crate::actions::{self, publish as action};
 use crate::cli::{GlobalArgs, PublishArgs};
 use crate::diagnostics;
 use crate::error::{Invalid, Status};
 use crate::oci::reference::Location;
-use crate::oci::target::{self, with_target, Access, Opened};
+use crate::oci::target::{with_target, Access, Opened};
 use crate::printer::Printer;
 use crate::runtime;
 use crate::values::UNREADABLE_CODES;
@@ -86,16 +86,14 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         .clone()
         .unwrap_or_else(|| loaded.config.chart.repository.clone());
     let location = Location::parse(&remote, true).map_err(anyhow::Error::new)?;
-    let conn = connection(&args.registry, printer)?;
-    let (opened, source) = target::open(
+    let opened = open_target(
         &location,
         Access::Push {
             chart: &artifact.name,
         },
-        &conn,
-    )
-    .map_err(|e| oci_error(e, &location))?;
-    report_credentials(printer, source.as_ref());
+        &args.registry,
+        printer,
+    )?;
     let chart_ref = action::lock_chart(&loaded.config.chart.repository, &artifact.name);
     let lock_path = loaded.lock_path();
     let (plan, decision, executed) = runtime::block_on(async {

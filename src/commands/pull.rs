@@ -9,12 +9,12 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::registry::{action_error, connection, oci_error, report_credentials};
+use super::registry::{action_error, oci_error, open_target};
 use crate::actions::pull::{self as action, Select};
 use crate::cli::{GlobalArgs, PullArgs};
 use crate::error::Status;
 use crate::oci::reference::{tag_for_version, validate_tag, Location};
-use crate::oci::target::{self, with_target, Access};
+use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
 use crate::runtime;
 
@@ -50,10 +50,7 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
         (None, Some(t)) => Select::Tag(t),
         (None, None) => Select::Highest,
     };
-    let conn = connection(&args.registry, printer)?;
-    let (opened, source) =
-        target::open(&location, Access::Pull, &conn).map_err(|e| oci_error(e, &location))?;
-    report_credentials(printer, source.as_ref());
+    let opened = open_target(&location, Access::Pull, &args.registry, printer)?;
     let fetched = runtime::block_on(async {
         with_target!(&opened, |t| action::fetch(t, select, &args.chart_ref).await)
     })

@@ -7,13 +7,13 @@
 
 use anyhow::{bail, Result};
 
-use super::registry::{action_error, connection, oci_error, report_credentials};
+use super::registry::{action_error, oci_error, open_target};
 use crate::actions::push as action;
 use crate::cli::{GlobalArgs, PushArgs};
 use crate::error::Status;
 use crate::oci::ops::PushEvent;
 use crate::oci::reference::{Location, LAYOUT_SCHEME};
-use crate::oci::target::{self, with_target, Access};
+use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
 use crate::runtime;
 
@@ -29,16 +29,14 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
         printer.debug(&format!("packaged {file_name} (sha256:{sha256})"));
     }
     let artifact = prepared.artifact;
-    let conn = connection(&args.registry, printer)?;
-    let (opened, source) = target::open(
+    let opened = open_target(
         &location,
         Access::Push {
             chart: &artifact.name,
         },
-        &conn,
-    )
-    .map_err(|e| oci_error(e, &location))?;
-    report_credentials(printer, source.as_ref());
+        &args.registry,
+        printer,
+    )?;
     let progress = |ev: PushEvent| report_progress(printer, ev);
     let report = runtime::block_on(async {
         with_target!(&opened, |t| action::push(

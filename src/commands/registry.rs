@@ -18,7 +18,7 @@ use crate::cli::RegistryArgs;
 use crate::error::{Hinted, Invalid};
 use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::reference::Location;
-use crate::oci::target::Connection;
+use crate::oci::target::{Access, Connection, Opened};
 use crate::oci::transport::{certificate_problem, CertificateProblem, TransportOptions};
 use crate::oci::OciError;
 use crate::printer::Printer;
@@ -32,6 +32,21 @@ pub fn report_credentials(printer: &Printer, source: Option<&CredentialSource>) 
             printer.warn(&w);
         }
     }
+}
+
+/// Open the target `location` names for `access`: the connection from the registry flags, the
+/// credentials for its host (where they came from is reported), an OCI error as a command error.
+pub fn open_target(
+    location: &Location,
+    access: Access<'_>,
+    args: &RegistryArgs,
+    printer: &Printer,
+) -> Result<Opened> {
+    let conn = connection(args, printer)?;
+    let (opened, source) =
+        crate::oci::target::open(location, access, &conn).map_err(|e| oci_error(e, location))?;
+    report_credentials(printer, source.as_ref());
+    Ok(opened)
 }
 
 /// Resolve the connection settings; reads the password from stdin for `--password-stdin`.

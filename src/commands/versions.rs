@@ -5,12 +5,12 @@
 
 use anyhow::Result;
 
-use super::registry::{connection, oci_error, report_credentials};
+use super::registry::{oci_error, open_target};
 use crate::actions::versions as action;
 use crate::cli::{GlobalArgs, VersionsArgs};
 use crate::error::Status;
 use crate::oci::reference::Location;
-use crate::oci::target::{self, with_target, Access};
+use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
 use crate::runtime;
 
@@ -24,10 +24,7 @@ pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Resul
             );
         }
     }
-    let conn = connection(&args.registry, printer)?;
-    let (opened, source) =
-        target::open(&location, Access::Pull, &conn).map_err(|e| oci_error(e, &location))?;
-    report_credentials(printer, source.as_ref());
+    let opened = open_target(&location, Access::Pull, &args.registry, printer)?;
     let listing = runtime::block_on(async { with_target!(&opened, |t| action::list(t).await) })
         .map_err(|e| oci_error(e, &location))?;
     printer.debug(&format!("{} HTTP request(s)", listing.requests));
