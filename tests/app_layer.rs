@@ -28,7 +28,10 @@ fn render_new_and_publish_outside_a_platform_repo_print_the_same_error_and_hint(
         vec!["new", "app3", "--image", IMAGE],
         vec!["publish", "--dry-run"],
     ] {
-        let out = run(appkit().current_dir(dir).env_remove("APPKIT_CONFIG").args(&args));
+        let out = run(appkit()
+            .current_dir(dir)
+            .env_remove("APPKIT_CONFIG")
+            .args(&args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let lines = error_and_hint(&stderr(&out));
         assert_eq!(lines.len(), 2, "{args:?}: {}", stderr(&out));
@@ -37,7 +40,10 @@ fn render_new_and_publish_outside_a_platform_repo_print_the_same_error_and_hint(
                 && lines[0].ends_with(" or any parent directory"),
             "{args:?}: {lines:?}"
         );
-        assert!(lines[1].starts_with("hint: run inside a platform repo"), "{lines:?}");
+        assert!(
+            lines[1].starts_with("hint: run inside a platform repo"),
+            "{lines:?}"
+        );
         seen.push(lines);
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
@@ -61,7 +67,11 @@ fn a_fifo_values_file_gets_one_verdict_from_validate_app_and_validate() {
     // A FIFO overlay is not silently skipped either.
     let repo = example_platform(&tmp.path().join("overlay"));
     mkfifo(&repo.join("apps/app2/values.prod.yaml"));
-    for args in [vec!["validate", "apps/app2"], vec!["validate"], vec!["render"]] {
+    for args in [
+        vec!["validate", "apps/app2"],
+        vec!["validate"],
+        vec!["render"],
+    ] {
         let out = run(appkit().current_dir(&repo).args(&args));
         let err = stderr(&out);
         assert_ne!(out.status.code(), Some(0), "{args:?}: {err}");
@@ -81,22 +91,37 @@ fn env_is_repeatable_and_comma_separated_on_every_command_that_takes_it() {
             .current_dir(&repo)
             .args(&cmd)
             .args(["-e", "dev", "-e", "prod"]));
-        let commas = run(appkit().current_dir(&repo).args(&cmd).args(["--env", "dev,prod"]));
+        let commas = run(appkit()
+            .current_dir(&repo)
+            .args(&cmd)
+            .args(["--env", "dev,prod"]));
         let all = run(appkit().current_dir(&repo).args(&cmd));
-        assert_eq!(repeated.status.code(), Some(0), "{cmd:?}: {}", stderr(&repeated));
+        assert_eq!(
+            repeated.status.code(),
+            Some(0),
+            "{cmd:?}: {}",
+            stderr(&repeated)
+        );
         assert_eq!(stderr(&repeated), stderr(&commas), "{cmd:?}");
         assert_eq!(stdout(&repeated), stdout(&commas), "{cmd:?}");
         assert_eq!(stderr(&repeated), stderr(&all), "{cmd:?}");
         let one = run(appkit().current_dir(&repo).args(&cmd).args(["-e", "prod"]));
         assert_eq!(one.status.code(), Some(0), "{cmd:?}: {}", stderr(&one));
-        assert_ne!(stderr(&one), stderr(&all), "{cmd:?}: one environment is not all");
+        assert_ne!(
+            stderr(&one),
+            stderr(&all),
+            "{cmd:?}: one environment is not all"
+        );
         let unknown = run(appkit()
             .current_dir(&repo)
             .args(&cmd)
             .args(["--env", "dev,staging"]));
         assert_eq!(unknown.status.code(), Some(2), "{cmd:?}");
         let err = stderr(&unknown);
-        assert!(err.contains("error: unknown environment `staging`"), "{err}");
+        assert!(
+            err.contains("error: unknown environment `staging`"),
+            "{err}"
+        );
         assert!(err.contains("hint:") && err.contains("dev, prod"), "{err}");
     }
     // `new`: overlays for the environments named either way.
