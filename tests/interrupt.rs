@@ -47,6 +47,10 @@ fn crash_at_every_write<S>(
         c.env("APPKIT_TEST_CRASH_AT_WRITE", n.to_string());
         let out = run(&mut c);
         if out.status.success() {
+            eprintln!(
+                "{what}: stopped before each of its {} renames in turn; after each stop every file was the old or the new one, and the next run removed the temp entry left",
+                n - 1
+            );
             return n - 1;
         }
         assert_crashed(&out, what, n);
