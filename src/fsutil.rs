@@ -156,7 +156,8 @@ pub fn before_rename(dest: &Path) -> io::Result<()> {
     if let Some(n) = crash_at {
         let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
         if call == *n {
-            eprintln!(
+            let _ = writeln!(
+                io::stderr(),
                 "appkit: APPKIT_TEST_CRASH_AT_WRITE={n}: aborting before {} is replaced",
                 dest.display()
             );
