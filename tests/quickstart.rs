@@ -140,8 +140,8 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
             "the quick start renders examples/clusters/{} differently from the committed file:\n{}",
             p.display(),
             similar::TextDiff::from_lines(
-                &String::from_utf8_lossy(b).into_owned(),
-                &String::from_utf8_lossy(a).into_owned()
+                String::from_utf8_lossy(b).into_owned(),
+                String::from_utf8_lossy(a).into_owned()
             )
             .unified_diff()
             .header("committed", "rendered")
