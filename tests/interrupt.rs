@@ -167,9 +167,17 @@ fn crashed_package_leaves_the_old_archive_or_the_new_one() {
         |out| package(out),
         |n, out| {
             let what = format!("package stopped at write {n}");
-            assert_eq!(fs::read(out.join(name)).unwrap(), b"OLD", "{what}");
+            let now = fs::read(out.join(name)).unwrap();
+            assert!(
+                now == b"OLD",
+                "{what}: {} bytes, not the old file",
+                now.len()
+            );
             next_run_sweeps(&mut package(out), out, &what);
-            assert_eq!(fs::read(out.join(name)).unwrap(), new, "{what}");
+            assert!(
+                fs::read(out.join(name)).unwrap() == new,
+                "{what}: the next run"
+            );
         },
     );
     assert_eq!(writes, 1, "package writes one file");

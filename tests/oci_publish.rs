@@ -64,6 +64,13 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
     assert_eq!(dry["dryRun"], true);
     assert_eq!(dry["appsValidated"], 2);
     assert!(!lock.exists(), "dry run writes no lock");
+    let before = reg.requests_before_probe();
+    assert!(
+        before
+            .iter()
+            .any(|l| l.starts_with("HEAD ") || l.starts_with("GET ")),
+        "the dry run's version check is logged: {before:?}"
+    );
     assert_eq!(
         reg.count("POST", "/blobs/uploads/"),
         0,
@@ -162,11 +169,8 @@ fn publish_stops_on_invalid_app_values_and_leaves_the_lock_alone() {
         "{}",
         stderr(&out)
     );
-    assert!(
-        reg.requests().is_empty(),
-        "no registry request: {:?}",
-        reg.requests()
-    );
+    let requests = reg.requests_before_probe();
+    assert!(requests.is_empty(), "no registry request: {requests:?}");
     assert_eq!(
         std::fs::read_to_string(root.join("appkit.lock")).unwrap(),
         before
