@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::common::registry::Registry;
-use crate::common::{appkit, helm, repo_root, run, run_ok, stderr, stdout};
+use crate::common::{appkit, helm, repo_root, run, run_ok, sha256, stderr, stdout};
 
 pub(crate) fn fixture_chart() -> PathBuf {
     repo_root().join("tests/fixtures/oci/demo")
@@ -105,11 +105,6 @@ pub(crate) fn get_json(reg: &Registry, path: &str) -> (Vec<u8>, Value) {
     );
     let v = serde_json::from_slice(&body).unwrap();
     (body, v)
-}
-
-pub(crate) fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
 
 #[test]

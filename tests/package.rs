@@ -397,11 +397,7 @@ fn json_output_and_default_chart_from_appkit_yaml() {
     let bytes = fs::read(&path).unwrap();
     assert_eq!(v["size"], bytes.len());
     let digest = v["digest"].as_str().unwrap();
-    use sha2::Digest;
-    assert_eq!(
-        digest,
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
-    );
+    assert_eq!(digest, common::sha256(&bytes));
     assert_eq!(
         path.file_name().unwrap().to_str().unwrap(),
         format!("app-{}.tgz", v["version"].as_str().unwrap())
