@@ -123,7 +123,55 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         };
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))?;
     }
+    before_rename(path)?;
     tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Test seam, the moment a kill does the most harm: the new content is complete in its temp
+/// entry and not yet renamed over `dest`. Called by [`write_atomic`] and by the staging-directory
+/// renames (`pull --untar`). Without the variables below it does nothing (one env lookup per
+/// write, cached).
+///
+/// - `APPKIT_TEST_CRASH_AT_WRITE=N`: the Nth call of the process aborts it (SIGABRT: no
+///   destructor runs, the temp entry stays behind, exactly as after a SIGKILL). `tests/interrupt.rs`
+///   runs each command with N = 1, 2, … until a run completes, so a kill lands between every
+///   write and its rename, deterministically.
+/// - `APPKIT_TEST_FAIL_WRITE=<file name>`: writing a file of that name fails with an I/O error (a
+///   full disk, a read-only mount) — e.g. `index.json`, to fail a push to an OCI layout after the
+///   blobs are written.
+pub fn before_rename(dest: &Path) -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    static SEAM: OnceLock<(Option<usize>, Option<std::ffi::OsString>)> = OnceLock::new();
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let (crash_at, fail) = SEAM.get_or_init(|| {
+        (
+            std::env::var("APPKIT_TEST_CRASH_AT_WRITE")
+                .ok()
+                .and_then(|n| n.parse().ok()),
+            std::env::var_os("APPKIT_TEST_FAIL_WRITE"),
+        )
+    });
+    if let Some(n) = crash_at {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        if call == *n {
+            let _ = writeln!(
+                io::stderr(),
+                "appkit: APPKIT_TEST_CRASH_AT_WRITE={n}: aborting before {} is replaced",
+                dest.display()
+            );
+            std::process::abort();
+        }
+    }
+    if let Some(name) = fail {
+        if dest.file_name() == Some(name.as_os_str()) {
+            return Err(io::Error::other(format!(
+                "APPKIT_TEST_FAIL_WRITE: refusing to write {}",
+                dest.display()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -292,6 +340,28 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    /// A reader that opened the file before it was replaced keeps reading the old content in
+    /// full (rename swaps the directory entry; a truncate-then-write would change the bytes under
+    /// the reader), and the new content is complete the moment the name shows it.
+    #[test]
+    fn an_open_handle_of_the_old_file_still_reads_the_old_content() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("chart.tgz");
+        let old: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let new: Vec<u8> = (0..7_000u32).map(|i| (i % 13) as u8 + 100).collect();
+        write_atomic(&p, &old).unwrap();
+        let mut reader = fs::File::open(&p).unwrap();
+        let mut first = vec![0; 100];
+        reader.read_exact(&mut first).unwrap();
+        write_atomic(&p, &new).unwrap();
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        first.extend(rest);
+        assert_eq!(first, old, "an open handle saw the file change under it");
+        assert_eq!(fs::read(&p).unwrap(), new);
     }
 
     #[test]

@@ -20,11 +20,14 @@ fn seeds(target: &str) -> Vec<PathBuf> {
     let dir = repo_root()
         .join("tests/fixtures/fuzz-regressions")
         .join(target);
+    // Every target has seeds: a missing or empty directory fails instead of replaying nothing.
     let mut v: Vec<PathBuf> = fs::read_dir(&dir)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
     v.retain(|p| p.file_name().is_some_and(|n| n != "README.md"));
     v.sort();
+    assert!(!v.is_empty(), "no seeds in {}", dir.display());
     v
 }
 

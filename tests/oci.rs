@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::common::registry::Registry;
-use crate::common::{appkit, helm, repo_root, run, run_ok, stderr, stdout};
+use crate::common::{appkit, helm, repo_root, run, run_ok, sha256, stderr, stdout};
 
 pub(crate) fn fixture_chart() -> PathBuf {
     repo_root().join("tests/fixtures/oci/demo")
@@ -105,11 +105,6 @@ pub(crate) fn get_json(reg: &Registry, path: &str) -> (Vec<u8>, Value) {
     );
     let v = serde_json::from_slice(&body).unwrap();
     (body, v)
-}
-
-pub(crate) fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
 
 #[test]
@@ -360,7 +355,19 @@ fn repush_of_an_unchanged_chart_uploads_nothing() {
     assert_eq!(first["blobsUploaded"], 2);
     let posts_before = reg.count("POST", "/blobs/uploads/");
     let puts_before = reg.count("PUT", "/manifests/");
+    let heads_before = reg.count("HEAD", "/manifests/0.5.0");
+    // The log records the first push, so an unchanged count below means nothing was sent.
+    assert!(
+        posts_before >= 2 && puts_before >= 1,
+        "{:?}",
+        reg.requests()
+    );
     let second = push_json(&reg, &tgz, "p", &[]);
+    assert_eq!(
+        reg.count("HEAD", "/manifests/0.5.0"),
+        heads_before + 1,
+        "the log records the second push's HEAD"
+    );
     assert_eq!(second["digest"], first["digest"]);
     assert_eq!(second["alreadyPublished"], true);
     assert_eq!(second["uploaded"], false);
@@ -562,7 +569,18 @@ fn a_chart_directory_from_two_checkouts_pushes_to_the_same_digest_and_the_second
     let first = push_json(&reg, &a, "p", &[]);
     assert_eq!(first["uploaded"], true);
     let posts = reg.count("POST", "/blobs/uploads/");
+    assert!(
+        posts >= 2,
+        "the log records the first push: {:?}",
+        reg.requests()
+    );
+    let heads = reg.count("HEAD", "/manifests/3.0.0");
     let second = push_json(&reg, &b, "p", &[]);
+    assert!(
+        reg.count("HEAD", "/manifests/3.0.0") > heads,
+        "the log records the second push: {:?}",
+        reg.requests()
+    );
     assert_eq!(
         second["digest"], first["digest"],
         "same chart → same manifest digest"
@@ -628,9 +646,6 @@ fn an_invalid_chart_is_refused_before_any_request() {
     ));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("version"), "{}", stderr(&out));
-    assert!(
-        reg.requests().is_empty(),
-        "no request was made: {:?}",
-        reg.requests()
-    );
+    let before = reg.requests_before_probe();
+    assert!(before.is_empty(), "no request was made: {before:?}");
 }

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
+use crate::common::sha256;
 use crate::common::stderr;
 use crate::hostile::{measure, measure_with};
-use crate::oci::{appkit_in, get_json, json_out, sha256, Work};
+use crate::oci::{appkit_in, get_json, json_out, Work};
 
 /// Push through the proxy, measured and recorded in the hardening report as `case`.
 fn proxy_push(case: &str, proxy: &FaultProxy, tgz: &Path, extra: &[&str]) -> Output {

@@ -6,14 +6,14 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::registry::Registry;
-use crate::common::{appkit, copy_dir, repo_root, run, stderr, stdout};
+use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
+use crate::common::{appkit, example_platform, run, stderr, stdout};
 
-/// A copy of the example platform repo (`examples/` + `chart/`) publishing to `repository`.
+/// A copy of the example platform repo (`examples/` + `chart/`) publishing to `repository`,
+/// without its lock.
 fn platform(dir: &Path, repository: &str) -> PathBuf {
-    copy_dir(&repo_root().join("chart"), &dir.join("chart"));
-    copy_dir(&repo_root().join("examples"), &dir.join("examples"));
-    let cfg = dir.join("examples/appkit.yaml");
+    let root = example_platform(dir);
+    let cfg = root.join("appkit.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(
         text.contains("repository: oci://harbor.example.com/platform"),
@@ -24,8 +24,8 @@ fn platform(dir: &Path, repository: &str) -> PathBuf {
         text.replace("oci://harbor.example.com/platform", repository),
     )
     .unwrap();
-    let _ = std::fs::remove_file(dir.join("examples/appkit.lock"));
-    dir.join("examples")
+    let _ = std::fs::remove_file(root.join("appkit.lock"));
+    root
 }
 
 fn publish(root: &Path, extra: &[&str]) -> Output {
@@ -64,6 +64,13 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
     assert_eq!(dry["dryRun"], true);
     assert_eq!(dry["appsValidated"], 2);
     assert!(!lock.exists(), "dry run writes no lock");
+    let before = reg.requests_before_probe();
+    assert!(
+        before
+            .iter()
+            .any(|l| l.starts_with("HEAD ") || l.starts_with("GET ")),
+        "the dry run's version check is logged: {before:?}"
+    );
     assert_eq!(
         reg.count("POST", "/blobs/uploads/"),
         0,
@@ -162,11 +169,8 @@ fn publish_stops_on_invalid_app_values_and_leaves_the_lock_alone() {
         "{}",
         stderr(&out)
     );
-    assert!(
-        reg.requests().is_empty(),
-        "no registry request: {:?}",
-        reg.requests()
-    );
+    let requests = reg.requests_before_probe();
+    assert!(requests.is_empty(), "no registry request: {requests:?}");
     assert_eq!(
         std::fs::read_to_string(root.join("appkit.lock")).unwrap(),
         before
@@ -205,4 +209,100 @@ fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["digest"], v["digest"]);
+}
+
+/// A push that fails after validation leaves appkit.lock byte for byte as it was: the lock is
+/// saved only once the tag exists. The chart is changed (version 0.2.0), so a lock saved too early
+/// would differ. Against a registry whose manifest PUT answers 500, and an OCI layout whose
+/// `index.json` cannot be written (`APPKIT_TEST_FAIL_WRITE`, `src/fsutil.rs`).
+#[test]
+fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = example_platform(dir.path());
+    set_chart_version(&root, "0.2.0");
+    let lock = root.join("appkit.lock");
+    let before = std::fs::read(&lock).unwrap();
+    assert!(String::from_utf8_lossy(&before).contains("\"0.1.0\":"));
+
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "PUT",
+            path_contains: "/manifests/",
+            action: FaultAction::Status(500, None),
+            times: 100,
+        }],
+    );
+    let out = publish(
+        &root,
+        &[
+            "--to",
+            &proxy.oci("platform"),
+            "--plain-http",
+            "--retries",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("500"), "{}", stderr(&out));
+    // It got past validation and the version check: the blobs went up, the manifest was refused.
+    assert!(
+        proxy.count("PUT", "/blobs/uploads/") >= 2,
+        "{:?}",
+        proxy.requests()
+    );
+    assert!(
+        proxy.count("PUT", "/manifests/0.2.0") >= 1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        std::fs::read(&lock).unwrap(),
+        before,
+        "registry: lock changed"
+    );
+
+    // An existing, empty layout: the only index.json write is the one that tags the push.
+    let layout = dir.path().join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        r#"{"schemaVersion":2,"manifests":[]}"#,
+    )
+    .unwrap();
+    let mut c = appkit();
+    c.current_dir(&root)
+        .args(["publish", "--to"])
+        .arg(format!("oci-layout:{}", layout.display()))
+        .env("APPKIT_TEST_FAIL_WRITE", "index.json");
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("APPKIT_TEST_FAIL_WRITE"),
+        "{}",
+        stderr(&out)
+    );
+    let blobs = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .count();
+    assert!(blobs >= 3, "the blobs were written first ({blobs})");
+    assert_eq!(
+        std::fs::read(&lock).unwrap(),
+        before,
+        "layout: lock changed"
+    );
+
+    // The same publish without the fault records 0.2.0: the test above could see a change.
+    let out = publish(
+        &root,
+        &["--to", &format!("oci-layout:{}", layout.display())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&std::fs::read(&lock).unwrap()).contains("\"0.2.0\":"));
 }

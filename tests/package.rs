@@ -168,9 +168,83 @@ fn reproducible_across_mtimes_creation_order_umask_and_tz() {
         assert_eq!((p.4, d.4), (0, 1_700_000_000), "{}", p.0);
         assert_eq!(p.1, 0o644);
     }
-    assert_eq!(plain[0].0, "app/Chart.yaml", "Chart.yaml first");
-    assert_eq!(plain[1].0, "app/values.yaml", "then values.yaml");
-    assert_eq!(plain[2].0, "app/values.schema.json", "then the schema");
+    // The order of every entry: Chart.yaml, values.yaml, values.schema.json, then the rest
+    // sorted by path bytes — whatever order the directory lists them in.
+    let names: Vec<&str> = plain.iter().map(|e| e.0.as_str()).collect();
+    let mut rest: Vec<&str> = names[3..].to_vec();
+    rest.sort();
+    let mut want = vec![
+        "app/Chart.yaml",
+        "app/values.yaml",
+        "app/values.schema.json",
+    ];
+    want.extend(rest);
+    assert_eq!(names, want, "entry order");
+    assert!(names.len() >= 10, "{names:?}");
+
+    // A copy created in sorted order lists in another order than the reverse-order copy on
+    // every filesystem (tmpfs lists newest first, ext4 by name hash); a copy owned by another
+    // user and group. Same bytes, owner 0:0 with empty names in every header.
+    let c = tmp.path().join("c/chart");
+    let mut files = Vec::new();
+    collect(&chart_dir(), &chart_dir(), &mut files);
+    for rel in &files {
+        let target = c.join(rel);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(chart_dir().join(rel), &target).unwrap();
+    }
+    let listed = |dir: &Path| -> Vec<String> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir.join("templates")).unwrap() {
+            out.push(e.unwrap().file_name().to_string_lossy().into_owned());
+        }
+        out
+    };
+    assert!(
+        listed(&c) != listed(&b) || {
+            let mut sorted = listed(&c);
+            sorted.sort();
+            sorted != listed(&c)
+        },
+        "the copies list templates/ in the same, sorted order: the order check proves nothing"
+    );
+    chown_tree(&b, 1234, 5678);
+    let (_, bytes_c) = package(&c, &tmp.path().join("out-e"), &[], &[]);
+    let (_, bytes_owned) = package(&b, &tmp.path().join("out-f"), &[], &[]);
+    assert_eq!(bytes_c, bytes_a, "a copy listed in another order");
+    assert_eq!(bytes_owned, bytes_a, "a copy owned by 1234:5678");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(bytes_owned.as_slice()));
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let h = e.header();
+        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+        assert_eq!(h.username().unwrap(), Some(""));
+        assert_eq!(h.groupname().unwrap(), Some(""));
+    }
+
+    // An empty SOURCE_DATE_EPOCH is unset (as reproducible-builds.org says): the same bytes.
+    let (_, empty_epoch) = package(
+        &a,
+        &tmp.path().join("out-g"),
+        &[],
+        &[("SOURCE_DATE_EPOCH", "")],
+    );
+    assert_eq!(empty_epoch, bytes_a, "SOURCE_DATE_EPOCH=\"\"");
+}
+
+/// `chown -R uid:gid dir` (tests run as root).
+fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            chown_tree(&p, uid, gid);
+        } else {
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(dir).unwrap().uid(), uid, "chown needs root");
 }
 
 #[test]
@@ -323,11 +397,7 @@ fn json_output_and_default_chart_from_appkit_yaml() {
     let bytes = fs::read(&path).unwrap();
     assert_eq!(v["size"], bytes.len());
     let digest = v["digest"].as_str().unwrap();
-    use sha2::Digest;
-    assert_eq!(
-        digest,
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
-    );
+    assert_eq!(digest, common::sha256(&bytes));
     assert_eq!(
         path.file_name().unwrap().to_str().unwrap(),
         format!("app-{}.tgz", v["version"].as_str().unwrap())

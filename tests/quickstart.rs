@@ -75,14 +75,22 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
     let _ = std::fs::remove_file(repo.join("examples/appkit.lock"));
     let _ = std::fs::remove_dir_all(repo.join("examples/clusters"));
 
+    // By default the quick start uses the binary this test run built (APPKIT_BIN); with
+    // APPKIT_QUICKSTART_FROM_SCRATCH=1 (`.ci/run`, once) it builds its own release binary in the
+    // clean copy, with a target directory of its own, exactly as a new user's first run does.
+    let from_scratch = std::env::var_os("APPKIT_QUICKSTART_FROM_SCRATCH").is_some_and(|v| v == "1");
     let quickstart = || {
         let mut c = Command::new("bash");
         c.arg("-c")
             .arg(&cmd)
             .current_dir(&repo)
-            // Share the build directory so the release build is incremental.
-            .env("CARGO_TARGET_DIR", repo_root().join("target"))
-            .env_remove("SOURCE_DATE_EPOCH");
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("APPKIT_BIN");
+        if from_scratch {
+            c.env("CARGO_TARGET_DIR", tmp.path().join("target"));
+        } else {
+            c.env("APPKIT_BIN", env!("CARGO_BIN_EXE_helm-appkit"));
+        }
         run(&mut c)
     };
     let out = quickstart();
@@ -95,11 +103,8 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
 
     // The lock it wrote is the committed one, and the digest is in the OCI layout (read by skopeo).
     let lock = std::fs::read_to_string(repo.join("examples/appkit.lock")).unwrap();
-    assert_eq!(
-        lock,
-        std::fs::read_to_string(repo_root().join("examples/appkit.lock")).unwrap(),
-        "committed examples/appkit.lock is stale: run scripts/quickstart"
-    );
+    let committed = std::fs::read_to_string(repo_root().join("examples/appkit.lock")).unwrap();
+    assert!(lock == committed, "{}", lock_changed(&committed, &lock));
     let digest = lock
         .lines()
         .find_map(|l| l.trim().strip_prefix("digest: "))
@@ -132,8 +137,14 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
     for ((p, a), (_, b)) in rendered.iter().zip(&committed) {
         assert!(
             a == b,
-            "committed examples/clusters/{} is stale: run scripts/quickstart",
-            p.display()
+            "the quick start renders examples/clusters/{} differently from the committed file:\n{}",
+            p.display(),
+            similar::TextDiff::from_lines(
+                String::from_utf8_lossy(b).into_owned(),
+                String::from_utf8_lossy(a).into_owned()
+            )
+            .unified_diff()
+            .header("committed", "rendered")
         );
     }
 
@@ -150,4 +161,49 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
         std::fs::read_to_string(repo.join("examples/appkit.lock")).unwrap(),
         lock
     );
+}
+
+/// What changed when the quick start's lock differs from the committed one. The committed digest
+/// is the one pin of reproducible packaging across machines (every machine must package the same
+/// bytes), so the message names the two digests and what changed since the lock was committed,
+/// instead of inviting a regeneration that would hide a reproducibility bug.
+fn lock_changed(committed: &str, produced: &str) -> String {
+    let digest = |t: &str| {
+        t.lines()
+            .find_map(|l| l.trim().strip_prefix("digest: "))
+            .unwrap_or("(none)")
+            .trim_matches('"')
+            .to_string()
+    };
+    let root = repo_root();
+    let git = |args: &[&str]| {
+        let out = Command::new("git").arg("-C").arg(&root).args(args).output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let since = git(&["log", "-1", "--format=%h", "--", "examples/appkit.lock"]);
+    let changed = if since.is_empty() {
+        "(no git history)".to_string()
+    } else {
+        let stat = git(&[
+            "diff",
+            "--stat",
+            &since,
+            "--",
+            "chart",
+            "src/chart",
+            "src/yamlout.rs",
+            "Cargo.lock",
+        ]);
+        if stat.is_empty() {
+            format!("nothing under chart/, src/chart/, src/yamlout.rs or Cargo.lock changed since {since}: the packaging is not reproducible on this machine (file order, owners, times, modes?)")
+        } else {
+            format!("changed since {since} (the commit that last recorded the lock):\n{stat}")
+        }
+    };
+    format!(
+        "the quick start packaged the example chart as {} but examples/appkit.lock pins {}.\n{changed}\nIf the chart changed on purpose, the new digest belongs in the same commit; otherwise find what made the bytes differ.\n--- committed\n{committed}+++ produced\n{produced}",
+        digest(produced),
+        digest(committed)
+    )
 }

@@ -210,7 +210,26 @@ fn transient_502_and_429_on_pull_are_retried() {
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(dest.join("demo-1.0.0.tgz").is_file());
+    // The pulled archive is the pushed one, byte for byte (the truncated bodies were retried,
+    // not kept).
+    let pushed = std::fs::read(w.path().join("pkg/demo-1.0.0.tgz")).unwrap();
+    assert!(
+        std::fs::read(dest.join("demo-1.0.0.tgz")).unwrap() == pushed,
+        "the pulled archive differs from the pushed one"
+    );
+    // Every fault fired: one 429 and one truncated manifest, two 502s and one truncated blob,
+    // then the answers that worked.
+    let answered = |path: &str, status: u16| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|(m, p, s)| m == "GET" && p.contains(path) && *s == status)
+            .count()
+    };
+    assert_eq!(answered("/manifests/", 429), 1, "{:?}", proxy.requests());
+    assert_eq!(answered("/blobs/", 502), 2, "{:?}", proxy.requests());
+    assert!(answered("/manifests/", 200) >= 2, "{:?}", proxy.requests());
+    assert!(answered("/blobs/", 200) >= 2, "{:?}", proxy.requests());
     assert_eq!(
         proxy.count("GET", "/manifests/"),
         3,

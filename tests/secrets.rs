@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use base64::Engine;
 
 use crate::common::registry::{free_port, Auth, Fault, FaultAction, FaultProxy, Options, Registry};
-use crate::common::{copy_dir, stderr, stdout};
+use crate::common::{stderr, stdout};
 use crate::oci::{appkit_in, Work};
 
 const USER: &str = "robot$platform+ci";
@@ -79,14 +79,14 @@ fn scan(case: &str, out: &Output, secrets: &[String]) {
     assert!(!all.contains("panicked"), "{case}: {all}");
 }
 
-/// A platform repo (examples + chart) for publish.
+/// A platform repo (examples + chart) for publish, made once per directory.
 fn platform(t: &Path) -> PathBuf {
     let repo = t.join("repo");
-    if !repo.exists() {
-        copy_dir(&crate::common::examples_dir(), &repo);
-        copy_dir(&crate::common::chart_dir(), &t.join("chart"));
+    if repo.exists() {
+        repo
+    } else {
+        crate::common::example_platform(t)
     }
-    repo
 }
 
 /// Run one command with credentials from `source` (password `pw`) at full verbosity.

@@ -174,6 +174,12 @@ fn github_output_snapshot() {
         stdout.contains("::error file=apps/broken/values.yaml,line=5,col=7,title=appkit schema::"),
         "{stdout}"
     );
+    // The inline-secret finding is reported; the secret itself is not.
+    assert!(stdout.contains("title=appkit inline-secret::"), "{stdout}");
+    assert!(
+        !stdout.contains("s3cr3t-value"),
+        "a secret was echoed:\n{stdout}"
+    );
     snapshot("github.expected", &stdout);
 }
 

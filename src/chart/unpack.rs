@@ -215,9 +215,11 @@ pub fn extract_safely(bytes: &[u8], dest_dir: &Path) -> Result<PathBuf, ChartErr
         use std::os::unix::fs::PermissionsExt;
         let _ = fs::set_permissions(&tmp_path, fs::Permissions::from_mode(0o755));
     }
-    fs::rename(&tmp_path, &target).map_err(|e| {
-        let _ = fs::remove_dir_all(&tmp_path);
-        io(&target, e)
-    })?;
+    crate::fsutil::before_rename(&target)
+        .and_then(|()| fs::rename(&tmp_path, &target))
+        .map_err(|e| {
+            let _ = fs::remove_dir_all(&tmp_path);
+            io(&target, e)
+        })?;
     Ok(target)
 }

@@ -64,6 +64,9 @@ impl Layout {
         if !create {
             return Err(l.bad("not an OCI image layout (no `oci-layout` file)"));
         }
+        // A first push killed before it wrote `oci-layout` leaves only its temp file: remove it
+        // (its process is gone) before deciding whether the directory is someone else's.
+        crate::fsutil::sweep_stale(root);
         if root.is_dir()
             && std::fs::read_dir(root)
                 .map_err(|e| l.io(root, e))?
@@ -79,11 +82,13 @@ impl Layout {
     /// Create `oci-layout` and an empty `index.json` when the layout does not exist yet.
     fn ensure_initialized(&self) -> Result<(), OciError> {
         let marker = self.root.join(LAYOUT_FILE);
-        if marker.is_file() {
+        if !marker.is_file() {
+            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .map_err(|e| self.io(&marker, e))?;
+        }
+        if self.root.join(INDEX_FILE).is_file() {
             return Ok(());
         }
-        write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
-            .map_err(|e| self.io(&marker, e))?;
         self.write_index(&[])
     }
 
@@ -115,8 +120,10 @@ impl Layout {
     /// Every tagged entry (all charts, or only `chart`'s).
     pub fn entries(&self, chart: Option<&str>) -> Result<Vec<LayoutEntry>, OciError> {
         let path = self.root.join(INDEX_FILE);
-        if !path.exists() && !self.root.join(LAYOUT_FILE).exists() {
-            return Ok(Vec::new()); // a layout still to be created
+        if !path.exists() {
+            // A layout still to be created, or one whose creation was killed between writing
+            // `oci-layout` and `index.json`: nothing is tagged.
+            return Ok(Vec::new());
         }
         let text = crate::fsutil::read_to_string_limited(&path, MAX_LAYOUT_JSON)
             .map_err(|e| self.io(&path, e))?;

@@ -159,17 +159,63 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Compare `actual` with the expected file at `path` (or, with APPKIT_UPDATE_SNAPSHOTS=1, write it),
-/// panicking with a unified diff when they differ.
+/// Whether snapshots are rewritten instead of compared, from `APPKIT_UPDATE_SNAPSHOTS` and `CI`:
+/// only the value `1` updates; any other value (`0`, empty, `yes`) is a mistake, not a quiet
+/// "no"; and under CI (a non-empty `CI`) updating is refused, so a pipeline can never rewrite the
+/// expected files it is meant to check.
+pub fn snapshot_update_mode(
+    update: Option<&std::ffi::OsStr>,
+    ci: Option<&std::ffi::OsStr>,
+) -> Result<bool, String> {
+    let Some(update) = update else {
+        return Ok(false);
+    };
+    if update != "1" {
+        return Err(format!(
+            "APPKIT_UPDATE_SNAPSHOTS={update:?}: set it to 1 to rewrite the snapshots, or unset it"
+        ));
+    }
+    if ci.is_some_and(|c| !c.is_empty()) {
+        return Err(
+            "APPKIT_UPDATE_SNAPSHOTS=1 under CI: snapshots are only rewritten on a developer's \
+             machine, where the diff is reviewed"
+                .to_string(),
+        );
+    }
+    Ok(true)
+}
+
+#[test]
+fn snapshots_are_rewritten_only_with_1_and_never_under_ci() {
+    use std::ffi::OsStr;
+    let o = |s: &'static str| Some(OsStr::new(s));
+    assert_eq!(snapshot_update_mode(None, None), Ok(false));
+    assert_eq!(snapshot_update_mode(None, o("true")), Ok(false));
+    assert_eq!(snapshot_update_mode(o("1"), None), Ok(true));
+    assert_eq!(snapshot_update_mode(o("1"), o("")), Ok(true));
+    for bad in ["0", "", "yes", "true", "2"] {
+        assert!(snapshot_update_mode(o(bad), None).is_err(), "{bad:?}");
+    }
+    assert!(snapshot_update_mode(o("1"), o("true")).is_err());
+    assert!(snapshot_update_mode(o("1"), o("1")).is_err());
+}
+
+/// Compare `actual` with the expected file at `path` (or, with APPKIT_UPDATE_SNAPSHOTS=1 outside
+/// CI, write it), panicking with a unified diff when they differ.
 pub fn assert_snapshot(path: &Path, actual: &str) {
-    if std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").is_some() {
+    let update = snapshot_update_mode(
+        std::env::var_os("APPKIT_UPDATE_SNAPSHOTS").as_deref(),
+        std::env::var_os("CI").as_deref(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    if update {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, actual).unwrap();
         return;
     }
     let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
         panic!(
-            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1",
+            "{} is missing: run with APPKIT_UPDATE_SNAPSHOTS=1 (not under CI) and review it",
             path.display()
         )
     });

@@ -24,13 +24,25 @@ pub(crate) fn which(tool: &str) -> PathBuf {
     })
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A TCP port on 127.0.0.1 that was free a moment ago and that no other caller in this process
+/// has been given. The port is released before the caller binds it, so another process can still
+/// take it: callers that start a server on it must check that *their* server got it (see
+/// [`Registry::start`], which retries on a clash).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if given.get_or_insert_with(HashSet::new).insert(port) {
+            return port;
+        }
+    }
 }
 
 pub(crate) fn openssl(dir: &Path, args: &[&str]) {
@@ -143,11 +155,23 @@ impl Registry {
     }
 
     pub fn start(opts: Options) -> Registry {
+        // free_port() releases the port before docker-registry binds it: on a clash (another
+        // process took it) the registry exits, and a new port is tried.
+        for _ in 0..5 {
+            if let Some(r) = Registry::try_start(&opts) {
+                return r;
+            }
+        }
+        panic!("docker-registry could not bind a free port in 5 attempts");
+    }
+
+    fn try_start(opts: &Options) -> Option<Registry> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
+        // Level info: the log says `listening on HOST` once this registry has bound the port.
         let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: {host}\n  secret: appkit-test-secret\n",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: {host}\n  secret: appkit-test-secret\n",
             dir.path().join("storage").display()
         );
         let mut ca_file = None;
@@ -209,18 +233,26 @@ impl Registry {
             child,
             log,
         };
-        r.wait_ready();
-        r
+        r.wait_ready().then_some(r)
     }
 
-    fn wait_ready(&mut self) {
+    /// True once this registry listens on its port (its own log says so and the port answers);
+    /// false when it exited because the port was taken.
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(15);
+        let listening = format!("listening on {}", self.host);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("docker-registry exited ({status}):\n{}", self.log_text());
+                let log = self.log_text();
+                if log.contains("address already in use") {
+                    return false;
+                }
+                panic!("docker-registry exited ({status}):\n{log}");
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            if self.log_text().contains(&listening)
+                && TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -250,6 +282,30 @@ impl Registry {
                 Some(l[start + 1..].to_string())
             })
             .collect()
+    }
+
+    /// The requests logged before a probe (`GET /v2/?appkit-probe=N`) this call makes and waits to
+    /// see in the access log: proof that the log records requests, so that an empty answer means
+    /// no request was made rather than a log that records nothing. Anonymous plain HTTP only.
+    pub fn requests_before_probe(&self) -> Vec<String> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let probe = format!("/v2/?appkit-probe={}", N.fetch_add(1, Ordering::SeqCst));
+        let (status, _) = self.get(&probe, "*/*");
+        assert_eq!(status, 200, "probe {probe}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let reqs = self.requests();
+            if let Some(i) = reqs.iter().position(|l| l.contains(&probe)) {
+                return reqs[..i].to_vec();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the access log never recorded the probe {probe}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// How many requests matched `method` and a path containing `path_part`.

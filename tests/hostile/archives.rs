@@ -9,10 +9,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use sha2::{Digest, Sha256};
-
-use super::{measure, refused};
-use crate::common::appkit;
+use super::{accepted, refused};
+use crate::common::{appkit, mkfifo, sha256 as sha};
 
 const CHART_YAML: &[u8] = b"apiVersion: v2\nname: demo\nversion: 1.0.0\n";
 
@@ -98,45 +96,53 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "entry with ..",
             e(&[chart, ("demo/../../evil", b'0', b"x", "")]),
-            "..",
+            "\"demo/../../evil\": `..` (parent directory) is not allowed",
         ),
         (
             "absolute entry",
             e(&[chart, ("/tmp/evil", b'0', b"x", "")]),
-            "absolute",
+            "\"/tmp/evil\": absolute paths are not allowed",
         ),
         (
             "symlink entry",
             e(&[chart, ("demo/templates/l", b'2', b"", "/etc/passwd")]),
-            "link",
+            "\"demo/templates/l\": links are not allowed",
         ),
         (
             "hard link entry",
             e(&[chart, ("demo/templates/h", b'1', b"", "/etc/passwd")]),
-            "link",
+            "\"demo/templates/h\": links are not allowed",
         ),
         (
             "device entry",
             e(&[chart, ("demo/templates/d", b'3', b"", "")]),
-            "",
+            "\"demo/templates/d\": device files and FIFOs are not allowed",
         ),
         (
             "FIFO entry",
             e(&[chart, ("demo/templates/p", b'6', b"", "")]),
-            "",
+            "\"demo/templates/p\": device files and FIFOs are not allowed",
         ),
         (
             "6 MiB entry",
             e(&[chart, ("demo/templates/big.yaml", b'0', &big, "")]),
-            "limit",
+            "\"demo/templates/big.yaml\" is larger than the limit of 5242880 bytes",
         ),
         (
             "gzip bomb (125 MiB of zeros)",
             gzip_bomb(25),
-            "larger than 104857600 bytes",
+            "decompressed chart is larger than 104857600 bytes",
         ),
-        ("truncated gzip", good[..good.len() / 2].to_vec(), ""),
-        ("not gzip", b"PK\x03\x04 this is a zip".to_vec(), "gzip"),
+        (
+            "truncated gzip",
+            good[..good.len() / 2].to_vec(),
+            "cannot read the tar stream",
+        ),
+        (
+            "not gzip",
+            b"PK\x03\x04 this is a zip".to_vec(),
+            "not a gzip-compressed archive",
+        ),
         (
             "Chart.yaml name ../evil",
             e(&[(
@@ -145,7 +151,7 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
                 b"apiVersion: v2\nname: ../evil\nversion: 1.0.0\n",
                 "",
             )]),
-            "invalid",
+            "`name` \"../evil\" is invalid: a chart name must not contain path separators",
         ),
         (
             "Chart.yaml version 1.0",
@@ -155,30 +161,26 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
                 b"apiVersion: v2\nname: demo\nversion: \"1.0\"\n",
                 "",
             )]),
-            "SemVer",
+            "`version` \"1.0\" is not a SemVer 2 version",
         ),
         (
             "Chart.yaml alias bomb",
             e(&[(
                 "demo/Chart.yaml",
                 b'0',
-                [CHART_YAML, super::alias_bomb("keywords").as_bytes()]
+                [CHART_YAML, super::alias_bomb("x").as_bytes()]
                     .concat()
                     .as_slice(),
                 "",
             )]),
-            "",
+            "invalid YAML: too many YAML nodes (at most 250000)",
         ),
         (
             "no Chart.yaml",
             e(&[("demo/values.yaml", b'0', b"a: 1\n", "")]),
-            "Chart.yaml",
+            "no demo/Chart.yaml in the archive",
         ),
     ]
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(b)))
 }
 
 /// An OCI image layout at `dir` serving `tgz` as chart `demo:1.0.0` with Helm's media types and
@@ -272,8 +274,7 @@ fn hostile_archives_from_an_oci_layout_are_refused_by_pull_and_write_nothing() {
         .arg(format!("oci-layout:{}/demo", dir.display()))
         .args(["--version", "1.0.0", "--untar", "-d"])
         .arg(t.join("good-dest"));
-    let r = measure("archive good (pull --untar)", &c);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    accepted("archive good (pull --untar)", &c);
     assert_eq!(
         fs::read(t.join("good-dest/demo/values.yaml")).unwrap(),
         b"a: 1\n"
@@ -291,7 +292,7 @@ fn hostile_oci_layout_files_are_refused_by_pull() {
     let cases: Vec<(&str, Spoil, &str)> = vec![
         (
             "index.json FIFO",
-            Box::new(|d: &Path| super::mkfifo(&d.join("index.json"))),
+            Box::new(|d: &Path| mkfifo(&d.join("index.json"))),
             "FIFO",
         ),
         (
@@ -307,13 +308,13 @@ fn hostile_oci_layout_files_are_refused_by_pull() {
         ),
         (
             "chart layer blob FIFO",
-            Box::new(move |d: &Path| super::mkfifo(&d.join("blobs/sha256").join(&layer[7..]))),
+            Box::new(move |d: &Path| mkfifo(&d.join("blobs/sha256").join(&layer[7..]))),
             "FIFO",
         ),
         (
             "oci-layout FIFO",
-            Box::new(|d: &Path| super::mkfifo(&d.join("oci-layout"))),
-            "",
+            Box::new(|d: &Path| mkfifo(&d.join("oci-layout"))),
+            "not an OCI image layout (no `oci-layout` file)",
         ),
     ];
     for (i, (case, spoil, needle)) in cases.iter().enumerate() {

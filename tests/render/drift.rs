@@ -25,6 +25,14 @@ fn render_is_deterministic_across_runs_and_environments() {
         .env("RANDOM_NOISE", "x"));
     assert!(out.status.success(), "{}", stderr(&out));
     let again = p.snapshot("again");
+    // Every dev file was rendered again and is compared below.
+    assert_eq!(
+        again.len(),
+        first.keys().filter(|k| k.contains("/dev/")).count(),
+        "{:?}",
+        again.keys()
+    );
+    assert!(again.len() >= 2, "{:?}", again.keys());
     for (name, bytes) in &again {
         let original = first
             .get(&name.replacen("again", "clusters/dev/apps", 1))
