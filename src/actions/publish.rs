@@ -162,6 +162,7 @@ pub async fn execute<T: Target>(
     chart_ref: &str,
 ) -> Result<PublishOutcome, Error> {
     let mut outcome = PublishOutcome::planned(plan, decision);
+    // Push first (scripts/mutants moves the lock block here to prove the tests catch it) …
     match decision {
         Decision::Push => {
             let pushed = ops::push(target, &plan.artifact, false, &|_| {}).await?;
@@ -171,6 +172,7 @@ pub async fn execute<T: Target>(
         Decision::AlreadyPublished { .. } => {}
         Decision::VersionNotRaised { .. } | Decision::ContentChanged { .. } => return Ok(outcome),
     }
+    // … then record it in appkit.lock, only after a successful push.
     let mut lock = Lock::load(lock_path)?.unwrap_or_else(|| Lock::new(chart_ref));
     if lock.chart != chart_ref {
         outcome.lock_chart_replaced = Some(std::mem::replace(&mut lock.chart, chart_ref.into()));
