@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::registry::Registry;
+use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
 use crate::common::{helm, run, run_ok, sha256, stderr, stdout};
 use crate::oci::{appkit_in, json_out, push_json, Work};
 
@@ -207,4 +207,111 @@ fn a_tag_whose_chart_holds_another_version_is_refused() {
         "{err}"
     );
     assert_nothing_written(&out_dir, "wrong version");
+}
+
+fn pull_via(reference: &str, version: Option<&str>, out: &Path) -> std::process::Output {
+    let mut args = vec![
+        "pull",
+        reference,
+        "-d",
+        out.to_str().unwrap(),
+        "--plain-http",
+    ];
+    if let Some(v) = version {
+        args.extend_from_slice(&["--version", v]);
+    }
+    run(&mut appkit_in(&[], &args))
+}
+
+fn manifest_fault(path: &'static str, action: FaultAction) -> Vec<Fault> {
+    vec![Fault {
+        method: "GET",
+        path_contains: path,
+        action,
+        times: 1,
+    }]
+}
+
+#[test]
+fn a_manifest_without_docker_content_digest_is_verified_by_content() {
+    let reg = Registry::anonymous();
+    let w = Work::new();
+    let tgz = w.tgz("0.1.0");
+    let digest = push_json(&reg, &tgz, "p", &[])["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    push_json(&reg, &w.tgz("0.2.0"), "p", &[]);
+    let (other, _) = crate::oci::get_json(&reg, "/v2/p/demo/manifests/0.2.0");
+
+    // The header stripped from an honest answer: the pull succeeds, the digest is computed.
+    let proxy = FaultProxy::start(
+        &reg.host,
+        manifest_fault(
+            "/manifests/0.1.0",
+            FaultAction::StripHeader("Docker-Content-Digest"),
+        ),
+    );
+    let out_dir = w.path().join("stripped");
+    let out = pull_via(&proxy.oci("p/demo"), Some("0.1.0"), &out_dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        proxy.count("GET", "/manifests/0.1.0"),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert!(
+        stdout(&out).contains(&format!("Digest: {digest}")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read(out_dir.join("demo-0.1.0.tgz")).unwrap(),
+        std::fs::read(&tgz).unwrap()
+    );
+
+    // No header and other bytes for a digest reference: the digest asked for is checked.
+    let by_digest_path: &'static str = Box::leak(format!("/manifests/{digest}").into_boxed_str());
+    let proxy = FaultProxy::start(
+        &reg.host,
+        manifest_fault(
+            by_digest_path,
+            FaultAction::Respond(
+                200,
+                "application/vnd.oci.image.manifest.v1+json",
+                other.clone(),
+            ),
+        ),
+    );
+    let out_dir = w.path().join("by-digest");
+    let reference = format!("{}@{digest}", proxy.oci("p/demo"));
+    let out = pull_via(&reference, None, &out_dir);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("digest mismatch"), "{}", stderr(&out));
+    assert_eq!(
+        proxy.count("GET", by_digest_path),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_nothing_written(&out_dir, "by digest, other bytes");
+
+    // No header and another version's manifest for a tag: the chart version is checked.
+    let proxy = FaultProxy::start(
+        &reg.host,
+        manifest_fault(
+            "/manifests/0.1.0",
+            FaultAction::Respond(200, "application/vnd.oci.image.manifest.v1+json", other),
+        ),
+    );
+    let out_dir = w.path().join("by-tag");
+    let out = pull_via(&proxy.oci("p/demo"), Some("0.1.0"), &out_dir);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds chart version 0.2.0, not 0.1.0"),
+        "{}",
+        stderr(&out)
+    );
+    assert_nothing_written(&out_dir, "by tag, other version");
 }

@@ -21,6 +21,9 @@ pub enum FaultAction {
     TruncateBody,
     /// Forward, then flip every byte of the upstream body (same length: a digest mismatch).
     CorruptBody,
+    /// Forward, then drop this response header (case-insensitive name), e.g.
+    /// `Docker-Content-Digest`.
+    StripHeader(&'static str),
     /// Answer with this status, Content-Type and body instead of forwarding.
     Respond(u16, &'static str, Vec<u8>),
     /// Answer 200 with this Content-Type and no Content-Length, then stream zeros until the client
@@ -242,6 +245,17 @@ fn proxy_connection(
             for b in &mut resp[body_at..] {
                 *b = !*b;
             }
+        }
+        Some(FaultAction::StripHeader(name)) => {
+            let head = String::from_utf8_lossy(&resp[..body_at]).to_string();
+            let prefix = format!("{}:", name.to_ascii_lowercase());
+            let kept: String = head
+                .split_inclusive("\r\n")
+                .filter(|l| !l.to_ascii_lowercase().starts_with(&prefix))
+                .collect();
+            let mut out = kept.into_bytes();
+            out.extend_from_slice(&resp[body_at..]);
+            resp = out;
         }
         _ => {}
     }
