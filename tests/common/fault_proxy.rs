@@ -21,6 +21,9 @@ pub enum FaultAction {
     TruncateBody,
     /// Forward, then flip every byte of the upstream body (same length: a digest mismatch).
     CorruptBody,
+    /// The inner action, but only for a request that carries an `Authorization` header (others
+    /// are forwarded and do not count): a fault after the credentials were sent.
+    IfAuthorized(Box<FaultAction>),
     /// Forward, then drop this response header (case-insensitive name), e.g.
     /// `Docker-Content-Digest`.
     StripHeader(&'static str),
@@ -114,6 +117,7 @@ fn proxy_connection(
     );
     let mut head_lines = Vec::new();
     let mut len = 0usize;
+    let mut authorized = false;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -125,6 +129,9 @@ fn proxy_connection(
         }
         if let Some((k, v)) = t.split_once(':') {
             let k = k.trim().to_ascii_lowercase();
+            if k == "authorization" {
+                authorized = true;
+            }
             if k == "content-length" {
                 len = v.trim().parse().unwrap_or(0);
             }
@@ -137,10 +144,18 @@ fn proxy_connection(
     let fault = {
         let mut fs = faults.lock().unwrap();
         fs.iter_mut()
-            .find(|f| f.times > 0 && f.method == method && target.contains(f.path_contains))
+            .find(|f| {
+                f.times > 0
+                    && f.method == method
+                    && target.contains(f.path_contains)
+                    && (authorized || !matches!(f.action, FaultAction::IfAuthorized(_)))
+            })
             .map(|f| {
                 f.times -= 1;
-                f.action.clone()
+                match &f.action {
+                    FaultAction::IfAuthorized(inner) => (**inner).clone(),
+                    a => a.clone(),
+                }
             })
     };
     let mut client = reader;
