@@ -2,7 +2,8 @@
 //! the highest verbosity (`--debug` and `HELM_DEBUG=1`) with known credentials from each source
 //! (flags + stdin, environment, Helm registry config, Docker config) against a real registry with
 //! Basic auth and one with Harbor-style Bearer tokens — successful runs and failing ones (wrong
-//! password → 401, a 403 from a proxy, a refused connection) — and stdout + stderr are scanned for
+//! password → 401, a 403 from a proxy after the credentials were sent, a connection dropped after
+//! they were sent, a refused connection) — and stdout + stderr are scanned for
 //! the password, every token the issuer handed out, and their base64 forms (including the
 //! `user:password` pair of a Basic header). Credential files other users can read get a warning.
 
@@ -254,11 +255,12 @@ fn basic_auth_commands_never_print_credentials() {
         "basic 401",
     );
 
-    // 403 from a proxy in front of the registry, on every request.
+    // 403 from a proxy in front of the registry, on every request that carries credentials
+    // (the registry's 401 challenge gets through, so appkit does send them).
     let forbid = |method| Fault {
         method,
         path_contains: "/v2/",
-        action: FaultAction::Status(403, None),
+        action: FaultAction::IfAuthorized(Box::new(FaultAction::Status(403, None))),
         times: 10_000,
     };
     let proxy = FaultProxy::start(
@@ -282,6 +284,49 @@ fn basic_auth_commands_never_print_credentials() {
         Some("hint: 403 Forbidden"),
         &secrets,
         "basic 403",
+    );
+    let answered_403 = proxy.requests().iter().filter(|r| r.2 == 403).count();
+    assert!(
+        answered_403 >= 4,
+        "every command sent credentials (only requests with Authorization get the 403): {:?}",
+        proxy.requests()
+    );
+
+    // The connection dropped once credentials were sent (after the 401 challenge).
+    let drop_it = |method| Fault {
+        method,
+        path_contains: "/v2/",
+        action: FaultAction::IfAuthorized(Box::new(FaultAction::DropMidBody)),
+        times: 10_000,
+    };
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![
+            drop_it("GET"),
+            drop_it("HEAD"),
+            drop_it("POST"),
+            drop_it("PUT"),
+            drop_it("PATCH"),
+        ],
+    );
+    let mut rflags = flags.clone();
+    rflags.extend(["--retries", "1"].map(String::from));
+    every_command(
+        &w,
+        &t,
+        &rflags,
+        &format!("oci://{}/platform", proxy.host),
+        &proxy.host,
+        PASSWORD,
+        Some("connection closed before message completed"),
+        &secrets,
+        "basic dropped after credentials",
+    );
+    let dropped = proxy.requests().iter().filter(|r| r.2 == 0).count();
+    assert!(
+        dropped >= 4,
+        "every command sent credentials (only requests with Authorization are dropped): {:?}",
+        proxy.requests()
     );
 
     // A refused connection (nothing listens), with few retries.

@@ -10,6 +10,7 @@ mod interrupt;
 mod oci;
 mod oci_auth;
 mod oci_faults;
+mod oci_integrity;
 mod oci_publish;
 mod package;
 mod plugin;

@@ -178,10 +178,17 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
 
     // Skipping verification is explicit and works for all three.
     for r in [&other, &expired] {
-        let (_, err, _) = versions(
+        let (code, err, _) = versions(
             "TLS: --insecure-skip-tls-verify (asked for)",
             &r.host,
             &["--insecure-skip-tls-verify"],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            err.contains(
+                "warning: TLS certificate verification is disabled (--insecure-skip-tls-verify)"
+            ),
+            "skipping verification is never silent: {err}"
         );
         assert!(
             !err.contains("TLS:") && err.contains("no published versions"),
@@ -228,5 +235,11 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
     assert!(
         err.contains("http://127.0.0.1") && !err.contains("panicked"),
         "{err}"
+    );
+    assert!(
+        err.contains("error: GET http://127.0.0.1")
+            && err.contains("the registry answered 400")
+            && err.contains("HTTP request to an HTTPS server"),
+        "says what the TLS registry answered: {err}"
     );
 }

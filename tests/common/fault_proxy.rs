@@ -21,6 +21,12 @@ pub enum FaultAction {
     TruncateBody,
     /// Forward, then flip every byte of the upstream body (same length: a digest mismatch).
     CorruptBody,
+    /// The inner action, but only for a request that carries an `Authorization` header (others
+    /// are forwarded and do not count): a fault after the credentials were sent.
+    IfAuthorized(Box<FaultAction>),
+    /// Forward, then drop this response header (case-insensitive name), e.g.
+    /// `Docker-Content-Digest`.
+    StripHeader(&'static str),
     /// Answer with this status, Content-Type and body instead of forwarding.
     Respond(u16, &'static str, Vec<u8>),
     /// Answer 200 with this Content-Type and no Content-Length, then stream zeros until the client
@@ -111,6 +117,7 @@ fn proxy_connection(
     );
     let mut head_lines = Vec::new();
     let mut len = 0usize;
+    let mut authorized = false;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -122,6 +129,9 @@ fn proxy_connection(
         }
         if let Some((k, v)) = t.split_once(':') {
             let k = k.trim().to_ascii_lowercase();
+            if k == "authorization" {
+                authorized = true;
+            }
             if k == "content-length" {
                 len = v.trim().parse().unwrap_or(0);
             }
@@ -134,10 +144,18 @@ fn proxy_connection(
     let fault = {
         let mut fs = faults.lock().unwrap();
         fs.iter_mut()
-            .find(|f| f.times > 0 && f.method == method && target.contains(f.path_contains))
+            .find(|f| {
+                f.times > 0
+                    && f.method == method
+                    && target.contains(f.path_contains)
+                    && (authorized || !matches!(f.action, FaultAction::IfAuthorized(_)))
+            })
             .map(|f| {
                 f.times -= 1;
-                f.action.clone()
+                match &f.action {
+                    FaultAction::IfAuthorized(inner) => (**inner).clone(),
+                    a => a.clone(),
+                }
             })
     };
     let mut client = reader;
@@ -242,6 +260,17 @@ fn proxy_connection(
             for b in &mut resp[body_at..] {
                 *b = !*b;
             }
+        }
+        Some(FaultAction::StripHeader(name)) => {
+            let head = String::from_utf8_lossy(&resp[..body_at]).to_string();
+            let prefix = format!("{}:", name.to_ascii_lowercase());
+            let kept: String = head
+                .split_inclusive("\r\n")
+                .filter(|l| !l.to_ascii_lowercase().starts_with(&prefix))
+                .collect();
+            let mut out = kept.into_bytes();
+            out.extend_from_slice(&resp[body_at..]);
+            resp = out;
         }
         _ => {}
     }
