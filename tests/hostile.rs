@@ -423,7 +423,7 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
         (
             "deep block nesting (500) under apps.settings.app2 (refused at its first level)",
             with(&good, Some("      dependsOn: [app1]"), 6, &deep_block("x")),
-            "unknown field `x`, expected one of namespace, releaseName, dependsOn".into(),
+            "unknown key `x` in `apps.settings.app2`".into(),
         ),
         (
             "non-UTF-8",
