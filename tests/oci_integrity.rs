@@ -3,6 +3,7 @@
 //! by digest returns exactly the pushed bytes, and a tag whose chart holds another version is
 //! refused.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -314,4 +315,65 @@ fn a_manifest_without_docker_content_digest_is_verified_by_content() {
         stderr(&out)
     );
     assert_nothing_written(&out_dir, "by tag, other version");
+}
+
+/// The size limits on what a registry command reads from disk: a credential file (Helm's registry
+/// config, Docker's config.json) is read up to 1 MiB, a chart archive to push up to 100 MiB; larger
+/// is exit 2 naming the file and the limit, before any connection is made (the registry address
+/// here is closed) and with nothing written.
+#[test]
+fn credential_files_and_push_archives_are_read_up_to_their_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let chart = crate::common::chart_dir();
+    let big_auth = serde_json::json!({"auths": {"x": {"auth": "a".repeat(2 << 20)}}}).to_string();
+    fs::write(t.join("registry.json"), &big_auth).unwrap();
+    let out = run(crate::common::appkit()
+        .current_dir(t)
+        .env_remove("DOCKER_CONFIG")
+        .args([
+            "push",
+            chart.to_str().unwrap(),
+            "oci://127.0.0.1:9/platform",
+        ])
+        .args(["--plain-http", "--registry-config", "registry.json"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read registry.json") && err.contains("the limit is 1048576 bytes"),
+        "{err}"
+    );
+    // Docker's config.json has the same limit.
+    fs::create_dir(t.join("docker")).unwrap();
+    fs::write(t.join("docker/config.json"), &big_auth).unwrap();
+    let out = run(crate::common::appkit()
+        .current_dir(t)
+        .env("DOCKER_CONFIG", t.join("docker"))
+        .env("HELM_REGISTRY_CONFIG", t.join("none.json"))
+        .args([
+            "push",
+            chart.to_str().unwrap(),
+            "oci://127.0.0.1:9/platform",
+        ])
+        .arg("--plain-http"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("docker/config.json") && err.contains("the limit is 1048576 bytes"),
+        "{err}"
+    );
+    // A 101 MiB archive (sparse) is refused before it is read whole; no layout is created.
+    let tgz = t.join("big.tgz");
+    fs::File::create(&tgz).unwrap().set_len(101 << 20).unwrap();
+    let out =
+        run(crate::common::appkit()
+            .current_dir(t)
+            .args(["push", "big.tgz", "oci-layout:out"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read big.tgz") && err.contains("the limit is 104857600 bytes"),
+        "{err}"
+    );
+    assert!(!t.join("out").exists());
 }
