@@ -365,3 +365,70 @@ fn an_unanswering_host_hits_the_connect_timeout() {
     }
     assert!(empty(&dest), "pull wrote something");
 }
+
+/// The tag list is read up to 16 MiB: an endless one is cut off with an error naming the limit.
+/// A 1 MiB error page (over the 64 KiB error-body limit) ends as an error naming the status, with
+/// none of the page shown. Both bounded in time and memory (`measure_with`). (The error-body limit
+/// itself is not observable here: a page under it is not shown either unless it is the registry's
+/// JSON error format.)
+#[test]
+fn endless_tag_lists_and_huge_error_bodies_are_read_with_limits() {
+    let w = Work::new();
+    let reg = registry_with_chart(&w);
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![fault(
+            "GET",
+            "/tags/list",
+            FaultAction::Endless("application/json"),
+            100,
+        )],
+    );
+    let reference = proxy.oci("p/demo");
+    let case = "versions: endless tag list (no Content-Length)";
+    let needle = "larger than 16777216 bytes";
+    let out = measure_with(
+        case,
+        &appkit_in(
+            &[],
+            &["versions", &reference, "--plain-http", "--retries", "0"],
+        ),
+        Some(needle),
+    )
+    .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+    assert!(err.contains(needle), "{case}: {err}");
+    assert!(
+        proxy
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, p, _)| p.contains("/tags/list")),
+        "{case}: the fault never fired"
+    );
+
+    let page = [b"<html>".as_slice(), &vec![b'x'; 1 << 20]].concat();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![fault(
+            "GET",
+            "/manifests/",
+            FaultAction::Respond(500, "text/html", page),
+            100,
+        )],
+    );
+    let dest = w.path().join("dest-500");
+    let case = "pull: 500 with a 1 MiB error page (--retries 0)";
+    let (out, _) = pull(case, &proxy, &dest, &["--retries", "0"], "answered 500");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+    assert!(err.contains("answered 500"), "{case}: {err}");
+    assert!(
+        !err.contains("xxxxxxxx"),
+        "{case}: the error page was shown"
+    );
+    assert!(err.len() < 4096, "{case}: {} bytes of stderr", err.len());
+    assert!(empty(&dest), "{case}: pull wrote something");
+}
