@@ -46,11 +46,15 @@ impl Work {
     /// `helm package` (Helm 4) of a copy of the fixture chart at `version`.
     pub(crate) fn tgz(&self, version: &str) -> PathBuf {
         let chart = self.chart(&format!("src-{version}"), version);
-        let out = self.path().join("pkg");
+        self.package(&chart, "pkg", version)
+    }
+    /// `helm package` (Helm 4) of `chart` (chart `demo` at `version`) into `<work>/<out>`.
+    pub(crate) fn package(&self, chart: &Path, out: &str, version: &str) -> PathBuf {
+        let out = self.path().join(out);
         run_ok(
             helm(4, &self.home())
                 .arg("package")
-                .arg(&chart)
+                .arg(chart)
                 .arg("-d")
                 .arg(&out),
         );

@@ -9,22 +9,14 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
-use crate::common::{helm, run, run_ok, sha256, stderr, stdout};
+use crate::common::{run, sha256, stderr, stdout};
 use crate::oci::{appkit_in, json_out, push_json, Work};
 
 /// `helm package` of the fixture chart at `version` with other values (same version, other bytes).
 fn changed_tgz(w: &Work, version: &str) -> PathBuf {
     let chart = w.chart("changed", version);
     std::fs::write(chart.join("values.yaml"), "message: changed\n").unwrap();
-    let out_dir = w.path().join("pkg-changed");
-    run_ok(
-        helm(4, &w.home())
-            .arg("package")
-            .arg(&chart)
-            .arg("-d")
-            .arg(&out_dir),
-    );
-    out_dir.join(format!("demo-{version}.tgz"))
+    w.package(&chart, "pkg-changed", version)
 }
 
 fn layout_push(tgz: &Path, layout: &Path, extra: &[&str]) -> std::process::Output {
