@@ -29,6 +29,9 @@ enum Source {
     HelmConfig(u32),
     /// Docker config.json with this file mode.
     DockerConfig(u32),
+    /// Docker config.json naming a credential helper (`credHelpers`), a script on PATH that
+    /// answers `get` with the password.
+    CredHelper,
 }
 
 /// Every form of a secret that must never be printed.
@@ -130,6 +133,30 @@ fn run_with(
             let p = write_config("docker", mode);
             c.env("DOCKER_CONFIG", p.parent().unwrap());
         }
+        Source::CredHelper => {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = w.path().join("cfg-helper");
+            let bin = dir.join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(
+                dir.join("config.json"),
+                format!(r#"{{"credHelpers":{{"{host}":"appkit-test"}}}}"#),
+            )
+            .unwrap();
+            let script = bin.join("docker-credential-appkit-test");
+            std::fs::write(
+                &script,
+                format!(
+                    "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{pw}\"}}' \"$server\"\n"
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let path = std::env::var("PATH").unwrap_or_default();
+            c.env("DOCKER_CONFIG", &dir)
+                .env("HELM_REGISTRY_CONFIG", dir.join("none.json"))
+                .env("PATH", format!("{}:{path}", bin.display()));
+        }
     }
     c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -169,6 +196,11 @@ fn every_command(
             Source::Stdin,
         ),
         ("versions", vec!["versions", &chart], Source::Env),
+        (
+            "versions -o json",
+            vec!["versions", &chart, "-o", "json"],
+            Source::CredHelper,
+        ),
         (
             "pull",
             vec![
