@@ -44,26 +44,26 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
         }
     }
     let strict_failed = args.strict && !plan.undescribed.is_empty();
-    let (current, out) = (&plan.current, &plan);
     let up_to_date = plan.up_to_date();
     let json = printer.json_output();
     if args.check && !up_to_date {
-        let old = current
+        let old = plan
+            .current
             .as_deref()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default();
-        let diff = similar::TextDiff::from_lines(old.as_str(), out.text.as_str())
+        let diff = similar::TextDiff::from_lines(old.as_str(), plan.text.as_str())
             .unified_diff()
             .context_radius(3)
             .header(&format!("a/{shown}"), &format!("b/{shown}"))
             .to_string();
-        let state = if current.is_some() {
+        let state = if plan.current.is_some() {
             "stale"
         } else {
             "missing"
         };
         if json {
-            printer.json(&report(&shown, state, &out.undescribed, Some(&diff)))?;
+            printer.json(&report(&shown, state, &plan.undescribed, Some(&diff)))?;
         } else {
             printer.data(diff.trim_end())?;
         }
@@ -76,7 +76,7 @@ pub fn run(global: &GlobalArgs, args: DocsArgs, printer: &Printer) -> Result<Sta
     }
     let state = if up_to_date { "current" } else { "written" };
     if json {
-        printer.json(&report(&shown, state, &out.undescribed, None))?;
+        printer.json(&report(&shown, state, &plan.undescribed, None))?;
     } else if !args.check {
         printer.data(&shown)?;
     }
