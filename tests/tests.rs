@@ -12,6 +12,7 @@ mod oci_auth;
 mod oci_faults;
 mod oci_integrity;
 mod oci_publish;
+mod origin;
 mod package;
 mod plugin;
 mod quickstart;

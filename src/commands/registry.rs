@@ -161,6 +161,18 @@ fn hint_for(e: &OciError, host: &str) -> Option<String> {
         OciError::NotFound { .. } => {
             Some("list what is published with `helm appkit versions <chart ref>`".to_string())
         }
+        OciError::Refused { what, .. } if what.starts_with("the token realm") => Some(format!(
+            "serve the token service over HTTPS (Harbor: set `external_url` to an https:// URL); \
+             if {host} is an in-cluster registry you reach over plain HTTP on purpose, pass --plain-http"
+        )),
+        OciError::Refused { what, .. } if what.starts_with("the tag list") => Some(format!(
+            "the registry at {host} paginates its tag list wrongly; report it to its administrator \
+             (a `Link` header must point at the next page, on the registry's own address)"
+        )),
+        OciError::Refused { .. } => Some(format!(
+            "the registry must give URLs on its own address ({host}): check its external URL setting \
+             (distribution: `http.host`; Harbor: `external_url`) or a proxy in between that rewrites it"
+        )),
         _ => None,
     }
 }

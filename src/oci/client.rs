@@ -20,8 +20,10 @@ use super::transport::{read_body, Request, Transport};
 
 /// The largest manifest read from a registry (containerd and Docker use the same limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
-/// The largest page of a tag list read.
-const MAX_TAG_LIST_BYTES: u64 = 16 * 1024 * 1024;
+/// The most bytes of tag list read, all pages together.
+pub const MAX_TAG_LIST_BYTES: u64 = 16 * 1024 * 1024;
+/// The most tag-list pages followed (at 1,000 tags a page: a million tags).
+pub const MAX_TAG_PAGES: usize = 1000;
 
 pub struct RegistryClient {
     pub transport: Transport,
@@ -38,7 +40,7 @@ impl RegistryClient {
 
     fn path(&self, tail: &str) -> String {
         self.transport
-            .url(&format!("/v2/{}/{tail}", self.repository))
+            .registry_url(&format!("/v2/{}/{tail}", self.repository))
     }
 
     /// The manifest digest a tag (or digest) points at, or `None` when it does not exist.
@@ -150,7 +152,7 @@ impl RegistryClient {
                 status: 202,
                 detail: "no Location header for the upload".into(),
             })?;
-        let mut put = self.transport.url(location);
+        let mut put = self.transport.url("the upload Location", &url, location)?;
         put.push(if put.contains('?') { '&' } else { '?' });
         put.push_str("digest=");
         put.push_str(&blob.digest);
@@ -239,10 +241,37 @@ impl RegistryClient {
     }
 
     /// Every tag of the repository (following `Link` pagination); empty when it does not exist.
+    /// Bounded: at most [`MAX_TAG_PAGES`] pages and [`MAX_TAG_LIST_BYTES`] in all, a `Link` back
+    /// to a page already read is a loop, a `Link` to another origin is refused.
     pub async fn list_tags(&self) -> Result<Vec<String>, OciError> {
         let mut tags = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut budget = MAX_TAG_LIST_BYTES;
         let mut next = Some(self.path("tags/list?n=1000"));
+        let endless = |url: &str, reason: String| OciError::Refused {
+            what: format!("the tag list of {}", self.repository),
+            url: url.to_string(),
+            reason,
+        };
         while let Some(url) = next.take() {
+            if !seen.insert(url.clone()) {
+                return Err(endless(
+                    &url,
+                    format!(
+                        "its `Link` points back at a page already read (after {} pages): the registry's pagination loops",
+                        seen.len()
+                    ),
+                ));
+            }
+            if seen.len() > MAX_TAG_PAGES {
+                return Err(endless(
+                    &url,
+                    format!(
+                        "the tag list goes on for more than {MAX_TAG_PAGES} pages ({} tags so far)",
+                        tags.len()
+                    ),
+                ));
+            }
             let resp = self
                 .transport
                 .send(&Request::new(Method::GET, url.clone()))
@@ -253,14 +282,29 @@ impl RegistryClient {
             if !resp.status().is_success() {
                 return Err(self.transport.status_error(&Method::GET, &url, resp).await);
             }
-            next = resp
+            next = match resp
                 .headers()
                 .get("link")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|l| l.split_once('<'))
-                .and_then(|(_, r)| r.split_once('>'))
-                .map(|(u, _)| self.transport.url(u));
-            let body = read_body(resp, MAX_TAG_LIST_BYTES, &Method::GET, &url).await?;
+                .and_then(next_link)
+            {
+                Some(link) => Some(self.transport.url("the tag list's Link", &url, &link)?),
+                None => None,
+            };
+            let body = match read_body(resp, budget, &Method::GET, &url).await {
+                Err(OciError::TooLarge { .. }) => {
+                    return Err(endless(
+                        &url,
+                        format!(
+                            "the tag list is larger than {MAX_TAG_LIST_BYTES} bytes over {} pages ({} tags so far)",
+                            seen.len(),
+                            tags.len()
+                        ),
+                    ))
+                }
+                other => other?,
+            };
+            budget -= body.len() as u64;
             let v: serde_json::Value =
                 serde_json::from_slice(&body).map_err(|e| OciError::Status {
                     method: "GET".into(),
@@ -273,5 +317,89 @@ impl RegistryClient {
             }
         }
         Ok(tags)
+    }
+}
+
+/// The target of the `rel="next"` entry of a `Link` header (RFC 8288), e.g.
+/// `</v2/r/tags/list?n=2&last=b>; rel="next"`. A header with one entry and no `rel` is taken as
+/// next too (older distribution versions send that).
+pub fn next_link(header: &str) -> Option<String> {
+    let mut only = None;
+    let mut count = 0;
+    for entry in split_link_entries(header) {
+        let entry = entry.trim();
+        let Some(rest) = entry.strip_prefix('<') else {
+            continue;
+        };
+        let Some((target, params)) = rest.split_once('>') else {
+            continue;
+        };
+        count += 1;
+        let mut has_rel = false;
+        for p in params.split(';') {
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case("rel") {
+                has_rel = true;
+                let v = v.trim().trim_matches('"');
+                if v.split_ascii_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
+                {
+                    return Some(target.trim().to_string());
+                }
+            }
+        }
+        if !has_rel {
+            only = Some(target.trim().to_string());
+        }
+    }
+    if count == 1 {
+        only
+    } else {
+        None
+    }
+}
+
+/// The comma-separated entries of a `Link` header; a comma inside `<…>` or a quoted string does
+/// not split.
+fn split_link_entries(header: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut in_angle, mut in_quote) = (0, false, false);
+    for (i, c) in header.char_indices() {
+        match c {
+            '<' if !in_quote => in_angle = true,
+            '>' if !in_quote => in_angle = false,
+            '"' if !in_angle => in_quote = !in_quote,
+            ',' if !in_angle && !in_quote => {
+                out.push(&header[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&header[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn next_links() {
+        assert_eq!(
+            next_link(r#"</v2/r/tags/list?n=2&last=b>; rel="next""#).as_deref(),
+            Some("/v2/r/tags/list?n=2&last=b")
+        );
+        assert_eq!(next_link("</v2/a>").as_deref(), Some("/v2/a"));
+        assert_eq!(
+            next_link(r#"</v2/p>; rel="prev", </v2/n?a=1,2>; rel="next""#).as_deref(),
+            Some("/v2/n?a=1,2")
+        );
+        assert_eq!(next_link(r#"</v2/p>; rel="prev""#), None);
+        assert_eq!(next_link(""), None);
+        assert_eq!(next_link("<unterminated"), None);
+        assert_eq!(next_link(r#"<a>; rel="prev next""#).as_deref(), Some("a"));
     }
 }

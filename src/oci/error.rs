@@ -60,6 +60,16 @@ pub enum OciError {
         detail: String,
     },
 
+    /// A request appkit will not send: to another origin than the registry's (an upload
+    /// `Location`, a tag-list `Link`), from https to http, a token realm weaker than the registry,
+    /// a redirect chain too long, a tag list that never ends. Nothing was sent to `url`.
+    #[error("{what}: refused {url}: {reason}")]
+    Refused {
+        what: String,
+        url: String,
+        reason: String,
+    },
+
     #[error("authentication to {registry} failed{}", detail_suffix(detail))]
     Unauthorized { registry: String, detail: String },
 

@@ -9,8 +9,17 @@
 //!   one token serves the whole push. The token is reused for later requests;
 //! * counts requests, retries and uploads, so commands can report them and tests can assert them.
 //!
+//! **Credentials stay home.** The registry's credentials (Basic or its token) are attached only to
+//! requests for the registry's own origin (scheme + host + port). A URL the registry hands out —
+//! an upload `Location`, a tag-list `Link` — on another origin is refused ([`Transport::url`]);
+//! a redirect is followed by hand (at most [`MAX_REDIRECTS`]): to another origin without
+//! `Authorization` (Harbor on S3 redirects blob GETs to a presigned URL), never from https to
+//! http. A token realm may be another host (Docker Hub's is), but never plain HTTP when the
+//! registry is HTTPS: the realm gets the Basic credentials.
+//!
 //! Debug lines (method, URL, status) go to an optional hook; the `Authorization` header, the
-//! password and the token are never passed to it.
+//! password, the token and the query of a URL on another origin (a presigned URL's signature)
+//! are never passed to it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, Response, StatusCode, Url};
 
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
@@ -108,10 +117,71 @@ impl Request {
     }
 }
 
+/// The most redirects followed for one request (curl's and Go's default is more; registries use
+/// one: a blob GET to storage).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// `scheme://host:port` with the default port filled in: the unit credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl Origin {
+    pub fn of(url: &Url) -> Origin {
+        Origin {
+            scheme: url.scheme().to_ascii_lowercase(),
+            host: url.host_str().unwrap_or("").to_ascii_lowercase(),
+            port: url.port_or_known_default(),
+        }
+    }
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}://{}:{p}", self.scheme, self.host),
+            None => write!(f, "{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
+/// Why `next` may not be requested after `from` with the credentials of `home`, if it may not
+/// at all: a scheme other than http(s), or a step down from https to http.
+fn step_refusal(from: &Url, next: &Url) -> Option<String> {
+    match next.scheme() {
+        "http" if from.scheme() == "https" => Some(
+            "it would leave HTTPS for plain HTTP (refused: anything sent could be read on the way)"
+                .into(),
+        ),
+        "http" | "https" => None,
+        other => Some(format!("`{other}:` is not HTTP")),
+    }
+}
+
+/// A URL for a debug line: in full on `home`, without its query elsewhere (a presigned storage
+/// URL carries its signature there).
+fn loggable(url: &Url, home: &Origin) -> String {
+    if Origin::of(url) == *home || url.query().is_none() {
+        url.to_string()
+    } else {
+        let mut u = url.clone();
+        u.set_query(None);
+        format!("{u}?…")
+    }
+}
+
 pub struct Transport {
     http: reqwest::Client,
     /// `http(s)://host[:port]`
     pub base: String,
+    /// The registry's origin: the only one its credentials are sent to.
+    origin: Origin,
     pub registry: String,
     scope: String,
     creds: Option<Credentials>,
@@ -135,7 +205,8 @@ impl Transport {
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
             .user_agent(concat!("helm-appkit/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5));
+            // Redirects are followed by hand (`execute`), to decide per hop what is sent.
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path).map_err(|source| OciError::CaFile {
                 path: path.clone(),
@@ -164,9 +235,17 @@ impl Transport {
             reason: e.to_string(),
         })?;
         let scheme = if opts.plain_http { "http" } else { "https" };
+        let base = format!("{scheme}://{registry}");
+        let origin =
+            Url::parse(&base)
+                .map(|u| Origin::of(&u))
+                .map_err(|e| OciError::ClientSetup {
+                    reason: format!("`{registry}` is not a host name ({e})"),
+                })?;
         Ok(Transport {
             http,
-            base: format!("{scheme}://{registry}"),
+            base,
+            origin,
             registry: registry.to_string(),
             scope: format!(
                 "repository:{repository}:{}",
@@ -186,13 +265,37 @@ impl Transport {
         }
     }
 
-    /// A URL on this registry for a path starting with `/v2/`, or an absolute/relative `Location`.
-    pub fn url(&self, path_or_url: &str) -> String {
-        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
-            path_or_url.to_string()
-        } else {
-            format!("{}{}", self.base, path_or_url)
+    /// The URL of a path on this registry (`/v2/…`).
+    pub fn registry_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A URL the registry handed out (`what`: "the upload Location", "the tag list's Link"),
+    /// resolved against `base_url`; refused unless it is on the registry's own origin.
+    pub fn url(&self, what: &str, base_url: &str, given: &str) -> Result<String, OciError> {
+        let refused = |url: String, reason: String| OciError::Refused {
+            what: format!("{what} from {}", self.registry),
+            url,
+            reason,
+        };
+        let base = Url::parse(base_url).map_err(|e| refused(base_url.into(), e.to_string()))?;
+        let url = base
+            .join(given)
+            .map_err(|e| refused(given.into(), format!("it is not a URL ({e})")))?;
+        if let Some(reason) = step_refusal(&base, &url) {
+            return Err(refused(loggable(&url, &self.origin), reason));
         }
+        if Origin::of(&url) != self.origin {
+            return Err(refused(
+                loggable(&url, &self.origin),
+                format!(
+                    "it is on another origin than the registry ({}); appkit sends the registry's \
+                     requests and credentials only to the registry itself",
+                    self.origin
+                ),
+            ));
+        }
+        Ok(url.to_string())
     }
 
     /// When and how often failures are tried again (shared with the client).
@@ -203,6 +306,16 @@ impl Transport {
     /// Send with auth handling and retries. Non-success statuses other than 401 are returned to
     /// the caller (after retries, for 5xx/429).
     pub async fn send(&self, req: &Request) -> Result<Response, OciError> {
+        // Every registry request is for the registry's origin (URLs it hands out went through
+        // `url`); a caller that built one by hand is caught here, before anything is sent.
+        let on_registry = Url::parse(&req.url).is_ok_and(|u| Origin::of(&u) == self.origin);
+        if !on_registry {
+            return Err(OciError::Refused {
+                what: format!("a request for {}", self.registry),
+                url: req.url.clone(),
+                reason: format!("it is not on the registry's origin {}", self.origin),
+            });
+        }
         let mut authenticated = false;
         loop {
             let auth = self
@@ -280,6 +393,7 @@ impl Transport {
                     registry: self.registry.clone(),
                     detail: format!("the token realm `{realm}` is not a URL ({e})"),
                 })?;
+                self.check_realm(&url)?;
                 {
                     let mut q = url.query_pairs_mut();
                     if let Some(s) = &service {
@@ -317,37 +431,44 @@ impl Transport {
         Ok(())
     }
 
-    /// One request with retries, no auth handshake.
+    /// The token realm gets the Basic credentials: it may be another host (over https), but
+    /// never plain HTTP when the registry is HTTPS. Plain HTTP is accepted only when the user
+    /// marked the registry plain-HTTP (`--plain-http`): an in-cluster Harbor's realm is its
+    /// external URL, often another host name.
+    fn check_realm(&self, realm: &Url) -> Result<(), OciError> {
+        let refused = |reason: String| OciError::Refused {
+            what: format!("the token realm of {}", self.registry),
+            url: loggable(realm, &Origin::of(realm)),
+            reason,
+        };
+        match realm.scheme() {
+            "https" => Ok(()),
+            "http" if !self.origin.is_https() => Ok(()),
+            "http" => Err(refused(
+                "the registry is HTTPS but its token service is plain HTTP: the credentials would cross \
+                 the network in clear text"
+                    .into(),
+            )),
+            other => Err(refused(format!("`{other}:` is not HTTP"))),
+        }
+    }
+
+    /// One request with retries, no auth handshake. `auth` goes only to the origin of
+    /// `req.url` (the registry, or the token realm), also across redirects.
     async fn execute(&self, req: &Request, auth: Option<&Secret>) -> Result<Response, OciError> {
         let attempts = self.policy.request_attempts(req.retry);
+        let first = Url::parse(&req.url).map_err(|e| OciError::Refused {
+            what: format!("a request for {}", self.registry),
+            url: req.url.clone(),
+            reason: format!("it is not a URL ({e})"),
+        })?;
+        let home = Origin::of(&first);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut headers = HeaderMap::new();
-            for (k, v) in &req.headers {
-                if let Ok(v) = HeaderValue::from_str(v) {
-                    headers.insert(*k, v);
-                }
-            }
-            if let Some(a) = auth {
-                let mut v = HeaderValue::from_str(a.expose()).map_err(|_| OciError::Credentials {
-                    message: "the user name or password contains characters not allowed in HTTP headers".into(),
-                })?;
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
-            }
-            let mut rb = self
-                .http
-                .request(req.method.clone(), &req.url)
-                .headers(headers);
-            if let Some(b) = &req.body {
-                rb = rb.body(b.clone());
-            }
-            Stats::inc(&self.stats.requests, 1);
-            let wait = match rb.send().await {
+            let wait = match self.follow(req, &first, &home, auth).await? {
                 Ok(resp) => {
                     let s = resp.status();
-                    self.log(&format!("{} {} → {}", req.method, req.url, s.as_u16()));
                     if !(s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS)
                         || attempt >= attempts
                     {
@@ -358,12 +479,6 @@ impl Transport {
                         .unwrap_or_else(|| self.policy.backoff(attempt))
                 }
                 Err(source) => {
-                    self.log(&format!(
-                        "{} {} → {}",
-                        req.method,
-                        req.url,
-                        short_error(&source)
-                    ));
                     // A certificate the registry presents is not going to change between attempts.
                     if attempt >= attempts || certificate_problem(&source).is_some() {
                         return Err(OciError::Transport {
@@ -384,6 +499,92 @@ impl Transport {
                 attempts
             ));
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt of `req`, following redirects by hand: `Authorization` only on `home`, never a
+    /// step from https to http, at most [`MAX_REDIRECTS`]. `Err` is a refusal (not retried);
+    /// `Ok(Err)` a network error (retried by the caller).
+    async fn follow(
+        &self,
+        req: &Request,
+        first: &Url,
+        home: &Origin,
+        auth: Option<&Secret>,
+    ) -> Result<Result<Response, reqwest::Error>, OciError> {
+        let mut url = first.clone();
+        let mut method = req.method.clone();
+        let mut body = req.body.clone();
+        let mut hops = 0usize;
+        loop {
+            let mut headers = HeaderMap::new();
+            for (k, v) in &req.headers {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    headers.insert(*k, v);
+                }
+            }
+            let at_home = Origin::of(&url) == *home;
+            if let (Some(a), true) = (auth, at_home) {
+                let mut v = HeaderValue::from_str(a.expose()).map_err(|_| OciError::Credentials {
+                    message: "the user name or password contains characters not allowed in HTTP headers".into(),
+                })?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            let mut rb = self
+                .http
+                .request(method.clone(), url.clone())
+                .headers(headers);
+            if let Some(b) = &body {
+                rb = rb.body(b.clone());
+            }
+            Stats::inc(&self.stats.requests, 1);
+            let shown = loggable(&url, home);
+            let resp = match rb.send().await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    self.log(&format!("{method} {shown} → {}", short_error(&e)));
+                    return Ok(Err(e));
+                }
+            };
+            let status = resp.status();
+            self.log(&format!("{method} {shown} → {}", status.as_u16()));
+            let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let (true, Some(location)) = (redirect, location) else {
+                return Ok(Ok(resp));
+            };
+            let refused = |to: String, reason: String| OciError::Refused {
+                what: format!("the redirect of {method} {shown}"),
+                url: to,
+                reason,
+            };
+            let next = url
+                .join(location)
+                .map_err(|e| refused(location.into(), format!("it is not a URL ({e})")))?;
+            if let Some(reason) = step_refusal(&url, &next) {
+                return Err(refused(loggable(&next, home), reason));
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(refused(
+                    loggable(&next, home),
+                    format!("more than {MAX_REDIRECTS} redirects"),
+                ));
+            }
+            // 303 (and 301/302 of a non-GET, as every HTTP client does) continue as a GET.
+            if status == StatusCode::SEE_OTHER
+                || (matches!(status.as_u16(), 301 | 302)
+                    && method != Method::GET
+                    && method != Method::HEAD)
+            {
+                method = Method::GET;
+                body = None;
+            }
+            url = next;
         }
     }
 
@@ -590,6 +791,29 @@ mod tests {
         }
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(certificate_problem(&Outer(plain)), None);
+    }
+
+    #[test]
+    fn a_step_from_https_to_http_is_refused_and_foreign_queries_are_not_logged() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(step_refusal(&u("https://r.example/v2/"), &u("http://r.example/v2/"))
+            .unwrap()
+            .contains("leave HTTPS"));
+        assert!(step_refusal(&u("https://r.example/"), &u("https://s3.example/x")).is_none());
+        assert!(step_refusal(&u("http://r.example/"), &u("https://r.example/")).is_none());
+        assert!(step_refusal(&u("http://r.example/"), &u("file:///etc/passwd")).is_some());
+        let home = Origin::of(&u("https://r.example"));
+        assert_eq!(home, Origin::of(&u("https://R.example:443/v2/")));
+        assert_ne!(home, Origin::of(&u("https://r.example:8443/")));
+        assert_ne!(home, Origin::of(&u("http://r.example/")));
+        assert_eq!(
+            loggable(&u("https://s3.example/b?X-Amz-Signature=s"), &home),
+            "https://s3.example/b?…"
+        );
+        assert_eq!(
+            loggable(&u("https://r.example/v2/u?_state=x"), &home),
+            "https://r.example/v2/u?_state=x"
+        );
     }
 
     #[test]

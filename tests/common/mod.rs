@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod liar;
 pub mod registry;
 pub mod token_issuer;
 
