@@ -196,6 +196,14 @@ pub struct RegistryArgs {
     /// How many times to retry a request that failed with 5xx, 429 or a connection error
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub retries: u32,
+    /// Seconds a Docker credential helper (`credsStore`, `credHelpers`) may take to answer; then
+    /// it is stopped and the command fails
+    #[arg(
+        long = "credential-helper-timeout",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    pub credential_helper_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ use crate::chart::ChartError;
 use crate::cli::RegistryArgs;
 use crate::error::{Hinted, Invalid};
 use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
+use crate::oci::credhelper::HelperLimits;
 use crate::oci::reference::Location;
 use crate::oci::target::{Access, Connection, Opened};
 use crate::oci::transport::{certificate_problem, CertificateProblem, TransportOptions};
@@ -26,11 +27,14 @@ use crate::printer::Printer;
 /// Say in debug output where the credentials came from (never the secret), and warn when they
 /// came from a file that other users can read.
 pub fn report_credentials(printer: &Printer, source: Option<&CredentialSource>) {
-    if let Some(s) = source {
-        printer.debug(&format!("credentials from {s}"));
-        if let Some(w) = s.permission_warning() {
-            printer.warn(&w);
+    match source {
+        Some(s) => {
+            printer.debug(&format!("credentials from {s}"));
+            if let Some(w) = s.permission_warning() {
+                printer.warn(&w);
+            }
         }
+        None => printer.debug("no credentials found for the registry: anonymous"),
     }
 }
 
@@ -93,7 +97,12 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             retries: args.retries,
         },
-        credentials: CredentialQuery::from_env(explicit, args.registry_config.clone()),
+        credentials: CredentialQuery {
+            helper_limits: HelperLimits {
+                timeout: Duration::from_secs(args.credential_helper_timeout.max(1)),
+            },
+            ..CredentialQuery::from_env(explicit, args.registry_config.clone())
+        },
         debug,
     })
 }
@@ -160,6 +169,25 @@ fn hint_for(e: &OciError, host: &str) -> Option<String> {
         )),
         OciError::NotFound { .. } => {
             Some("list what is published with `helm appkit versions <chart ref>`".to_string())
+        }
+        OciError::Credentials { message } if message.contains("the credential helper") => {
+            let helper = message
+                .split_whitespace()
+                .find(|w| w.starts_with("docker-credential-"))
+                .unwrap_or("docker-credential-NAME")
+                .trim_end_matches(':');
+            Some(if message.contains("--credential-helper-timeout") {
+                format!(
+                    "a helper that waits for a keychain unlock or a prompt never answers in CI: try \
+                     `echo {host} | {helper} get` by hand, raise --credential-helper-timeout, or log in \
+                     with `helm registry login {host}` instead"
+                )
+            } else {
+                format!(
+                    "try `echo {host} | {helper} get` by hand, or remove the helper from the Docker \
+                     config (credsStore, credHelpers) and log in with `helm registry login {host}`"
+                )
+            })
         }
         OciError::Refused { what, .. } if what.starts_with("the token realm") => Some(format!(
             "serve the token service over HTTPS (Harbor: set `external_url` to an https:// URL); \

@@ -14,13 +14,12 @@
 //! Harbor robot accounts (`robot$project+ci`) are ordinary user names here; nothing is shell-expanded.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use base64::Engine;
 use serde_json::Value;
 
+use super::credhelper::{self, Answer, HelperLimits};
 use super::error::OciError;
 
 /// The largest registry credentials file (Helm `config.json`, Docker `config.json`) read.
@@ -137,6 +136,8 @@ pub struct CredentialQuery {
     pub helm_config: Option<PathBuf>,
     /// Docker's config.json path (`None`: `$DOCKER_CONFIG` or `~/.docker`).
     pub docker_config: Option<PathBuf>,
+    /// How long a credential helper may take (`--credential-helper-timeout`).
+    pub helper_limits: HelperLimits,
 }
 
 impl CredentialQuery {
@@ -154,6 +155,7 @@ impl CredentialQuery {
             docker_config: var("DOCKER_CONFIG")
                 .map(|d| PathBuf::from(d).join("config.json"))
                 .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))),
+            helper_limits: HelperLimits::default(),
         }
     }
 }
@@ -200,12 +202,12 @@ pub fn resolve(
         (None, None) => {}
     }
     if let Some(p) = &q.helm_config {
-        if let Some(c) = from_config_file(registry, p, true)? {
+        if let Some(c) = from_config_file(registry, p, true, q.helper_limits)? {
             return Ok(Some(c));
         }
     }
     if let Some(p) = &q.docker_config {
-        if let Some(c) = from_config_file(registry, p, false)? {
+        if let Some(c) = from_config_file(registry, p, false, q.helper_limits)? {
             return Ok(Some(c));
         }
     }
@@ -225,6 +227,7 @@ fn from_config_file(
     registry: &str,
     path: &Path,
     helm: bool,
+    limits: HelperLimits,
 ) -> Result<Option<(Credentials, CredentialSource)>, OciError> {
     let text = match crate::fsutil::read_to_string_limited(path, MAX_CREDENTIALS_FILE_BYTES) {
         Ok(t) => t,
@@ -272,7 +275,7 @@ fn from_config_file(
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
     match helper {
-        Some(h) => credential_helper(h, registry),
+        Some(h) => credential_helper(h, registry, limits),
         None => Ok(None),
     }
 }
@@ -304,56 +307,26 @@ fn entry_credentials(entry: &Value) -> Result<Option<Credentials>, String> {
     Ok(None)
 }
 
-/// `docker-credential-<helper> get` with the server on stdin; JSON `{Username, Secret}` on stdout.
+/// `docker-credential-<helper> get` (see `credhelper.rs`: timeout, bounded output, never echoed).
 fn credential_helper(
     helper: &str,
     registry: &str,
+    limits: HelperLimits,
 ) -> Result<Option<(Credentials, CredentialSource)>, OciError> {
     let program = format!("docker-credential-{helper}");
-    let fail = |why: String| OciError::Credentials {
-        message: format!("{program}: {why}"),
-    };
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            fail(format!(
-                "cannot run it ({e}); install it or remove `{helper}` from the config"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(registry.as_bytes())
-            .map_err(|e| fail(format!("cannot write to it ({e})")))?;
+    match credhelper::run(&program, registry, limits) {
+        Ok(Answer::Found(user, secret)) => Ok(Some((
+            Credentials {
+                username: user,
+                password: Secret::new(secret),
+            },
+            CredentialSource::CredentialHelper(helper.to_string()),
+        ))),
+        Ok(Answer::NotFound) => Ok(None),
+        Err(e) => Err(OciError::Credentials {
+            message: format!("the credential helper {program}: {e}"),
+        }),
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| fail(format!("did not finish ({e})")))?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if msg.to_lowercase().contains("not found") {
-            return Ok(None);
-        }
-        // The helper's own message; helpers do not echo secrets in errors.
-        return Err(fail(format!("failed ({}): {msg}", out.status)));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|_| fail("printed something that is not JSON".into()))?;
-    let user = v.get("Username").and_then(Value::as_str).unwrap_or("");
-    let secret = v.get("Secret").and_then(Value::as_str).unwrap_or("");
-    if secret.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some((
-        Credentials {
-            username: user.to_string(),
-            password: Secret::new(secret),
-        },
-        CredentialSource::CredentialHelper(helper.to_string()),
-    )))
 }
 
 /// A parsed `WWW-Authenticate` challenge.

@@ -18,6 +18,7 @@
 pub mod auth;
 pub mod client;
 pub mod content;
+pub mod credhelper;
 pub mod error;
 pub mod layout;
 pub mod manifest;

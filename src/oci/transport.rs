@@ -796,9 +796,11 @@ mod tests {
     #[test]
     fn a_step_from_https_to_http_is_refused_and_foreign_queries_are_not_logged() {
         let u = |s: &str| Url::parse(s).unwrap();
-        assert!(step_refusal(&u("https://r.example/v2/"), &u("http://r.example/v2/"))
-            .unwrap()
-            .contains("leave HTTPS"));
+        assert!(
+            step_refusal(&u("https://r.example/v2/"), &u("http://r.example/v2/"))
+                .unwrap()
+                .contains("leave HTTPS")
+        );
         assert!(step_refusal(&u("https://r.example/"), &u("https://s3.example/x")).is_none());
         assert!(step_refusal(&u("http://r.example/"), &u("https://r.example/")).is_none());
         assert!(step_refusal(&u("http://r.example/"), &u("file:///etc/passwd")).is_some());
