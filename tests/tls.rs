@@ -243,3 +243,217 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
         "says what the TLS registry answered: {err}"
     );
 }
+
+/// A self-signed registry certificate (`CA:TRUE`, as `openssl req -x509` makes it) in `dir`:
+/// `<name>.pem`/`<name>.key`, with `extra` extension lines, valid for `days` (negative: expired).
+fn self_signed_leaf(dir: &Path, name: &str, days: i32, extra: &str) {
+    let (key, csr, pem, ext) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+        format!("{name}.ext"),
+    );
+    crate::common::registry::openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=appkit self-signed registry",
+        ],
+    );
+    std::fs::write(
+        dir.join(&ext),
+        format!("basicConstraints=critical,CA:TRUE\nsubjectAltName=IP:127.0.0.1\n{extra}"),
+    )
+    .unwrap();
+    let days = days.to_string();
+    crate::common::registry::openssl(
+        dir,
+        &[
+            "x509", "-req", "-in", &csr, "-signkey", &key, "-days", &days, "-extfile", &ext,
+            "-out", &pem,
+        ],
+    );
+}
+
+/// The verdicts of two independent clients on the registry's certificate with `ca` as the only
+/// trust: Helm 4 (`helm pull --ca-file` of the chart published there, which must give the
+/// published archive) and skopeo (`inspect --cert-dir`). Helm 3.17 cannot be asked: like
+/// containerd's resolver it speaks plain HTTP to a loopback registry whatever `--ca-file` says
+/// (`unexpected status from HEAD request to http://127.0.0.1:…: 400`).
+fn oracles_trust(host: &str, ca: &Path, published: &Path) -> [(&'static str, bool); 2] {
+    let home = tempfile::tempdir().unwrap();
+    let helm = crate::common::helm(4, home.path())
+        .args([
+            "pull",
+            &format!("oci://{host}/platform/demo"),
+            "--version",
+            "0.1.0",
+        ])
+        .arg("--ca-file")
+        .arg(ca)
+        .arg("--destination")
+        .arg(home.path())
+        .output()
+        .unwrap();
+    if helm.status.success() {
+        assert_eq!(
+            std::fs::read(home.path().join("demo-0.1.0.tgz")).unwrap(),
+            std::fs::read(published).unwrap()
+        );
+    }
+    let certs = home.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(ca, certs.join("ca.crt")).unwrap();
+    let skopeo = Command::new("skopeo")
+        .args(["inspect", "--raw", "--cert-dir"])
+        .arg(&certs)
+        .arg(format!("docker://{host}/platform/demo:0.1.0"))
+        .env("HOME", home.path())
+        .output()
+        .expect("skopeo is installed (run scripts/test)");
+    [
+        ("Helm 4", helm.status.success()),
+        ("skopeo", skopeo.status.success()),
+    ]
+}
+
+/// The self-signed certificate people make with `openssl req -x509` carries `CA:TRUE`; with it in
+/// `--ca-file` appkit trusts exactly it, as Helm 4 and skopeo do — and refuses it, as they do, once it
+/// has expired, when it is not allowed for servers, for another host name, and when it is not in
+/// `--ca-file`. appkit's verdict is compared with theirs for each case.
+#[test]
+fn a_self_signed_certificate_in_ca_file_is_trusted_exactly_as_helm_4_and_skopeo_trust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    self_signed_leaf(d, "leaf", 30, "");
+    self_signed_leaf(d, "expired", -1, "");
+    self_signed_leaf(d, "client", 30, "extendedKeyUsage=clientAuth\n");
+    self_signed_leaf(d, "unrelated", 30, "");
+    let pem = |n: &str| d.join(format!("{n}.pem"));
+    let serve = |n: &str| TlsRegistry::start(&pem(n), &d.join(format!("{n}.key")));
+
+    let leaf = serve("leaf");
+    let by_name = format!("localhost:{}", leaf.host.rsplit(':').next().unwrap());
+    let expired = serve("expired");
+    let client = serve("client");
+    let w = crate::oci::Work::new();
+    let tgz = w.tgz("0.1.0");
+    for r in [&leaf, &expired, &client] {
+        let out = crate::oci::appkit_in(
+            &["--insecure-skip-tls-verify".to_string()],
+            &[
+                "push",
+                tgz.to_str().unwrap(),
+                &format!("oci://{}/platform", r.host),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // (case, host, --ca-file, appkit's expected first words after "the certificate of HOST")
+    let cases: [(&str, &str, PathBuf, Option<&str>); 5] = [
+        (
+            "self-signed CA:TRUE leaf in --ca-file",
+            &leaf.host,
+            pem("leaf"),
+            None,
+        ),
+        (
+            "self-signed leaf, expired",
+            &expired.host,
+            pem("expired"),
+            Some("has expired"),
+        ),
+        (
+            "self-signed leaf for clientAuth only",
+            &client.host,
+            pem("client"),
+            Some("is not allowed for TLS servers"),
+        ),
+        (
+            "self-signed leaf, reached by another name",
+            &by_name,
+            pem("leaf"),
+            Some("is not valid for this host name"),
+        ),
+        (
+            "self-signed leaf, --ca-file holds another certificate",
+            &leaf.host,
+            pem("unrelated"),
+            Some(
+                "is a CA certificate (CA:TRUE) used as a server certificate, and not in --ca-file",
+            ),
+        ),
+    ];
+    for (case, host, ca, refusal) in cases {
+        let (code, err, _) = versions(
+            &format!("TLS: {case}"),
+            host,
+            &["--ca-file", ca.to_str().unwrap(), "--retries", "2"],
+        );
+        match refusal {
+            None => {
+                assert_eq!(code, Some(0), "{case}: {err}");
+                assert!(!err.contains("TLS"), "{case}: {err}");
+            }
+            Some(words) => {
+                assert_eq!(code, Some(2), "{case}: {err}");
+                assert!(
+                    err.starts_with(&format!("error: TLS: the certificate of {host} {words}")),
+                    "{case}: {err}"
+                );
+                assert!(err.contains("\nhint: "), "{case}: {err}");
+                assert!(
+                    err.contains("failed after 1 attempt(s)"),
+                    "{case}: retried: {err}"
+                );
+            }
+        }
+        for (client, trusted) in oracles_trust(host, &ca, &tgz) {
+            assert_eq!(
+                trusted,
+                refusal.is_none(),
+                "{case}: {client} disagrees with appkit"
+            );
+        }
+    }
+    // Trusted means usable: a pull through it gives the published archive.
+    let dest = w.path().join("pulled");
+    let ca = pem("leaf");
+    let out = crate::oci::appkit_in(
+        &["--ca-file".to_string(), ca.to_str().unwrap().to_string()],
+        &[
+            "pull",
+            &format!("oci://{}/platform/demo:0.1.0", leaf.host),
+            "-d",
+            dest.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dest.join("demo-0.1.0.tgz")).unwrap(),
+        std::fs::read(&tgz).unwrap()
+    );
+}

@@ -20,7 +20,8 @@ use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::credhelper::HelperLimits;
 use crate::oci::reference::Location;
 use crate::oci::target::{Access, Connection, Opened};
-use crate::oci::transport::{certificate_problem, CertificateProblem, TransportOptions};
+use crate::oci::tls::{certificate_problem, CertificateProblem};
+use crate::oci::transport::TransportOptions;
 use crate::oci::OciError;
 use crate::printer::Printer;
 
@@ -233,6 +234,27 @@ fn certificate_error(e: OciError, host: &str, problem: &CertificateProblem) -> a
         CertificateProblem::NotYetValid => {
             "the certificate is not valid yet: check this machine's clock".to_string()
         }
+        CertificateProblem::CaAsServer => format!(
+            "{host} presents a CA certificate as its own (a self-signed `openssl req -x509` certificate): \
+             pass that certificate with --ca-file to trust exactly it, or give the registry a \
+             certificate signed by that CA"
+        ),
+        CertificateProblem::NotForServers => format!(
+            "the certificate of {host} lists extended key usages without serverAuth: its administrator \
+             must issue one with `extendedKeyUsage = serverAuth`"
+        ),
+        CertificateProblem::Revoked => format!(
+            "the certificate of {host} was revoked by its issuer: the registry's administrator must \
+             replace it; do not work around this"
+        ),
+        CertificateProblem::BadSignature => format!(
+            "the certificate of {host} does not verify against its issuer (a wrong --ca-file, a \
+             re-issued CA, or an unsupported algorithm): check that --ca-file holds the CA that \
+             signed it (`openssl verify -CAfile CA.pem CERT.pem`)"
+        ),
+        CertificateProblem::BadEncoding => format!(
+            "{host} sent a malformed certificate: check what answers on that port (`openssl s_client -connect {host}`)"
+        ),
         CertificateProblem::Other(_) => {
             "the registry's TLS certificate was refused; --insecure-skip-tls-verify skips the check (insecure)".to_string()
         }

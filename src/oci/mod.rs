@@ -28,6 +28,7 @@ pub mod reference;
 pub mod repository;
 pub mod retry;
 pub mod target;
+pub mod tls;
 pub mod transport;
 
 pub use error::OciError;

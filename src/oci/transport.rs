@@ -32,6 +32,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
 use super::retry::RetryPolicy;
+use super::tls::certificate_problem;
 
 /// Connection settings (from `RegistryArgs`).
 #[derive(Debug, Clone)]
@@ -207,21 +208,16 @@ impl Transport {
             .user_agent(concat!("helm-appkit/", env!("CARGO_PKG_VERSION")))
             // Redirects are followed by hand (`execute`), to decide per hop what is sent.
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &opts.ca_file {
+        if let (Some(path), false) = (&opts.ca_file, opts.insecure_skip_tls_verify) {
             let pem = std::fs::read(path).map_err(|source| OciError::CaFile {
                 path: path.clone(),
                 source,
             })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| OciError::ClientSetup {
-                    reason: format!("{} is not a PEM certificate bundle: {e}", path.display()),
-                })?;
-            if certs.is_empty() {
-                return Err(OciError::ClientSetup {
-                    reason: format!("{} holds no PEM certificate", path.display()),
-                });
-            }
-            b = b.tls_certs_only(certs);
+            let bad = |why: String| OciError::ClientSetup {
+                reason: format!("{}: {why}", path.display()),
+            };
+            let certs = super::tls::pem_certificates(&pem).map_err(bad)?;
+            b = b.tls_backend_preconfigured(super::tls::ca_file_config(certs).map_err(bad)?);
         }
         if opts.insecure_skip_tls_verify {
             b = b.danger_accept_invalid_certs(true);
@@ -659,69 +655,6 @@ fn retry_after(resp: &Response) -> Option<u64> {
         .ok()
 }
 
-/// Why the registry's TLS certificate was refused, when that is why a request failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CertificateProblem {
-    /// Signed by a CA that is not trusted (not in the system roots nor in `--ca-file`).
-    UnknownIssuer,
-    /// Valid, but not for the host name (or IP) that was connected to.
-    NameMismatch,
-    /// Past its `notAfter` date.
-    Expired,
-    /// Before its `notBefore` date.
-    NotYetValid,
-    /// Any other verification failure (revoked, bad signature, bad encoding, …): rustls' text.
-    Other(String),
-}
-
-impl std::fmt::Display for CertificateProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CertificateProblem::UnknownIssuer => {
-                f.write_str("is signed by an unknown certificate authority")
-            }
-            CertificateProblem::NameMismatch => f.write_str("is not valid for this host name"),
-            CertificateProblem::Expired => f.write_str("has expired"),
-            CertificateProblem::NotYetValid => f.write_str("is not valid yet"),
-            CertificateProblem::Other(s) => write!(f, "was refused ({s})"),
-        }
-    }
-}
-
-/// Walk an error's source chain (looking inside `io::Error`s, whose `source()` skips the error
-/// they wrap) for a rustls certificate error.
-pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<CertificateProblem> {
-    use rustls::CertificateError as C;
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut depth = 0;
-    while let Some(e) = cur {
-        depth += 1;
-        if depth > 32 {
-            break;
-        }
-        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
-            return Some(match c {
-                C::UnknownIssuer => CertificateProblem::UnknownIssuer,
-                C::NotValidForName | C::NotValidForNameContext { .. } => {
-                    CertificateProblem::NameMismatch
-                }
-                C::Expired | C::ExpiredContext { .. } => CertificateProblem::Expired,
-                C::NotValidYet | C::NotValidYetContext { .. } => CertificateProblem::NotYetValid,
-                other => CertificateProblem::Other(format!("{other:?}")),
-            });
-        }
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            cur = Some(inner as &(dyn std::error::Error + 'static));
-            continue;
-        }
-        cur = e.source();
-    }
-    None
-}
-
 fn short_error(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);
@@ -757,41 +690,6 @@ pub fn registry_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn certificate_problems_are_found_inside_io_errors_in_the_chain() {
-        #[derive(Debug)]
-        struct Outer(std::io::Error);
-        impl std::fmt::Display for Outer {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("client error (Connect)")
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        use rustls::CertificateError as C;
-        for (c, want) in [
-            (C::UnknownIssuer, CertificateProblem::UnknownIssuer),
-            (C::NotValidForName, CertificateProblem::NameMismatch),
-            (C::Expired, CertificateProblem::Expired),
-            (C::NotValidYet, CertificateProblem::NotYetValid),
-            (
-                C::BadSignature,
-                CertificateProblem::Other("BadSignature".into()),
-            ),
-        ] {
-            let io = std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                rustls::Error::InvalidCertificate(c),
-            );
-            assert_eq!(certificate_problem(&Outer(io)), Some(want));
-        }
-        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert_eq!(certificate_problem(&Outer(plain)), None);
-    }
 
     #[test]
     fn a_step_from_https_to_http_is_refused_and_foreign_queries_are_not_logged() {
