@@ -305,19 +305,29 @@ impl RegistryClient {
                 other => other?,
             };
             budget -= body.len() as u64;
-            let v: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|e| OciError::Status {
-                    method: "GET".into(),
-                    url: url.clone(),
-                    status: 200,
-                    detail: format!("the tag list is not JSON ({e})"),
-                })?;
-            if let Some(a) = v.get("tags").and_then(|t| t.as_array()) {
-                tags.extend(a.iter().filter_map(|t| t.as_str().map(str::to_string)));
-            }
+            tags.extend(parse_tag_page(&body).map_err(|detail| OciError::Status {
+                method: "GET".into(),
+                url: url.clone(),
+                status: 200,
+                detail,
+            })?);
         }
         Ok(tags)
     }
+}
+
+/// The tags of one tag-list page (`{"name": …, "tags": [...]}`; `tags` may be null or missing).
+pub fn parse_tag_page(body: &[u8]) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the tag list is not JSON ({e})"))?;
+    Ok(v.get("tags")
+        .and_then(|t| t.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The target of the `rel="next"` entry of a `Link` header (RFC 8288), e.g.

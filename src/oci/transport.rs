@@ -165,6 +165,27 @@ fn step_refusal(from: &Url, next: &Url) -> Option<String> {
     }
 }
 
+/// `given` (absolute, or relative to `base`) if it is on `origin`; else the URL as it may be shown
+/// and why it is refused.
+pub fn join_on_origin(base: &Url, given: &str, origin: &Origin) -> Result<Url, (String, String)> {
+    let url = base
+        .join(given)
+        .map_err(|e| (given.to_string(), format!("it is not a URL ({e})")))?;
+    if let Some(reason) = step_refusal(base, &url) {
+        return Err((loggable(&url, origin), reason));
+    }
+    if Origin::of(&url) != *origin {
+        return Err((
+            loggable(&url, origin),
+            format!(
+                "it is on another origin than the registry ({origin}); appkit sends the registry's \
+                 requests and credentials only to the registry itself"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
 /// A URL for a debug line: in full on `home`, without its query elsewhere (a presigned storage
 /// URL carries its signature there).
 fn loggable(url: &Url, home: &Origin) -> String {
@@ -269,29 +290,15 @@ impl Transport {
     /// A URL the registry handed out (`what`: "the upload Location", "the tag list's Link"),
     /// resolved against `base_url`; refused unless it is on the registry's own origin.
     pub fn url(&self, what: &str, base_url: &str, given: &str) -> Result<String, OciError> {
-        let refused = |url: String, reason: String| OciError::Refused {
+        let refused = |(url, reason): (String, String)| OciError::Refused {
             what: format!("{what} from {}", self.registry),
             url,
             reason,
         };
-        let base = Url::parse(base_url).map_err(|e| refused(base_url.into(), e.to_string()))?;
-        let url = base
-            .join(given)
-            .map_err(|e| refused(given.into(), format!("it is not a URL ({e})")))?;
-        if let Some(reason) = step_refusal(&base, &url) {
-            return Err(refused(loggable(&url, &self.origin), reason));
-        }
-        if Origin::of(&url) != self.origin {
-            return Err(refused(
-                loggable(&url, &self.origin),
-                format!(
-                    "it is on another origin than the registry ({}); appkit sends the registry's \
-                     requests and credentials only to the registry itself",
-                    self.origin
-                ),
-            ));
-        }
-        Ok(url.to_string())
+        let base = Url::parse(base_url).map_err(|e| refused((base_url.into(), e.to_string())))?;
+        join_on_origin(&base, given, &self.origin)
+            .map(|u| u.to_string())
+            .map_err(refused)
     }
 
     /// When and how often failures are tried again (shared with the client).
