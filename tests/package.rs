@@ -575,7 +575,8 @@ fn links_fifos_and_unreadable_files_are_refused() {
         .unwrap();
     assert!(status.success());
     expect_failure(&dir, &[], &[], 2, "is a FIFO (named pipe)");
-    // ...unless .helmignore leaves it out, like Helm.
+    // ...unless .helmignore leaves it out: then Helm 3 and 4 package the chart, and appkit gives
+    // the same file list, without the pipe.
     fs::write(dir.join(".helmignore"), "pipe\n").unwrap();
     let out = run(appkit()
         .arg("package")
@@ -583,6 +584,28 @@ fn links_fifos_and_unreadable_files_are_refused() {
         .arg("-d")
         .arg(t.join("fifo-ok")));
     assert!(out.status.success(), "{}", stderr(&out));
+    let ours = file_list(&t.join("fifo-ok/demo-1.0.0.tgz"));
+    assert!(
+        !ours.iter().any(|n| n.ends_with("templates/pipe")) && ours.len() >= 2,
+        "{ours:?}"
+    );
+    for major in [3, 4] {
+        let home = t.join(format!("helm{major}-home"));
+        let dest = t.join(format!("fifo-helm{major}"));
+        let out = run_with_deadline(
+            crate::common::helm(major, &home)
+                .arg("package")
+                .arg(&dir)
+                .arg("-d")
+                .arg(&dest),
+        );
+        assert!(out.status.success(), "Helm {major}: {}", stderr(&out));
+        assert_eq!(
+            file_list(&dest.join("demo-1.0.0.tgz")),
+            ours,
+            "Helm {major}"
+        );
+    }
 
     // A symlink inside the chart is followed (its content is packaged as a regular file).
     let dir = bad_chart(t, "inside", GOOD);

@@ -432,3 +432,77 @@ fn endless_tag_lists_and_huge_error_bodies_are_read_with_limits() {
     assert!(err.len() < 4096, "{case}: {} bytes of stderr", err.len());
     assert!(empty(&dest), "{case}: pull wrote something");
 }
+
+/// A token service whose answer is over the 1 MiB token limit — announced by Content-Length, or
+/// streamed without one — is refused at the limit: exit 2, bounded memory, the body never shown.
+#[test]
+fn a_token_answer_over_1_mib_is_refused_at_the_limit() {
+    use crate::common::liar::{Log, Peer, Reply};
+    use std::sync::{Arc, Mutex};
+    for (case, streamed) in [
+        ("token service: 2 MiB answer (Content-Length)", false),
+        ("token service: endless answer (no Content-Length)", true),
+    ] {
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
+        let me = Arc::new(Mutex::new(String::new()));
+        let me2 = me.clone();
+        let peer = Peer::start(
+            "127.0.0.1",
+            None,
+            log.clone(),
+            Arc::new(move |i| {
+                if i.request.target.starts_with("/token") {
+                    return if streamed {
+                        Reply::Stream {
+                            content_type: "application/json",
+                            total: 1 << 30,
+                        }
+                    } else {
+                        Reply::Respond {
+                            status: 200,
+                            headers: vec![("Content-Type".into(), "application/json".into())],
+                            body: format!("{{\"token\":\"{}\"}}", "t".repeat(2 << 20)).into_bytes(),
+                        }
+                    };
+                }
+                let realm = format!(
+                    "Bearer realm=\"http://{}/token\",service=\"liar\"",
+                    me2.lock().unwrap()
+                );
+                Reply::status(401, &[("WWW-Authenticate", realm.as_str())])
+            }),
+        );
+        *me.lock().unwrap() = peer.addr.clone();
+        let reference = format!("oci://{}/p/demo", peer.addr);
+        let mut c = appkit_in(&["--plain-http".to_string()], &["versions", &reference]);
+        c.env("APPKIT_REGISTRY_USERNAME", "robot")
+            .env("APPKIT_REGISTRY_PASSWORD", "token-limit-SECRET");
+        let run = measure_with(case, &c, Some("error:"));
+        assert_eq!(run.code, Some(2), "{case}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: GET http://{}/token: the response is larger than 1048576 bytes; refusing to read it",
+                peer.addr
+            )) && run.stderr.contains("\nhint: appkit reads at most"),
+            "{case}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("ttttttttt") && !run.stderr.contains("xxxxxxxx"),
+            "{case}"
+        );
+        assert!(!run.stderr.contains("token-limit-SECRET"), "{case}");
+        assert!(run.rss_kb > 0, "{case}: nothing was measured");
+        assert!(run.rss_kb < 40 * 1024, "{case}: {} KiB", run.rss_kb);
+        assert!(run.secs < 5.0, "{case}: {} s", run.secs);
+        // The registry's challenge, then one request to the token service.
+        let seen = log.lock().unwrap();
+        assert_eq!(
+            seen.iter()
+                .filter(|s| s.target.starts_with("/token"))
+                .count(),
+            1,
+            "{seen:?}"
+        );
+    }
+}

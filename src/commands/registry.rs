@@ -171,6 +171,10 @@ fn hint_for(e: &OciError, host: &str) -> Option<String> {
         OciError::NotFound { .. } => {
             Some("list what is published with `helm appkit versions <chart ref>`".to_string())
         }
+        OciError::TooLarge { limit, .. } => Some(format!(
+            "appkit reads at most {limit} bytes of this kind of answer (SECURITY.md, \"Limits\"); a \
+             registry, token service or proxy sending more is misbehaving: check what answers at {host}"
+        )),
         OciError::Credentials { message } if message.contains("the credential helper") => {
             let helper = message
                 .split_whitespace()

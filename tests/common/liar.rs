@@ -29,6 +29,12 @@ pub enum Reply {
     /// Forward to the upstream registry and send its answer back, with header edits: each
     /// `(name, Some(value))` replaces (or adds) that header, `(name, None)` removes it.
     Forward(Vec<(String, Option<String>)>),
+    /// Answer 200 with this Content-Type and no Content-Length, then `total` bytes of `x`
+    /// (or until the client hangs up).
+    Stream {
+        content_type: &'static str,
+        total: u64,
+    },
     /// Answer this instead of forwarding.
     Respond {
         status: u16,
@@ -140,6 +146,22 @@ fn serve(s: TcpStream, addr: &str, upstream: Option<&str>, log: &Log, handler: &
     });
     let mut client = reader.into_inner();
     let out = match reply {
+        Reply::Stream {
+            content_type,
+            total,
+        } => {
+            let _ = write!(
+                client,
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n"
+            );
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0u64;
+            while sent < total && client.write_all(&chunk).is_ok() {
+                sent += chunk.len() as u64;
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
         Reply::Respond {
             status,
             headers,
