@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::registry::{Fault, FaultAction, FaultProxy, Registry};
-use crate::common::{run, sha256, stderr, stdout};
+use crate::common::{appkit, run, sha256, stderr, stdout};
 use crate::oci::{appkit_in, json_out, push_json, Work};
 
 /// `helm package` of the fixture chart at `version` with other values (same version, other bytes).
@@ -173,6 +173,54 @@ fn pull_by_digest_returns_the_pushed_bytes() {
     let pulled = std::fs::read(dest.join("demo-0.1.0.tgz")).unwrap();
     assert_eq!(sha256(&pulled), sha256(&std::fs::read(&tgz).unwrap()));
     assert_eq!(pulled, std::fs::read(&tgz).unwrap());
+}
+
+/// The same from an OCI layout: `oci-layout:DIR/CHART@sha256:…` and `…/CHART:TAG`.
+#[test]
+fn pull_by_digest_and_tag_from_a_layout_returns_the_pushed_bytes() {
+    let w = Work::new();
+    let layout = w.path().join("layout");
+    let tgz = w.tgz("0.1.0");
+    let out = layout_push(&tgz, &layout, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = v["digest"].as_str().unwrap().to_string();
+    let out = layout_push(&w.tgz("0.2.0"), &layout, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (case, reference) in [
+        (
+            "digest",
+            format!("oci-layout:{}/demo@{digest}", layout.display()),
+        ),
+        ("tag", format!("oci-layout:{}/demo:0.1.0", layout.display())),
+    ] {
+        let dest = w.path().join(case);
+        let out = run(appkit().args(["pull", &reference, "-d", dest.to_str().unwrap()]));
+        assert!(out.status.success(), "{case}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains(&format!("Digest: {digest}")),
+            "{case}: {}",
+            stdout(&out)
+        );
+        assert_eq!(
+            std::fs::read(dest.join("demo-0.1.0.tgz")).unwrap(),
+            std::fs::read(&tgz).unwrap(),
+            "{case}"
+        );
+    }
+    // A digest that is not there, and one that is not a digest.
+    let missing = format!(
+        "oci-layout:{}/demo@sha256:{}",
+        layout.display(),
+        "0".repeat(64)
+    );
+    let out = run(appkit().args(["pull", &missing, "-d", w.path().join("x").to_str().unwrap()]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let bad = format!("oci-layout:{}/demo@sha256:abc", layout.display());
+    let out = run(appkit().args(["pull", &bad]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("digest"), "{}", stderr(&out));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `helm appkit pull <oci://…/chart | oci-layout:DIR/CHART> [--version V] [-d DIR] [--untar]`:
+//! `helm appkit pull <oci://…/chart[:tag|@digest] | oci-layout:DIR/CHART[:tag|@digest]> [--version V] [-d DIR] [--untar]`:
 //! fetch a chart and verify the manifest, config and layer digests (and sizes) before anything is
 //! written; the archive is written atomically, `--untar` extracts through the chart module's safe
 //! extraction (no absolute paths, `..`, links or device files) into a temp dir renamed into place.
@@ -32,7 +32,7 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     let location = Location::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
     let (ref_tag, ref_digest) = match &location {
         Location::Registry(r) => (r.tag.clone(), r.digest.clone()),
-        Location::Layout(_) => (None, None),
+        Location::Layout(l) => (l.tag.clone(), l.digest.clone()),
     };
     let wanted_tag = args.version.as_deref().map(tag_for_version);
     if let Some(t) = &wanted_tag {

@@ -42,6 +42,10 @@ pub struct LayoutRef {
     pub dir: PathBuf,
     /// The chart selected in the layout, when the reference names one.
     pub chart: Option<String>,
+    /// `oci-layout:DIR/CHART:TAG`
+    pub tag: Option<String>,
+    /// `oci-layout:DIR/CHART@sha256:…`
+    pub digest: Option<String>,
 }
 
 pub const OCI_SCHEME: &str = "oci://";
@@ -78,9 +82,11 @@ impl Location {
                 return Ok(Location::Layout(LayoutRef {
                     dir: path,
                     chart: None,
+                    tag: None,
+                    digest: None,
                 }));
             }
-            let chart = path
+            let last = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .map(str::to_string);
@@ -88,16 +94,38 @@ impl Location {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
+            // CHART, CHART:TAG or CHART@DIGEST, as in an oci:// reference.
+            let (chart, tag, digest) = match last.as_deref() {
+                Some(l) if l.contains('@') => {
+                    let (c, d) = l.split_once('@').unwrap_or((l, ""));
+                    validate_digest(d).map_err(|r| err(input, &r))?;
+                    (Some(c.to_string()), None, Some(d.to_string()))
+                }
+                Some(l) if l.contains(':') => {
+                    let (c, t) = l.split_once(':').unwrap_or((l, ""));
+                    validate_tag(t).map_err(|r| err(input, &r))?;
+                    (Some(c.to_string()), Some(t.to_string()), None)
+                }
+                other => (other.map(str::to_string), None, None),
+            };
             match chart {
                 Some(chart) if validate_component(&chart).is_ok() => {
                     Ok(Location::Layout(LayoutRef {
                         dir: parent.to_path_buf(),
                         chart: Some(chart),
+                        tag,
+                        digest,
                     }))
                 }
+                _ if tag.is_some() || digest.is_some() => Err(err(
+                    input,
+                    "the part before the tag or digest is not a chart name",
+                )),
                 _ => Ok(Location::Layout(LayoutRef {
                     dir: path,
                     chart: None,
+                    tag: None,
+                    digest: None,
                 })),
             }
         } else {
@@ -382,16 +410,41 @@ mod tests {
             Location::parse(&s, false).unwrap(),
             Location::Layout(LayoutRef {
                 dir: root.clone(),
-                chart: Some("app".into())
+                chart: Some("app".into()),
+                tag: None,
+                digest: None,
             })
         );
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            Location::parse(&format!("{s}@{digest}"), false).unwrap(),
+            Location::Layout(LayoutRef {
+                dir: root.clone(),
+                chart: Some("app".into()),
+                tag: None,
+                digest: Some(digest),
+            })
+        );
+        assert_eq!(
+            Location::parse(&format!("{s}:1.2.3_build"), false).unwrap(),
+            Location::Layout(LayoutRef {
+                dir: root.clone(),
+                chart: Some("app".into()),
+                tag: Some("1.2.3_build".into()),
+                digest: None,
+            })
+        );
+        let e = Location::parse(&format!("{s}@sha256:abc"), false).unwrap_err();
+        assert!(e.to_string().contains("digest"), "{e}");
         std::fs::create_dir_all(root.join("app")).unwrap();
         std::fs::write(root.join("app/oci-layout"), "{}").unwrap();
         assert_eq!(
             Location::parse(&s, false).unwrap(),
             Location::Layout(LayoutRef {
                 dir: root.join("app"),
-                chart: None
+                chart: None,
+                tag: None,
+                digest: None,
             })
         );
         assert!(Location::parse("oci-layout:", true).is_err());
