@@ -20,6 +20,7 @@ mod quickstart;
 mod registry_faults;
 mod render;
 mod scaffold;
+mod schema_suite;
 mod secrets;
 mod tls;
 mod validate;
