@@ -4,6 +4,7 @@
 mod app_layer;
 mod chart_contract;
 mod common;
+mod concurrency;
 mod fuzz_regressions;
 mod hostile;
 mod interrupt;

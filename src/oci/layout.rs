@@ -82,6 +82,10 @@ impl Layout {
                 .flatten()
                 .any(|e| !e.file_name().to_string_lossy().starts_with(".appkit-"))
         {
+            // A concurrent first push may have made it a layout since the check above.
+            if marker.is_file() {
+                return Layout::open(root, false);
+            }
             return Err(l.bad("the directory exists, is not empty and is not an OCI image layout"));
         }
         // Nothing is written until the first blob: a push that fails early leaves no layout.
