@@ -146,7 +146,7 @@ fn registry_a_held_manifest_put_loses_to_a_publish_that_completes_meanwhile() {
     let a_digest = pushed_digest(&proxy);
     let err = stderr(&out_a);
     assert!(
-        err.contains("tagged first by a concurrent push with other content")
+        err.contains("a concurrent push with other content tagged it first")
             && err.contains(&b_digest)
             && err.contains(&a_digest)
             && err.contains("appkit.lock not written"),
@@ -199,7 +199,7 @@ fn registry_a_tag_moved_right_after_its_push_is_caught_by_either_read_back() {
         assert_exit(&out_a, 1, &format!("{what}: A"));
         let err = stderr(&out_a);
         assert!(
-            err.contains("moved away right after this push tagged it")
+            err.contains("a concurrent push with other content moved the tag right after this push had tagged it")
                 && err.contains(&a_digest)
                 && err.contains(&b_digest)
                 && err.contains("appkit.lock not written"),
@@ -517,7 +517,7 @@ fn layout_two_publishes_of_one_version_exactly_one_succeeds() {
     let a_digest = digest_of(&out_a);
     let err = stderr(&out_b);
     assert!(
-        err.contains("tagged first by a concurrent push with other content")
+        err.contains("a concurrent push with other content tagged it first")
             && err.contains(&a_digest)
             && err.contains("appkit.lock not written"),
         "{err}"

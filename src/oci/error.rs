@@ -86,8 +86,8 @@ pub enum OciError {
     /// A concurrent push of the same tag with other content won (`after`: it moved the tag right
     /// after this push had moved it; otherwise it held the tag before this push could move it).
     #[error(
-        "{reference} was {} by a concurrent push with other content: it points at {}, this chart is {ours}",
-        if *after { "moved away right after this push tagged it" } else { "tagged first" },
+        "{reference}: a concurrent push with other content {}: it points at {}, this chart is {ours}",
+        if *after { "moved the tag right after this push had tagged it" } else { "tagged it first" },
         theirs.as_deref().unwrap_or("no manifest")
     )]
     TagConflict {
