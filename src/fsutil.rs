@@ -240,7 +240,12 @@ fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
         use rustix::io::Errno;
         match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
             Ok(()) => Ok(true),
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(false),
+            // Not supported by this kernel or file system (macOS: ENOTSUP): the two-rename way.
+            Err(e)
+                if [Errno::INVAL, Errno::NOSYS, Errno::OPNOTSUPP, Errno::NOTSUP].contains(&e) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -508,6 +513,44 @@ mod tests {
         first.extend(rest);
         assert_eq!(first, old, "an open handle saw the file change under it");
         assert_eq!(fs::read(&p).unwrap(), new);
+    }
+
+    #[test]
+    fn a_file_lock_excludes_a_second_holder_and_leaves_no_file() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".appkit-test.lock");
+        let held = Arc::new(AtomicBool::new(false));
+        let first = FileLock::acquire(&path).unwrap();
+        held.store(true, Ordering::SeqCst);
+        let (p, h) = (path.clone(), held.clone());
+        let waiter = std::thread::spawn(move || {
+            let _second = FileLock::acquire(&p).unwrap();
+            assert!(!h.load(Ordering::SeqCst), "both held the lock");
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "the second acquire did not wait");
+        held.store(false, Ordering::SeqCst);
+        drop(first);
+        waiter.join().unwrap();
+        assert!(!path.exists(), "the lock file is removed on release");
+    }
+
+    #[test]
+    fn replace_dir_switches_a_directory_or_puts_one_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let (staged, dest) = (dir.path().join(".appkit-new-1-x"), dir.path().join("env"));
+        fs::create_dir_all(&staged).unwrap();
+        fs::write(staged.join("a"), b"new").unwrap();
+        replace_dir(&staged, &dest).unwrap();
+        assert_eq!(fs::read(dest.join("a")).unwrap(), b"new");
+        fs::create_dir_all(&staged).unwrap();
+        fs::write(staged.join("b"), b"newer").unwrap();
+        replace_dir(&staged, &dest).unwrap();
+        assert!(!dest.join("a").exists() && dest.join("b").is_file());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "the old directory is removed");
     }
 
     #[test]

@@ -422,6 +422,23 @@ mod tests {
             !root.join(LOCK_FILE).exists(),
             "the lock file exists only while held"
         );
+        // Another manifest for the same tag: kept unless replacing.
+        let b = build(
+            br#"{"name":"app","version":"1.0.0+b"}"#.to_vec(),
+            b"other".to_vec(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            l.tag("app", "1.0.0_b", &b.manifest, false).unwrap(),
+            Some(a.manifest.digest.clone())
+        );
+        assert_eq!(l.tag("app", "1.0.0_b", &b.manifest, true).unwrap(), None);
+        assert_eq!(
+            l.resolve(Some("app"), "1.0.0_b").unwrap(),
+            Some(b.manifest.digest.clone())
+        );
+        assert_eq!(l.tag("app", "1.0.0_b", &a.manifest, true).unwrap(), None);
         let l = Layout::open(&root, false).unwrap();
         assert_eq!(
             l.resolve(Some("app"), "1.0.0_b").unwrap(),
