@@ -11,6 +11,11 @@
 //! directory removes those whose process is gone ([`sweep_stale`]); the pid in the name keeps it from
 //! touching a concurrent run's files.
 //!
+//! Locks: [`FileLock`] is an exclusive advisory lock (`flock`) on a lock file that exists only while
+//! it is held, for the read-modify-write steps that two runs must not interleave (an OCI layout's
+//! `index.json`, a render's output directory). Directories are switched in one step by
+//! [`replace_dir`] (`renameat2(RENAME_EXCHANGE)` where the kernel and file system have it).
+//!
 //! Bounded reads: [`read_limited`] reads a user file only when it is a regular file (a FIFO or a
 //! device would block or never end) and no larger than a limit, so a hostile path cannot hang a
 //! run or exhaust memory.
@@ -128,6 +133,129 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// An exclusive advisory lock (`flock`) on the file at a path, held until dropped.
+///
+/// The lock file exists only while it is held: it is created on [`acquire`](FileLock::acquire) and
+/// removed (still locked) on drop, so nothing is left to commit or to list. A waiter may therefore
+/// lock a file that its holder has just removed; after locking, it checks that the file it holds
+/// is still the one at the path, and starts over when not. A killed holder leaves the file behind
+/// (the kernel releases the lock): it is simply locked again by the next run.
+///
+/// Advisory: it orders appkit runs among themselves (on a local file system; `flock` over NFS
+/// depends on the server). Without Unix there is no lock.
+#[derive(Debug)]
+pub struct FileLock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl FileLock {
+    /// Wait for the lock at `path` (its directory must exist) and take it.
+    pub fn acquire(path: &Path) -> io::Result<FileLock> {
+        loop {
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                lock_exclusive(&file)?;
+                let held = file.metadata()?;
+                match fs::metadata(path) {
+                    Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {}
+                    // The previous holder removed it as it let go: this lock excludes nobody.
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(FileLock {
+                path: path.to_path_buf(),
+                _file: file,
+            });
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Removed while still locked; the file is closed (and unlocked) right after.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(unix)]
+fn lock_exclusive(file: &fs::File) -> io::Result<()> {
+    use rustix::fs::{flock, FlockOperation};
+    loop {
+        match flock(file, FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Put the directory `staged` in place of `dest` in one step, then remove what `dest` held. Both
+/// must be on one file system (`staged` is a sibling). With `renameat2(RENAME_EXCHANGE)` (Linux)
+/// `dest` always names a complete directory, the old or the new one; elsewhere, or on a file
+/// system without it, the old directory is renamed aside first, and put back if the second rename
+/// fails. A run killed after the switch leaves the old directory under `staged`'s name (a temp
+/// entry the next run sweeps).
+pub fn replace_dir(staged: &Path, dest: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(dest).is_err() {
+        before_rename(dest)?;
+        return fs::rename(staged, dest);
+    }
+    before_rename(dest)?;
+    if !exchange(staged, dest)? {
+        let aside = {
+            let name = staged.file_name().unwrap_or_default().to_string_lossy();
+            staged.with_file_name(format!("{name}-old"))
+        };
+        fs::rename(dest, &aside)?;
+        if let Err(e) = fs::rename(staged, dest) {
+            let _ = fs::rename(&aside, dest);
+            return Err(e);
+        }
+        let _ = fs::remove_dir_all(&aside);
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(staged);
+    Ok(())
+}
+
+/// Swap two directory entries atomically; `Ok(false)` when this system or file system cannot.
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        use rustix::io::Errno;
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => Ok(true),
+            // Not supported by this kernel or file system (macOS: ENOTSUP): the two-rename way.
+            Err(e)
+                if [Errno::INVAL, Errno::NOSYS, Errno::OPNOTSUPP, Errno::NOTSUP].contains(&e) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
+}
+
 /// Test seam, the moment a kill does the most harm: the new content is complete in its temp
 /// entry and not yet renamed over `dest`. Called by [`write_atomic`] and by the staging-directory
 /// renames (`pull --untar`). Without the variables below it does nothing (one env lookup per
@@ -140,19 +268,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// - `APPKIT_TEST_FAIL_WRITE=<file name>`: writing a file of that name fails with an I/O error (a
 ///   full disk, a read-only mount) — e.g. `index.json`, to fail a push to an OCI layout after the
 ///   blobs are written.
+/// - `APPKIT_TEST_STOP_BEFORE=<file name>`: before the first rename onto a path of that name the
+///   process stops itself (SIGSTOP), holding whatever lock it holds; `tests/concurrency.rs` then
+///   starts a competing run, and resumes (SIGCONT) or kills (SIGKILL) the stopped one.
 pub fn before_rename(dest: &Path) -> io::Result<()> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::OnceLock;
-    static SEAM: OnceLock<(Option<usize>, Option<std::ffi::OsString>)> = OnceLock::new();
+    type Seam = (
+        Option<usize>,
+        Option<std::ffi::OsString>,
+        Option<std::ffi::OsString>,
+    );
+    static SEAM: OnceLock<Seam> = OnceLock::new();
     static CALLS: AtomicUsize = AtomicUsize::new(0);
-    let (crash_at, fail) = SEAM.get_or_init(|| {
+    static STOPPED: AtomicBool = AtomicBool::new(false);
+    let (crash_at, fail, stop) = SEAM.get_or_init(|| {
         (
             std::env::var("APPKIT_TEST_CRASH_AT_WRITE")
                 .ok()
                 .and_then(|n| n.parse().ok()),
             std::env::var_os("APPKIT_TEST_FAIL_WRITE"),
+            std::env::var_os("APPKIT_TEST_STOP_BEFORE"),
         )
     });
+    if let Some(name) = stop {
+        if dest.file_name() == Some(name.as_os_str()) && !STOPPED.swap(true, Ordering::SeqCst) {
+            let _ = writeln!(
+                io::stderr(),
+                "appkit: APPKIT_TEST_STOP_BEFORE: stopping before {} is replaced",
+                dest.display()
+            );
+            let _ = std::process::Command::new("kill")
+                .arg("-STOP")
+                .arg(std::process::id().to_string())
+                .status();
+        }
+    }
     if let Some(n) = crash_at {
         let call = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
         if call == *n {
@@ -362,6 +513,44 @@ mod tests {
         first.extend(rest);
         assert_eq!(first, old, "an open handle saw the file change under it");
         assert_eq!(fs::read(&p).unwrap(), new);
+    }
+
+    #[test]
+    fn a_file_lock_excludes_a_second_holder_and_leaves_no_file() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".appkit-test.lock");
+        let held = Arc::new(AtomicBool::new(false));
+        let first = FileLock::acquire(&path).unwrap();
+        held.store(true, Ordering::SeqCst);
+        let (p, h) = (path.clone(), held.clone());
+        let waiter = std::thread::spawn(move || {
+            let _second = FileLock::acquire(&p).unwrap();
+            assert!(!h.load(Ordering::SeqCst), "both held the lock");
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "the second acquire did not wait");
+        held.store(false, Ordering::SeqCst);
+        drop(first);
+        waiter.join().unwrap();
+        assert!(!path.exists(), "the lock file is removed on release");
+    }
+
+    #[test]
+    fn replace_dir_switches_a_directory_or_puts_one_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let (staged, dest) = (dir.path().join(".appkit-new-1-x"), dir.path().join("env"));
+        fs::create_dir_all(&staged).unwrap();
+        fs::write(staged.join("a"), b"new").unwrap();
+        replace_dir(&staged, &dest).unwrap();
+        assert_eq!(fs::read(dest.join("a")).unwrap(), b"new");
+        fs::create_dir_all(&staged).unwrap();
+        fs::write(staged.join("b"), b"newer").unwrap();
+        replace_dir(&staged, &dest).unwrap();
+        assert!(!dest.join("a").exists() && dest.join("b").is_file());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "the old directory is removed");
     }
 
     #[test]

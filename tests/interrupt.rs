@@ -204,6 +204,25 @@ fn crashed_render_leaves_each_file_old_or_new() {
         .filter(|(r, b)| old.iter().find(|(o, _)| o == r).map(|(_, ob)| ob) != Some(b))
         .count();
     assert!(differ >= 2, "the change re-renders several files");
+    // Each environment's directory is switched in one rename (src/flux/drift.rs).
+    let env_of = |rel: &str| rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+    let envs_changed = {
+        let mut dirs: Vec<String> = new
+            .iter()
+            .filter(|(r, b)| old.iter().find(|(o, _)| o == r).map(|(_, ob)| ob) != Some(b))
+            .map(|(r, _)| env_of(r))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    };
+    assert!(envs_changed.len() >= 2, "{envs_changed:?}");
+    let in_env = |all: &[(String, Vec<u8>)], env: &str| -> Vec<(String, Vec<u8>)> {
+        all.iter()
+            .filter(|(r, _)| env_of(r) == env)
+            .cloned()
+            .collect()
+    };
     let render = |repo: &Path| {
         let mut c = appkit();
         c.current_dir(repo).arg("render");
@@ -220,13 +239,28 @@ fn crashed_render_leaves_each_file_old_or_new() {
         |n, repo| {
             let what = format!("render stopped at write {n}");
             let clusters = repo.join("clusters");
-            let changed = old_or_new(&clusters, &old, &new, &what);
-            assert!(changed < n, "{what}: {changed} files replaced");
+            old_or_new(&clusters, &old, &new, &what);
+            // Never a mix inside one environment: each is wholly old or wholly new.
+            let now = files(&clusters);
+            let mut switched = 0;
+            for env in &envs_changed {
+                let here = in_env(&now, env);
+                if here == in_env(&new, env) {
+                    switched += 1;
+                } else {
+                    assert_eq!(here, in_env(&old, env), "{what}: {env} is a mix");
+                }
+            }
+            assert!(switched < n, "{what}: {switched} environments switched");
             next_run_sweeps(&mut render(repo), &clusters, &what);
             assert_eq!(files(&clusters), new, "{what}: the next run");
         },
     );
-    assert_eq!(writes, differ, "render writes each changed file once");
+    assert_eq!(
+        writes,
+        envs_changed.len(),
+        "render switches each changed environment's directory once"
+    );
 }
 
 /// Publish a changed chart (a new version, so a new digest and a new lock entry) to an OCI

@@ -227,9 +227,10 @@ fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
     let reg = Registry::anonymous();
     let proxy = FaultProxy::start(
         &reg.host,
+        // The tag PUT (the manifest is stored by digest first, then tagged).
         vec![Fault {
             method: "PUT",
-            path_contains: "/manifests/",
+            path_contains: "/manifests/0.2.0",
             action: FaultAction::Status(500, None),
             times: 100,
         }],

@@ -4,6 +4,7 @@
 mod app_layer;
 mod chart_contract;
 mod common;
+mod concurrency;
 mod credential_helpers;
 mod fuzz_regressions;
 mod hostile;

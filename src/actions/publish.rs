@@ -8,7 +8,10 @@
 //!    nothing to push). Same version with other content, or a version not above the highest, is
 //!    refused;
 //! 4. [`execute`]: push (only missing blobs, manifest last), then record `version → tag, digest`
-//!    in `appkit.lock` — saved only after a successful push.
+//!    in `appkit.lock` — saved only after a successful push. A concurrent publish or push of
+//!    this version with other content that wins the tag fails the push
+//!    ([`crate::oci::OciError::TagConflict`], checked again before and read back after the tag
+//!    is moved; see `oci::ops::push`), so the lock never names a digest the tag does not.
 //!
 //! `--dry-run` is plan + decide only ([`PublishOutcome::planned`]). Validating the apps and loading
 //! `appkit.yaml` happen before, in the command.
@@ -166,8 +169,11 @@ pub async fn execute<T: Target>(
     match decision {
         Decision::Push => {
             let pushed = ops::push(target, &plan.artifact, false, &|_| {}).await?;
+            // The digest the tag names: ours, or the same chart under another manifest that a
+            // concurrent `helm push` tagged (a concurrent push of other content is an error).
             outcome.digest = pushed.digest;
             outcome.uploaded = pushed.uploaded;
+            outcome.already_published = pushed.already_published;
         }
         Decision::AlreadyPublished { .. } => {}
         Decision::VersionNotRaised { .. } | Decision::ContentChanged { .. } => return Ok(outcome),

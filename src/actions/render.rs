@@ -1,7 +1,10 @@
 //! Render: every selected environment's Flux files computed in memory (apps whose values do not
-//! validate are refused), compared with what is on disk, then either applied (all environments
-//! planned before any is written) or left as a plan for `--check`. The decisions about each file
-//! live in `flux/`; this is the order of the steps.
+//! validate are refused), compared with what is on disk, then either applied or left as a plan for
+//! `--check`. The decisions about each file live in `flux/`; this is the order of the steps:
+//! render in memory → lock the output directories (`flux::drift::lock`, so a concurrent render
+//! waits) → plan every environment → stage every changed environment's new directory beside it →
+//! switch each in with one rename → unlock. A problem before the switches (a hand-written file in
+//! the way, a full disk) leaves every environment as it was.
 
 use std::path::PathBuf;
 
@@ -54,6 +57,26 @@ fn check_out(req: &Request<'_>, envs: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Render replaces an output directory as a whole: one that holds the workspace (`--out .`) is
+/// refused before anything is written.
+fn refuse_workspace_output(root: &std::path::Path, envs: &[flux_render::EnvRender]) -> Result<()> {
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return Ok(());
+    };
+    for env in envs {
+        if let Ok(out) = std::fs::canonicalize(&env.out_dir) {
+            if root.starts_with(&out) {
+                return Err(FluxError::OutputHoldsWorkspace {
+                    out_dir: env.out_dir.clone(),
+                    root,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     let envs = ws.select_envs(req.envs)?;
     check_out(req, &envs)?;
@@ -78,8 +101,15 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     let mut warnings: Vec<Diagnostic> = ws.config_warnings().to_vec();
     warnings.extend(rendered.warnings.iter().cloned());
     diagnostics::sort_dedup(&mut warnings);
-    // Plan every environment before writing anything: a problem in one (e.g. a hand-written
-    // file in the way) leaves all of them untouched.
+    if !req.check {
+        refuse_workspace_output(&loaded.root, &rendered.envs)?;
+    }
+    // Held until every environment is switched: a concurrent render plans against the result.
+    let out_dirs: Vec<&std::path::Path> =
+        rendered.envs.iter().map(|e| e.out_dir.as_path()).collect();
+    let _locks = drift::lock(&out_dirs, req.check)?;
+    // Plan every environment, then stage every changed one, before switching any: a problem in
+    // one (a hand-written file in the way, a full disk) leaves all of them untouched.
     let mut plans = Vec::new();
     for env in &rendered.envs {
         plans.push(
@@ -87,8 +117,12 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
         );
     }
     if !req.check {
+        let mut staged = Vec::new();
         for plan in &plans {
-            drift::apply(plan)?;
+            staged.extend(drift::stage(plan)?);
+        }
+        for s in staged {
+            s.commit()?;
         }
     }
     let apps = rendered

@@ -109,7 +109,17 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
             Ok::<_, actions::Error>((plan, decision, executed))
         })
     })
-    .map_err(|e| action_error(e, Some(&location)))?;
+    .map_err(|e| match e {
+        // The tag was taken by a concurrent run between the plan and the push (or right after
+        // it): exit 1 naming both digests, and say the lock was left alone.
+        actions::Error::Oci(
+            e @ (crate::oci::OciError::TagConflict { .. } | crate::oci::OciError::TagExists { .. }),
+        ) => anyhow::Error::new(
+            Invalid::new(format!("{e}; {} not written", lock_path.display()))
+                .with_hint(super::registry::CONCURRENT_PUSH_HINT),
+        ),
+        e => action_error(e, Some(&location)),
+    })?;
 
     let (artifact, reference) = (&plan.artifact, &plan.reference);
     match &decision {

@@ -108,6 +108,11 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     })
 }
 
+/// The advice for a push that lost a race with another push of the same tag.
+pub const CONCURRENT_PUSH_HINT: &str = "another run published this version with other content at the same time; \
+published versions are immutable: raise the chart version. A registry rule can refuse the second push \
+outright (Harbor: a tag immutability rule, see SECURITY.md)";
+
 /// An OCI error as a command error: exit 1 for an immutable tag, a hint where one helps.
 pub fn oci_error(e: OciError, location: &Location) -> anyhow::Error {
     let host = location.registry_host().unwrap_or("REGISTRY");
@@ -116,6 +121,10 @@ pub fn oci_error(e: OciError, location: &Location) -> anyhow::Error {
         return anyhow::Error::new(Invalid::new(msg).with_hint(
             "published versions are immutable: raise the chart version (or pass --force to replace the tag)",
         ));
+    }
+    if let OciError::TagConflict { .. } = &e {
+        let msg = e.to_string();
+        return anyhow::Error::new(Invalid::new(msg).with_hint(CONCURRENT_PUSH_HINT));
     }
     if let OciError::Transport { source, .. } = &e {
         if let Some(problem) = certificate_problem(source) {

@@ -140,6 +140,13 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             {
                 printer.debug(&format!("{:?} {}", c.action, shown(&c.path)));
             }
+            if !plan.kept.is_empty() {
+                printer.debug(&format!(
+                    "{}: kept what render did not generate: {}",
+                    shown(&plan.out_dir),
+                    plan.kept.join(", ")
+                ));
+            }
             printer.status(&format!(
                 "{}: rendered {apps} app(s) into {} ({created} new, {updated} changed, {removed} removed)",
                 plan.env,

@@ -4,10 +4,23 @@
 //!
 //! Safety rules: a file in the output directory is only ever overwritten or removed when it starts
 //! with [`super::GENERATED_MARKER`]; anything else there is left alone (and blocks overwriting).
+//!
+//! Applying a plan never edits the environment directory in place: [`stage`] builds the complete
+//! new directory beside it (`.appkit-new-<pid>-…` in the same parent: new and changed files
+//! written, unchanged ones hard-linked, and everything render did not generate — other files,
+//! subdirectories, links — carried over as hard links), and [`Staged::commit`] switches it in with
+//! one rename ([`crate::fsutil::replace_dir`]). A failure while staging (a full disk) or a kill
+//! leaves the previous directory exactly as it was; a killed run's staging directory is swept by
+//! the next run. Two renders into one directory are serialised by [`lock`] on
+//! [`RENDER_LOCK`] beside the directory, never inside it.
 
+use std::ffi::OsString;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use crate::fsutil::FileLock;
 
 use super::render::{EnvRender, ReleaseIdentity};
 use super::{FluxError, GENERATED_MARKER};
@@ -45,6 +58,9 @@ pub struct EnvPlan {
     pub changes: Vec<FileChange>,
     /// Warnings about files (e.g. a HelmRelease whose release identity changes).
     pub warnings: Vec<PlanWarning>,
+    /// Entries of the directory that render did not generate (other files, subdirectories,
+    /// links; appkit's temp entries excepted), sorted: kept as they are.
+    pub kept: Vec<String>,
 }
 
 impl EnvPlan {
@@ -102,68 +118,272 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
         }
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
+    let kept = unmanaged_entries(&render.out_dir, &changes)?
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(".appkit-"))
+        .collect();
     Ok(EnvPlan {
         env: render.env.clone(),
         out_dir: render.out_dir.clone(),
         changes,
         warnings,
+        kept,
     })
 }
 
-/// Write new and changed files atomically, then remove pruned ones.
-pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
-    // App files first (in parallel for large environments: each atomic write is a temp-file
-    // create, write and rename, and a few threads overlap those syscalls), then the
-    // kustomization that lists them, then removals — so an interrupted run never leaves a
-    // kustomization.yaml naming a file that is not there.
-    let is_kustomization = |c: &FileChange| {
-        c.path
-            .file_name()
-            .is_some_and(|n| n == "kustomization.yaml")
-    };
-    let writes: Vec<&FileChange> = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update))
-        .collect();
-    let (last, first): (Vec<&FileChange>, Vec<&FileChange>) =
-        writes.into_iter().partition(|c| is_kustomization(c));
-    write_all(&first)?;
-    write_all(&last)?;
-    for c in &plan.changes {
-        if c.action == Action::Remove {
-            match std::fs::remove_file(&c.path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(FluxError::Remove {
-                        path: c.path.clone(),
-                        source,
-                    })
-                }
-            }
+/// The lock file two renders into `out_dir` share: [`RENDER_LOCK`] in its parent directory, so it
+/// is never inside what render writes, lists, prunes or compares.
+pub fn lock_path(out_dir: &Path) -> PathBuf {
+    parent_dir(out_dir).join(RENDER_LOCK)
+}
+
+/// The name of the render lock file (present only while a render holds it).
+pub const RENDER_LOCK: &str = ".appkit-render.lock";
+
+/// The render locks a run holds ([`lock`]). Dropping them releases the locks, then removes the
+/// directories taken only to hold a lock file when the run left them empty (a render that failed
+/// before writing anything leaves no empty directories).
+#[derive(Debug)]
+pub struct RenderLocks {
+    locks: Vec<FileLock>,
+    created: Vec<PathBuf>,
+}
+
+impl Drop for RenderLocks {
+    fn drop(&mut self) {
+        self.locks.clear();
+        for d in self.created.iter().rev() {
+            let _ = fs::remove_dir(d);
         }
+    }
+}
+
+/// Take the render locks of every directory in `out_dirs`, in one order (sorted real paths), so
+/// two renders of overlapping environments cannot deadlock. `check`: a read-only run (a missing
+/// parent needs no lock: there is nothing to read; a lock that cannot be created — a read-only
+/// checkout — is skipped).
+pub fn lock(out_dirs: &[&Path], check: bool) -> Result<RenderLocks, FluxError> {
+    let mut held = RenderLocks {
+        locks: Vec::new(),
+        created: Vec::new(),
+    };
+    let mut parents = Vec::new();
+    for d in out_dirs {
+        let parent = parent_dir(d);
+        if !check {
+            let missing: Vec<PathBuf> = parent
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            fs::create_dir_all(parent).map_err(|source| FluxError::Write {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+            held.created.extend(missing.into_iter().rev());
+        }
+        if let Ok(real) = fs::canonicalize(parent) {
+            parents.push(real);
+        }
+    }
+    parents.sort();
+    parents.dedup();
+    for p in parents {
+        let path = p.join(RENDER_LOCK);
+        // A run that just released this lock may have removed the (empty) directory it made.
+        let mut tries = 0;
+        let lock = loop {
+            match FileLock::acquire(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !check && tries < 100 => {
+                    tries += 1;
+                    let _ = fs::create_dir_all(&p);
+                }
+                other => break other,
+            }
+        };
+        match lock {
+            Ok(l) => held.locks.push(l),
+            Err(_) if check => {}
+            Err(source) => return Err(FluxError::Lock { path, source }),
+        }
+    }
+    Ok(held)
+}
+
+fn parent_dir(dir: &Path) -> &Path {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Names in `dir` that `changes` (the generated files, written or pruned) do not cover.
+fn unmanaged_entries(dir: &Path, changes: &[FileChange]) -> Result<Vec<OsString>, FluxError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(FluxError::Read {
+                path: dir.into(),
+                source,
+            })
+        }
+    };
+    let managed: std::collections::HashSet<&std::ffi::OsStr> =
+        changes.iter().filter_map(|c| c.path.file_name()).collect();
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| FluxError::Read {
+            path: dir.into(),
+            source,
+        })?;
+        let name = entry.file_name();
+        if !managed.contains(name.as_os_str()) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Apply `plan`: stage the new directory and switch it in ([`stage`], [`Staged::commit`]).
+/// Nothing happens when nothing changed.
+pub fn apply(plan: &EnvPlan) -> Result<(), FluxError> {
+    if let Some(staged) = stage(plan)? {
+        staged.commit()?;
     }
     Ok(())
 }
 
-/// Write files with [`crate::fsutil::write_atomic`] on a few threads ([`crate::par`]); the
-/// first error wins.
-fn write_all(changes: &[&FileChange]) -> Result<(), FluxError> {
-    let write = |c: &FileChange| match &c.new {
-        Some(new) => crate::fsutil::write_atomic(&c.path, new.as_bytes()).map_err(|source| {
-            FluxError::Write {
-                path: c.path.clone(),
+/// An environment's complete new directory, beside the current one, ready to be switched in.
+#[derive(Debug)]
+pub struct Staged {
+    dir: tempfile::TempDir,
+    out_dir: PathBuf,
+}
+
+/// Build the new directory of `plan`'s environment next to it (`None` when nothing changes).
+/// New and changed files are written; unchanged ones are hard-linked from the current directory;
+/// everything render did not generate is carried over (hard links; directories recreated; links
+/// copied as links). Any failure removes the staging directory and leaves the current one alone.
+pub fn stage(plan: &EnvPlan) -> Result<Option<Staged>, FluxError> {
+    if !plan.drifted() {
+        return Ok(None);
+    }
+    // A symlinked environment directory: the directory it names is the one replaced.
+    let out_dir = match fs::symlink_metadata(&plan.out_dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(&plan.out_dir).map_err(|source| FluxError::Read {
+                path: plan.out_dir.clone(),
                 source,
-            }
-        }),
-        None => Ok(()),
+            })?
+        }
+        _ => plan.out_dir.clone(),
     };
-    crate::par::map_chunks(changes, 2, |part| {
+    let parent = parent_dir(&out_dir);
+    let fail = |path: &Path, source: std::io::Error| FluxError::Stage {
+        out_dir: plan.out_dir.clone(),
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(parent).map_err(|e| fail(parent, e))?;
+    // Staging directories of killed runs (and, inside, temp files of older per-file writes).
+    crate::fsutil::sweep_stale(parent);
+    crate::fsutil::sweep_stale(&out_dir);
+    let dir = tempfile::Builder::new()
+        .prefix(&crate::fsutil::temp_prefix("new"))
+        .tempdir_in(parent)
+        .map_err(|e| fail(parent, e))?;
+    let staged = dir.path();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile makes it 0700; the environment directory keeps its mode (new: 0755).
+        let mode = fs::metadata(&out_dir).map_or(0o755, |m| m.permissions().mode() & 0o7777);
+        fs::set_permissions(staged, fs::Permissions::from_mode(mode))
+            .map_err(|e| fail(staged, e))?;
+    }
+    for name in unmanaged_entries(&out_dir, &plan.changes)? {
+        link_tree(&out_dir.join(&name), &staged.join(&name)).map_err(|(p, e)| fail(&p, e))?;
+    }
+    let files: Vec<&FileChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Remove)
+        .collect();
+    let write = |c: &FileChange| -> Result<(), FluxError> {
+        let Some(name) = c.path.file_name() else {
+            return Ok(());
+        };
+        let (from, to) = (out_dir.join(name), staged.join(name));
+        if c.action == Action::Unchanged && fs::hard_link(&from, &to).is_ok() {
+            return Ok(());
+        }
+        let new = c.new.as_deref().unwrap_or_default();
+        fs::write(&to, new).map_err(|e| fail(&to, e))?;
+        if c.action == Action::Update {
+            // Keep the mode the file had.
+            if let Ok(m) = fs::metadata(&from) {
+                fs::set_permissions(&to, m.permissions()).map_err(|e| fail(&to, e))?;
+            }
+        }
+        Ok(())
+    };
+    // A few threads for large environments: each file is a create, write and close.
+    crate::par::map_chunks(&files, 64, |part| {
         vec![part.iter().try_for_each(|c| write(c))]
     })
     .into_iter()
-    .collect()
+    .collect::<Result<(), FluxError>>()?;
+    Ok(Some(Staged { dir, out_dir }))
+}
+
+impl Staged {
+    /// Switch the staged directory in, in one rename; the previous one is removed.
+    pub fn commit(self) -> Result<(), FluxError> {
+        let staged = self.dir.keep();
+        crate::fsutil::replace_dir(&staged, &self.out_dir).map_err(|source| {
+            let _ = fs::remove_dir_all(&staged);
+            FluxError::Switch {
+                out_dir: self.out_dir.clone(),
+                source,
+            }
+        })
+    }
+}
+
+/// Recreate `from` at `to` without copying data: files (and other non-directories) hard-linked,
+/// directories made anew with the same mode, symbolic links copied as links; a file that cannot
+/// be linked is copied. On error, the path that failed.
+fn link_tree(from: &Path, to: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    let meta = fs::symlink_metadata(from).map_err(|e| (from.to_path_buf(), e))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(from).map_err(|e| (from.to_path_buf(), e))?;
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(&target, to).map_err(|e| (to.to_path_buf(), e));
+        #[cfg(not(unix))]
+        return fs::copy(from, to)
+            .map(drop)
+            .map_err(|e| (to.to_path_buf(), e));
+    }
+    if ft.is_dir() {
+        fs::create_dir(to).map_err(|e| (to.to_path_buf(), e))?;
+        fs::set_permissions(to, meta.permissions()).map_err(|e| (to.to_path_buf(), e))?;
+        for entry in fs::read_dir(from).map_err(|e| (from.to_path_buf(), e))? {
+            let entry = entry.map_err(|e| (from.to_path_buf(), e))?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        return Ok(());
+    }
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) if ft.is_file() => fs::copy(from, to)
+            .map(drop)
+            .map_err(|e| (to.to_path_buf(), e)),
+        Err(e) => Err((to.to_path_buf(), e)),
+    }
 }
 
 /// A unified diff of one change (`--- a/path` / `+++ b/path`; `/dev/null` for new/removed files);

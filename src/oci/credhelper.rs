@@ -177,12 +177,12 @@ pub fn run(program: &str, server: &str, limits: HelperLimits) -> Result<Answer, 
 fn stop(child: &mut Child) {
     #[cfg(unix)]
     {
-        if let Ok(pid) = i32::try_from(child.id()) {
-            // SAFETY: kill(2) with a negative pid signals the process group the helper leads
-            // (created by `process_group(0)` above); it touches no memory.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+        // The process group the helper leads (created by `process_group(0)` above).
+        if let Some(pid) = i32::try_from(child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
         }
     }
     let _ = child.kill();

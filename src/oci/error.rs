@@ -93,6 +93,20 @@ pub enum OciError {
         new: String,
     },
 
+    /// A concurrent push of the same tag with other content won (`after`: it moved the tag right
+    /// after this push had moved it; otherwise it held the tag before this push could move it).
+    #[error(
+        "{reference}: a concurrent push with other content {}: it points at {}, this chart is {ours}",
+        if *after { "moved the tag right after this push had tagged it" } else { "tagged it first" },
+        theirs.as_deref().unwrap_or("no manifest")
+    )]
+    TagConflict {
+        reference: String,
+        ours: String,
+        theirs: Option<String>,
+        after: bool,
+    },
+
     #[error("{reference} not found")]
     NotFound { reference: String },
 

@@ -7,6 +7,12 @@
 //! one layout can hold several charts; `oci-layout:DIR/CHART` selects one). Entries are sorted by
 //! (chart, tag) so the index is deterministic. The same immutability rules as a registry apply.
 //!
+//! Concurrent writers: every read-modify-write of `index.json` (creating the layout, tagging) holds
+//! an exclusive advisory lock on `.appkit-layout.lock` in the layout ([`crate::fsutil::FileLock`];
+//! the file exists only while it is held), and the tag is checked again under that lock, so two
+//! pushes never lose each other's tags and two pushes of one tag with different content cannot
+//! both succeed. Blobs are content-addressed and written without the lock.
+//!
 //! [`Layout`] is the directory (blob paths, the index, reading and verifying manifests and blobs);
 //! [`LayoutTarget`] is the [`Target`] on top: the layout seen through one chart name (or all of
 //! them, for reading). Owns: everything about the files. Does not own: the push/pull policy (`ops`).
@@ -20,12 +26,14 @@ use super::error::OciError;
 use super::manifest::{canonical_json, Blob, Descriptor};
 use super::media;
 use super::reference::LayoutRef;
-use super::target::{Access, Target};
+use super::target::{Access, TagResult, Target};
 use super::transport::Stats;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, FileLock};
 
 const LAYOUT_FILE: &str = "oci-layout";
 const INDEX_FILE: &str = "index.json";
+/// The lock around `index.json` updates (present only while a run holds it).
+pub const LOCK_FILE: &str = ".appkit-layout.lock";
 /// The largest `oci-layout`, `index.json` or manifest read from a layout (the OCI distribution
 /// spec's manifest limit); blobs are limited to the chart archive limit.
 pub const MAX_LAYOUT_JSON: u64 = 4 * 1024 * 1024;
@@ -65,22 +73,44 @@ impl Layout {
             return Err(l.bad("not an OCI image layout (no `oci-layout` file)"));
         }
         // A first push killed before it wrote `oci-layout` leaves only its temp file: remove it
-        // (its process is gone) before deciding whether the directory is someone else's.
+        // (its process is gone) before deciding whether the directory is someone else's. A
+        // concurrent first push's temp files and lock (`.appkit-*`) do not make it someone else's.
         crate::fsutil::sweep_stale(root);
         if root.is_dir()
             && std::fs::read_dir(root)
                 .map_err(|e| l.io(root, e))?
-                .next()
-                .is_some()
+                .flatten()
+                .any(|e| !e.file_name().to_string_lossy().starts_with(".appkit-"))
         {
+            // A concurrent first push may have made it a layout since the check above.
+            if marker.is_file() {
+                return Layout::open(root, false);
+            }
             return Err(l.bad("the directory exists, is not empty and is not an OCI image layout"));
         }
         // Nothing is written until the first blob: a push that fails early leaves no layout.
         Ok(l)
     }
 
+    /// Take the layout's lock (creating the directory for a first push).
+    fn lock(&self) -> Result<FileLock, OciError> {
+        std::fs::create_dir_all(&self.root).map_err(|e| self.io(&self.root, e))?;
+        let path = self.root.join(LOCK_FILE);
+        FileLock::acquire(&path).map_err(|e| self.io(&path, e))
+    }
+
     /// Create `oci-layout` and an empty `index.json` when the layout does not exist yet.
     fn ensure_initialized(&self) -> Result<(), OciError> {
+        if self.root.join(LAYOUT_FILE).is_file() && self.root.join(INDEX_FILE).is_file() {
+            return Ok(());
+        }
+        let _lock = self.lock()?;
+        self.ensure_initialized_locked()
+    }
+
+    /// [`Self::ensure_initialized`], with the lock held (a concurrent first push must not write an
+    /// empty `index.json` over one that already names a tag).
+    fn ensure_initialized_locked(&self) -> Result<(), OciError> {
         let marker = self.root.join(LAYOUT_FILE);
         if !marker.is_file() {
             write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
@@ -220,22 +250,37 @@ impl Layout {
         Ok(Some((bytes, digest)))
     }
 
-    /// Point `chart:tag` at `manifest` (whose blobs must already be written), replacing any
-    /// previous entry for the same chart and tag.
-    pub fn tag(&self, chart: &str, tag: &str, manifest: &Blob) -> Result<(), OciError> {
-        self.ensure_initialized()?;
-        let mut entries: Vec<LayoutEntry> = self
+    /// Point `chart:tag` at `manifest` (whose blobs must already be written), under the layout's
+    /// lock. `replace`: replace any previous entry for the same chart and tag; otherwise an entry
+    /// that points at another manifest is kept and its digest returned (`Some`: not tagged).
+    pub fn tag(
+        &self,
+        chart: &str,
+        tag: &str,
+        manifest: &Blob,
+        replace: bool,
+    ) -> Result<Option<String>, OciError> {
+        let _lock = self.lock()?;
+        self.ensure_initialized_locked()?;
+        let (same, mut entries): (Vec<LayoutEntry>, Vec<LayoutEntry>) = self
             .entries(None)?
             .into_iter()
-            .filter(|e| !(e.tag == tag && e.chart.as_deref() == Some(chart)))
-            .collect();
+            .partition(|e| e.tag == tag && e.chart.as_deref() == Some(chart));
+        if let Some(held) = same.iter().find(|e| e.digest != manifest.digest) {
+            if !replace {
+                return Ok(Some(held.digest.clone()));
+            }
+        } else if !same.is_empty() {
+            return Ok(None);
+        }
         entries.push(LayoutEntry {
             chart: Some(chart.to_string()),
             tag: tag.to_string(),
             digest: manifest.digest.clone(),
             size: manifest.size(),
         });
-        self.write_index(&entries)
+        self.write_index(&entries)?;
+        Ok(None)
     }
 
     fn write_index(&self, entries: &[LayoutEntry]) -> Result<(), OciError> {
@@ -315,14 +360,25 @@ impl Target for LayoutTarget {
         self.layout.write_blob(blob)
     }
 
-    async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+    async fn put_manifest(
+        &self,
+        tag: &str,
+        manifest: &Blob,
+        replace: bool,
+    ) -> Result<TagResult, OciError> {
         let Some(chart) = &self.chart else {
             return Err(self
                 .layout
                 .bad("a manifest is only tagged for a named chart"));
         };
         self.layout.write_blob(manifest)?;
-        self.layout.tag(chart, tag, manifest)
+        // Checked and written under the lock: what the index holds afterwards is certain.
+        Ok(match self.layout.tag(chart, tag, manifest, replace)? {
+            Some(holds) => TagResult::Held { holds },
+            None => TagResult::Moved {
+                now: Some(manifest.digest.clone()),
+            },
+        })
     }
 
     async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError> {
@@ -360,8 +416,29 @@ mod tests {
         for b in [&a.config, &a.layer, &a.manifest] {
             l.write_blob(b).unwrap();
         }
-        l.tag("app", "1.0.0_b", &a.manifest).unwrap();
-        l.tag("other", "1.0.0_b", &a.manifest).unwrap();
+        assert_eq!(l.tag("app", "1.0.0_b", &a.manifest, false).unwrap(), None);
+        assert_eq!(l.tag("other", "1.0.0_b", &a.manifest, false).unwrap(), None);
+        assert!(
+            !root.join(LOCK_FILE).exists(),
+            "the lock file exists only while held"
+        );
+        // Another manifest for the same tag: kept unless replacing.
+        let b = build(
+            br#"{"name":"app","version":"1.0.0+b"}"#.to_vec(),
+            b"other".to_vec(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            l.tag("app", "1.0.0_b", &b.manifest, false).unwrap(),
+            Some(a.manifest.digest.clone())
+        );
+        assert_eq!(l.tag("app", "1.0.0_b", &b.manifest, true).unwrap(), None);
+        assert_eq!(
+            l.resolve(Some("app"), "1.0.0_b").unwrap(),
+            Some(b.manifest.digest.clone())
+        );
+        assert_eq!(l.tag("app", "1.0.0_b", &a.manifest, true).unwrap(), None);
         let l = Layout::open(&root, false).unwrap();
         assert_eq!(
             l.resolve(Some("app"), "1.0.0_b").unwrap(),

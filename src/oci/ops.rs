@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::error::OciError;
 use super::manifest::{parse_chart_manifest, Artifact, Blob};
 use super::reference::{tag_for_version, version_for_tag};
-use super::target::Target;
+use super::target::{TagResult, Target};
 
 /// Progress of a push, for a progress indicator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +42,16 @@ pub struct PushOutcome {
     pub replaced: Option<String>,
 }
 
-/// Push `artifact` as tag `version` (`+`→`_`): check the tag first (same digest → nothing to do;
-/// other digest → [`OciError::TagExists`] unless `force`), upload only missing blobs, write the
-/// manifest last so a failure never leaves a tag pointing at missing blobs.
+/// Push `artifact` as tag `version` (`+`→`_`): check the tag first (same digest, or a manifest
+/// with the same config and chart layer such as `helm push` makes → nothing to do; other content
+/// → [`OciError::TagExists`] unless `force`), upload only missing blobs, write the manifest last
+/// so a failure never leaves a tag pointing at missing blobs.
+///
+/// Concurrent pushes of the tag: the target checks the tag again right before moving it and
+/// reads it back after ([`Target::put_manifest`]). When it then holds other content (another
+/// config or layer digest — a manifest that differs only in annotations is the same chart), the
+/// push fails with [`OciError::TagConflict`], naming both digests; when it holds the same chart
+/// under another manifest, that manifest's digest is the outcome's (the one the tag names).
 pub async fn push<T: Target>(
     target: &T,
     artifact: &Artifact,
@@ -69,6 +76,11 @@ pub async fn push<T: Target>(
             outcome.already_published = true;
             return Ok(outcome);
         }
+        Some(d) if !force && same_content(target, &d, artifact).await? => {
+            outcome.already_published = true;
+            outcome.digest = d;
+            return Ok(outcome);
+        }
         Some(d) if !force => {
             return Err(OciError::TagExists {
                 reference,
@@ -84,9 +96,47 @@ pub async fn push<T: Target>(
         copy_blob(target, &artifact.layer, progress)
     );
     outcome.blobs_uploaded = u64::from(a?) + u64::from(b?);
-    target.put_manifest(&tag, &artifact.manifest).await?;
+    let result = target.put_manifest(&tag, &artifact.manifest, force).await?;
     outcome.uploaded = true;
-    Ok(outcome)
+    let (theirs, after) = match result {
+        TagResult::Moved { now: Some(d) } if d == artifact.manifest.digest => return Ok(outcome),
+        TagResult::Moved { now } => (now, true),
+        TagResult::Held { holds } => (Some(holds), false),
+    };
+    if let Some(d) = &theirs {
+        if same_content(target, d, artifact).await? {
+            outcome.digest = d.clone();
+            outcome.already_published = !after;
+            return Ok(outcome);
+        }
+    }
+    Err(OciError::TagConflict {
+        reference,
+        ours: artifact.manifest.digest.clone(),
+        theirs,
+        after,
+    })
+}
+
+/// True when the manifest `digest` in `target` is the same chart as `artifact`: the same config
+/// and chart layer (its annotations, such as Helm's `created`, may differ). A manifest that is
+/// absent or not a Helm chart's is other content.
+async fn same_content<T: Target>(
+    target: &T,
+    digest: &str,
+    artifact: &Artifact,
+) -> Result<bool, OciError> {
+    let Some((bytes, _)) = target.fetch_manifest(digest).await? else {
+        return Ok(false);
+    };
+    let shown = target.display(digest);
+    let Ok(m) = parse_chart_manifest(&shown, &bytes) else {
+        return Ok(false);
+    };
+    let Ok(layer) = m.chart_layer(&shown) else {
+        return Ok(false);
+    };
+    Ok(m.config.digest == artifact.config.digest && layer.digest == artifact.layer.digest)
 }
 
 /// Make sure `target` holds `blob`: upload it unless it is already there. True when it was

@@ -2,16 +2,38 @@
 //! (distribution API calls) and its [`Transport`] (TLS, retries, auth). Opening one resolves the
 //! credentials for the host (`auth.rs`) and asks for `pull,push` scope when pushing.
 //!
+//! Moving a tag ([`Target::put_manifest`]): the distribution API has no compare-and-swap, so two
+//! pushes of one tag race. The manifest is stored by digest first (untagged), then the tag is
+//! checked again and, when it is still free, moved with a second PUT right after — one round trip
+//! between the check and the move — and read back after it, and once more after
+//! [`settle_delay`] (a competing PUT that was already on its way, or a registry that answers
+//! reads from a cache). What remains is a competing tag PUT that was checked before this one
+//! landed and arrives more than the settle delay after it; a registry that refuses to move a tag
+//! (Harbor's tag immutability) closes that too — its refusal is reported as the tag being held.
+//!
 //! Owns: which repository a location and an access mean, and naming references for output. Does
 //! not own: the HTTP calls (`client`) or the policy on top (`ops`).
+
+use std::time::Duration;
 
 use super::auth::{self, CredentialSource};
 use super::client::RegistryClient;
 use super::error::OciError;
 use super::manifest::{Blob, Descriptor};
 use super::reference::RegistryRef;
-use super::target::{Access, Connection, Target};
+use super::target::{Access, Connection, TagResult, Target};
 use super::transport::{Stats, Transport};
+
+/// How long a push waits after moving a tag before reading it back the second time (default).
+pub const SETTLE_DELAY: Duration = Duration::from_millis(250);
+
+/// [`SETTLE_DELAY`], or `APPKIT_PUSH_SETTLE_MS` (milliseconds; 0 skips the second read-back).
+pub fn settle_delay() -> Duration {
+    std::env::var("APPKIT_PUSH_SETTLE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(SETTLE_DELAY, Duration::from_millis)
+}
 
 pub struct Repository {
     client: RegistryClient,
@@ -95,8 +117,42 @@ impl Target for Repository {
         self.client.upload_blob(blob).await
     }
 
-    async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
-        self.client.put_manifest(tag, manifest).await
+    async fn put_manifest(
+        &self,
+        tag: &str,
+        manifest: &Blob,
+        replace: bool,
+    ) -> Result<TagResult, OciError> {
+        let ours = manifest.digest.as_str();
+        // Stored by digest: the tag PUT below is then a move of a manifest the registry has.
+        self.client.put_manifest(ours, manifest).await?;
+        let mut tagged = false;
+        if !replace {
+            match self.client.resolve(tag).await? {
+                Some(d) if d != ours => return Ok(TagResult::Held { holds: d }),
+                Some(_) => tagged = true,
+                None => {}
+            }
+        }
+        if !tagged {
+            if let Err(e) = self.client.put_manifest(tag, manifest).await {
+                // Refused (Harbor: an immutable tag) or lost on the way: what does the tag hold?
+                match self.client.resolve(tag).await {
+                    Ok(Some(d)) if d != ours => return Ok(TagResult::Held { holds: d }),
+                    Ok(Some(_)) => {}
+                    _ => return Err(e),
+                }
+            }
+        }
+        let now = self.client.resolve(tag).await?;
+        let settle = settle_delay();
+        if now.as_deref().is_some_and(|d| d != ours) || settle.is_zero() {
+            return Ok(TagResult::Moved { now });
+        }
+        tokio::time::sleep(settle).await;
+        Ok(TagResult::Moved {
+            now: self.client.resolve(tag).await?,
+        })
     }
 
     async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError> {

@@ -70,14 +70,34 @@ pub trait Target {
 
     async fn put_blob(&self, blob: &Blob) -> Result<(), OciError>;
 
-    /// Store `manifest` (whose blobs are already there) and point `tag` at it.
-    async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError>;
+    /// Store `manifest` (whose blobs are already there) and point `tag` at it. Unless `replace`,
+    /// a tag that points at another manifest right before it would be moved is left alone
+    /// ([`TagResult::Held`]). A layout checks and writes under its lock; a registry has no
+    /// compare-and-swap, so it checks right before the tag PUT and reads the tag back after it
+    /// (twice: once more after a settle delay) — see `repository.rs`.
+    async fn put_manifest(
+        &self,
+        tag: &str,
+        manifest: &Blob,
+        replace: bool,
+    ) -> Result<TagResult, OciError>;
 
     /// A blob's bytes, verified against `descriptor` (digest and size).
     async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError>;
 
     /// Tags, with their manifest digest when the target knows it without another request.
     async fn list_tags(&self) -> Result<Vec<(String, Option<String>)>, OciError>;
+}
+
+/// How [`Target::put_manifest`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagResult {
+    /// The tag was moved to the manifest; `now` is what it points at when read back afterwards:
+    /// this manifest, or another one when a concurrent push moved it after this one (`None`: the
+    /// tag is gone).
+    Moved { now: Option<String> },
+    /// The tag was not moved: when checked, it pointed at `holds` (another manifest).
+    Held { holds: String },
 }
 
 /// A target opened from a [`Location`]: one of the two implementations. Use it through

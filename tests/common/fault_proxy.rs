@@ -1,12 +1,59 @@
 //! A small HTTP/1.1 proxy in front of a plain-HTTP registry that injects faults on cue (a status
-//! such as 503 or 429 with `Retry-After`, or a connection dropped in the middle of a request body)
-//! and records every request it sees with the status it answered.
+//! such as 503 or 429 with `Retry-After`, or a connection dropped in the middle of a request body),
+//! holds a request at a [`Gate`] until the test opens it (to interleave two pushes exactly), and
+//! records every request it sees with the status it answered.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where a [`FaultAction::Hold`] keeps requests: the test waits until one has arrived, does what
+/// must happen meanwhile (another job runs to its end), then opens the gate and the held request
+/// goes on to the registry unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<(usize, bool)>, Condvar)>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Let every held request (and any later one) through.
+    pub fn open(&self) {
+        let (m, c) = &*self.0;
+        m.lock().unwrap().1 = true;
+        c.notify_all();
+    }
+
+    /// Wait until `n` requests have arrived at the gate (at most `timeout`, then panic).
+    pub fn wait_arrived(&self, n: usize, timeout: Duration) {
+        let (m, c) = &*self.0;
+        let deadline = Instant::now() + timeout;
+        let mut g = m.lock().unwrap();
+        while g.0 < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no request arrived at the gate in {timeout:?}"
+            );
+            g = c.wait_timeout(g, left).unwrap().0;
+        }
+    }
+
+    fn hold(&self) {
+        let (m, c) = &*self.0;
+        let mut g = m.lock().unwrap();
+        g.0 += 1;
+        c.notify_all();
+        // Bounded: a test that forgets to open the gate fails instead of hanging.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !g.1 && Instant::now() < deadline {
+            g = c.wait_timeout(g, Duration::from_millis(200)).unwrap().0;
+        }
+    }
+}
 
 /// What the proxy does to a matching request.
 #[derive(Debug, Clone)]
@@ -32,6 +79,11 @@ pub enum FaultAction {
     /// Answer 200 with this Content-Type and no Content-Length, then stream zeros until the client
     /// hangs up (or 1 GiB): a registry trying to exhaust the client's memory.
     Endless(&'static str),
+    /// Read the request, wait at the gate until the test opens it, then forward it unchanged.
+    Hold(Gate),
+    /// Let this many matching requests through untouched (they do not count against `times`),
+    /// then apply the inner action: e.g. hold the third HEAD of a tag, not the first.
+    After(usize, Box<FaultAction>),
 }
 
 #[derive(Debug, Clone)]
@@ -150,12 +202,21 @@ fn proxy_connection(
                     && target.contains(f.path_contains)
                     && (authorized || !matches!(f.action, FaultAction::IfAuthorized(_)))
             })
-            .map(|f| {
+            .and_then(|f| {
+                if let FaultAction::After(n, inner) = &mut f.action {
+                    if *n > 0 {
+                        *n -= 1;
+                        return None;
+                    }
+                    let inner = (**inner).clone();
+                    f.times -= 1;
+                    return Some(inner);
+                }
                 f.times -= 1;
-                match &f.action {
+                Some(match &f.action {
                     FaultAction::IfAuthorized(inner) => (**inner).clone(),
                     a => a.clone(),
-                }
+                })
             })
     };
     let mut client = reader;
@@ -226,6 +287,9 @@ fn proxy_connection(
     let mut body = vec![0; len];
     if client.read_exact(&mut body).is_err() {
         return;
+    }
+    if let Some(FaultAction::Hold(gate)) = &mutate {
+        gate.hold();
     }
     let Ok(mut up) = TcpStream::connect(upstream) else {
         seen.lock().unwrap().push((method, target, 0));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use super::fault_proxy::{Fault, FaultAction, FaultProxy};
+pub use super::fault_proxy::{Fault, FaultAction, FaultProxy, Gate};
 pub use super::token_issuer::TokenIssuer;
 
 pub(crate) fn which(tool: &str) -> PathBuf {
