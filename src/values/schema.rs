@@ -2,6 +2,8 @@
 //! and every error turned into a diagnostic that points at the line that supplied the value.
 //!
 //! The draft comes from `$schema`; without one it is 2020-12, as in Helm ≥ 3.18.5 and Helm 4.
+//! `format` is asserted as Helm 4 asserts it (`formats.rs`); `tests/schema_suite.rs` compares
+//! every case of the JSON-Schema-Test-Suite with real Helm 4.
 //! References are resolved offline only: a remote `$ref` (http, https, file) makes loading fail —
 //! appkit never fetches anything while validating (Helm's CVE-2025-55199 class of problems).
 //!
@@ -62,10 +64,41 @@ impl Schema {
 
     /// Compile a schema document (offline: remote references are an error).
     pub fn compile(doc: Value, path: &Path) -> Result<Schema, SchemaError> {
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
+        // Patterns as Go's `regexp` reads them (Helm 4 evaluates them with it): one that Go
+        // refuses makes Helm 4 refuse the schema; `\s`/`\S` are ASCII in Go.
+        let mut compiled_doc = doc.clone();
+        if let Err((pointer, pattern)) = go_patterns(&mut compiled_doc, &mut String::new()) {
+            return Err(SchemaError::Compile {
+                path: path.into(),
+                message: format!(
+                    "the pattern `{pattern}` at {pointer} is not a regular expression Helm accepts \
+                     (Helm 4 evaluates patterns with Go's regexp: RE2 syntax, no look-around, no \
+                     backreferences, no `\\c` control escapes, repetition counts up to 1000)"
+                ),
+            });
+        }
+        // The draft is the one `$schema` names (2020-12 without one), as in Helm 4; formats are
+        // asserted the way Helm 4's library asserts them (drafts 4–7 only, its own rules); patterns
+        // run on the `regex` crate, an RE2 dialect like Go's `regexp`.
+        let draft = Draft::default().detect(&doc);
+        let assert_formats = matches!(draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+        let mut options = jsonschema::options()
             .offline()
-            .build(&doc)
+            .should_validate_formats(assert_formats)
+            .with_pattern_options(jsonschema::PatternOptions::regex())
+            // Helm 4's library treats `contentMediaType`/`contentEncoding` as annotations only.
+            .without_content_media_type_support("application/json")
+            .without_content_encoding_support("base64");
+        if assert_formats {
+            for (name, check) in super::formats::HELM_FORMATS {
+                options = options.with_format(*name, *check);
+            }
+            for name in super::formats::UNKNOWN_TO_HELM {
+                options = options.with_format(*name, |_: &str| true);
+            }
+        }
+        let validator = options
+            .build(&compiled_doc)
             .map_err(|e| SchemaError::Compile {
                 path: path.into(),
                 message: format!("{e} (appkit resolves references inside the schema only; it never downloads a remote $ref)"),
@@ -366,6 +399,94 @@ pub fn display_path(segs: &[String]) -> String {
     } else {
         s
     }
+}
+
+/// Rewrite every `pattern` and `patternProperties` key of a schema for the `regex` crate with
+/// Go's semantics; `Err((pointer, pattern))` for the first one Go's `regexp` would refuse. The
+/// values of `enum`, `const`, `default` and `examples` are data, not schemas: left alone.
+fn go_patterns(v: &mut Value, at: &mut String) -> Result<(), (String, String)> {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                match (k.as_str(), &mut *x) {
+                    ("enum" | "const" | "default" | "examples", _) => {}
+                    ("pattern", Value::String(p)) => {
+                        if !super::formats::go_regex_ok(p) {
+                            return Err((at.clone(), p.clone()));
+                        }
+                        *p = go_to_rust_pattern(p);
+                    }
+                    ("patternProperties", Value::Object(props)) => {
+                        let old = std::mem::take(props);
+                        for (key, sub) in old {
+                            if !super::formats::go_regex_ok(&key) {
+                                return Err((at.clone(), key));
+                            }
+                            props.insert(go_to_rust_pattern(&key), sub);
+                        }
+                        go_patterns(x, at)?;
+                    }
+                    _ => go_patterns(x, at)?,
+                }
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter_mut().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                go_patterns(x, at)?;
+                at.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Go's `\s` is `[\t\n\f\r ]` (ASCII only; ECMAScript's and the `regex` crate's are Unicode).
+/// `\d` and `\w` are already ASCII after jsonschema's ECMAScript translation.
+fn go_to_rust_pattern(p: &str) -> String {
+    const SPACE: &str = "\\t\\n\\f\\r ";
+    let mut out = String::with_capacity(p.len());
+    let mut chars = p.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('s') if in_class => out.push_str(SPACE),
+                Some('s') => out.push_str(&format!("[{SPACE}]")),
+                Some('S') if !in_class => out.push_str(&format!("[^{SPACE}]")),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // `[]…]` and `[^]…]`: a `]` first in a class is a literal.
+                let rest = chars.as_str();
+                let skip = if rest.starts_with("^]") { 2 } else if rest.starts_with(']') { 1 } else { 0 };
+                for _ in 0..skip {
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
