@@ -9,8 +9,11 @@
 //! Where Helm 4 is stricter or looser than the JSON-Schema-Test-Suite, this module follows Helm:
 //! Helm decides the install. `tests/schema_suite.rs` compares every case with real Helm.
 
-/// The formats Helm 4 knows, with their check (`true`: valid). Non-strings are never checked.
-pub const HELM_FORMATS: &[(&str, fn(&str) -> bool)] = &[
+/// A format check: `true` when the string is valid.
+pub type Check = fn(&str) -> bool;
+
+/// The formats Helm 4 knows, with their check. Non-strings are never checked.
+pub const HELM_FORMATS: &[(&str, Check)] = &[
     ("json-pointer", json_pointer),
     ("relative-json-pointer", relative_json_pointer),
     ("uuid", uuid),
@@ -66,7 +69,8 @@ pub fn json_pointer(s: &str) -> bool {
                 continue;
             }
             // Go's ranges: \x00-\x2E, \x30-\x7D, \x7F-\U0010FFFF (`/` and `~` excluded).
-            let ok = matches!(ch, '\u{00}'..='\u{2E}' | '\u{30}'..='\u{7D}' | '\u{7F}'..='\u{10FFFF}');
+            let ok =
+                matches!(ch, '\u{00}'..='\u{2E}' | '\u{30}'..='\u{7D}' | '\u{7F}'..='\u{10FFFF}');
             if !ok {
                 return false;
             }
@@ -142,7 +146,12 @@ pub fn period(s: &str) -> bool {
     if start.starts_with('P') {
         duration(start) && date_time(end)
     } else {
-        date_time(start) && if end.starts_with('P') { duration(end) } else { date_time(end) }
+        date_time(start)
+            && if end.starts_with('P') {
+                duration(end)
+            } else {
+                date_time(end)
+            }
     }
 }
 
@@ -269,7 +278,9 @@ pub fn date(s: &str) -> bool {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = &s[r];
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
@@ -278,7 +289,20 @@ pub fn date(s: &str) -> bool {
         return false;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     d <= days[(m - 1) as usize]
 }
 
@@ -400,9 +424,9 @@ pub fn semver(s: &str) -> bool {
     if let Some(i) = s.find('+') {
         let build = &s[i + 1..];
         if build.is_empty()
-            || build
-                .split('.')
-                .any(|id| id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            || build.split('.').any(|id| {
+                id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
         {
             return false;
         }
@@ -423,7 +447,8 @@ pub fn semver(s: &str) -> bool {
     let core: Vec<&str> = s.split('.').collect();
     core.len() == 3
         && core.iter().all(|v| {
-            !v.is_empty() && !(v.len() > 1 && v.starts_with('0')) && v.bytes().all(|b| b.is_ascii_digit())
+            !(v.is_empty() || v.len() > 1 && v.starts_with('0'))
+                && v.bytes().all(|b| b.is_ascii_digit())
         })
 }
 
@@ -500,14 +525,9 @@ pub mod go_url {
         if c.is_ascii_alphanumeric() {
             return false;
         }
-        if mode == Mode::Host || mode == Mode::Zone {
-            if matches!(
-                c,
-                b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':'
-                    | b'[' | b']' | b'<' | b'>' | b'"'
-            ) {
-                return false;
-            }
+        let host_sub_delim = b"!$&'()*+,;=:[]<>\"".contains(&c);
+        if (mode == Mode::Host || mode == Mode::Zone) && host_sub_delim {
+            return false;
         }
         match c {
             b'-' | b'_' | b'.' | b'~' => false,
@@ -553,7 +573,10 @@ pub mod go_url {
                     i += 3;
                 }
                 c => {
-                    if (mode == Mode::Host || mode == Mode::Zone) && c < 0x80 && should_escape(c, mode) {
+                    if (mode == Mode::Host || mode == Mode::Zone)
+                        && c < 0x80
+                        && should_escape(c, mode)
+                    {
                         return None;
                     }
                     out.push(c);
@@ -597,11 +620,8 @@ pub mod go_url {
     }
 
     fn valid_userinfo(s: &str) -> bool {
-        s.bytes().all(|c| {
-            c.is_ascii_alphanumeric()
-                || b"-._:~!$&'()*+,;=%@".contains(&c)
-                || c >= 0x80
-        })
+        s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&c) || c >= 0x80)
     }
 
     fn parse_host(host: &str) -> Option<String> {
@@ -761,9 +781,19 @@ mod tests {
         assert!(uri_reference("/abc") && !uri_reference("\\\\WINDOWS\\fileshare"));
         assert!(json_pointer("/foo/0") && !json_pointer("/foo/~2") && !json_pointer("a"));
         assert!(relative_json_pointer("1#") && !relative_json_pointer("01/a"));
-        assert!(uuid("2eb8aa08-aa98-11ea-b4aa-73b441d16380") && !uuid("2eb8aa08aa9811eab4aa73b441d16380"));
-        assert!(duration("P4DT12H30M5S") && !duration("PT") && duration("P2W") && !duration("P1D2H"));
+        assert!(
+            uuid("2eb8aa08-aa98-11ea-b4aa-73b441d16380")
+                && !uuid("2eb8aa08aa9811eab4aa73b441d16380")
+        );
+        assert!(
+            duration("P4DT12H30M5S") && !duration("PT") && duration("P2W") && !duration("P1D2H")
+        );
         assert!(semver("1.2.3-alpha.1+b") && !semver("1.2") && !semver("01.2.3"));
-        assert!(go_regex_ok("^[a-z]+$") && !go_regex_ok("(?=a)") && !go_regex_ok("\\1") && !go_regex_ok("a{1001}"));
+        assert!(
+            go_regex_ok("^[a-z]+$")
+                && !go_regex_ok("(?=a)")
+                && !go_regex_ok("\\1")
+                && !go_regex_ok("a{1001}")
+        );
     }
 }

@@ -472,7 +472,13 @@ fn go_to_rust_pattern(p: &str) -> String {
                 out.push(c);
                 // `[]…]` and `[^]…]`: a `]` first in a class is a literal.
                 let rest = chars.as_str();
-                let skip = if rest.starts_with("^]") { 2 } else if rest.starts_with(']') { 1 } else { 0 };
+                let skip = if rest.starts_with("^]") {
+                    2
+                } else if rest.starts_with(']') {
+                    1
+                } else {
+                    0
+                };
                 for _ in 0..skip {
                     if let Some(n) = chars.next() {
                         out.push(n);
