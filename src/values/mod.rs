@@ -16,6 +16,7 @@
 
 pub mod coalesce;
 pub mod components;
+pub mod fanout;
 pub mod node;
 pub mod rules;
 pub mod scalar;

@@ -36,6 +36,49 @@ pub enum SchemaError {
     Json { path: PathBuf, message: String },
     #[error("the chart schema {} cannot be compiled: {message}", path.display())]
     Compile { path: PathBuf, message: String },
+    /// The schema's `$ref`/`allOf`/`anyOf`/`oneOf` fan-out expands beyond
+    /// [`super::fanout::MAX_EXPANSION`]; its source carries the diagnostic at the subschema (exit 1).
+    #[error("the chart schema {} expands to more than {} schema nodes", path.display(), super::fanout::MAX_EXPANSION)]
+    FanOut {
+        path: PathBuf,
+        #[source]
+        invalid: crate::error::Invalid,
+    },
+}
+
+/// The diagnostic for a schema whose expansion is over budget, at the subschema's file:line:col.
+fn fan_out_error(path: &Path, text: &str, over: &super::fanout::OverBudget) -> SchemaError {
+    let source = crate::diagnostics::SourceFile::new(path, text);
+    let range = super::fanout::locate(text, &over.pointer).unwrap_or(0..0);
+    // Carets on the first line of the subschema only (it may span the whole file).
+    let end = text[range.clone()]
+        .find('\n')
+        .map_or(range.end, |i| range.start + i);
+    let shown = if over.pointer.is_empty() {
+        "the schema".to_string()
+    } else {
+        format!("`#{}`", over.pointer)
+    };
+    let d = Diagnostic::error(
+        "schema-fan-out",
+        format!(
+            "{shown} expands to more than {} schema nodes through $ref/allOf/anyOf/oneOf (the file itself has {}); validating a value against it would not finish",
+            super::fanout::MAX_EXPANSION,
+            over.nodes
+        ),
+    )
+    .at(crate::diagnostics::Location::at_byte(&source, range.start, end))
+    .help("a $ref or combinator that names the same subschema several times multiplies at every level; reference a shared definition once per level, or merge the branches into one subschema");
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    SchemaError::FanOut {
+        path: path.into(),
+        invalid: crate::error::Invalid::new(format!("1 problem in {name}"))
+            .with_hint("SECURITY.md (Limits) documents the schema expansion budget")
+            .with_diagnostics(vec![d]),
+    }
 }
 
 /// A compiled chart schema.
@@ -57,6 +100,10 @@ impl Schema {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        // Before compiling: the validator has no evaluation budget of its own.
+        if let Err(over) = super::fanout::analyse(&doc, super::fanout::MAX_EXPANSION) {
+            return Err(fan_out_error(&path, &text, &over));
+        }
         Self::compile(doc, &path).map(Some)
     }
 
