@@ -24,6 +24,7 @@ pub mod schema;
 pub mod secrets;
 pub mod yaml;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -80,6 +81,8 @@ pub struct AppValues {
     pub json: Value,
     /// Chart defaults removed by a user `null`: (JSON pointer, position of the `null`'s key).
     pub removed: Vec<(String, Pos)>,
+    /// Every secret of every file, as written and as read: never quoted in a message.
+    pub secret_words: HashSet<String>,
 }
 
 impl AppValues {
@@ -91,10 +94,46 @@ impl AppValues {
             pos.start..pos.end,
         )
     }
-    /// The source text of a node (e.g. `yes` for a boolean), when it is short.
+    /// The source text of a node (e.g. `yes` for a boolean), when it is short; `None` for a
+    /// secret (it is never quoted).
     pub fn raw(&self, n: &Node) -> Option<&str> {
         let f = self.files.get(n.pos.file as usize)?;
+        if self.is_secret(n.pos) {
+            return None;
+        }
         f.text.get(n.pos.start..n.pos.end).map(|s| s.trim_end())
+    }
+    /// Whether the text at `pos` overlaps a secret of its file.
+    pub fn is_secret(&self, pos: Pos) -> bool {
+        self.files.get(pos.file as usize).is_some_and(|f| {
+            let s = f.secrets();
+            let i = s.partition_point(|r| r.end <= pos.start);
+            s.get(i)
+                .is_some_and(|r| r.start < pos.end.max(pos.start + 1))
+        })
+    }
+    /// Take every secret of the app's files out of a diagnostic's message, help and path.
+    pub fn redact(&self, d: &mut Diagnostic) {
+        if self.secret_words.is_empty() {
+            return;
+        }
+        if let Some(m) = crate::diagnostics::redact(&d.message, &self.secret_words) {
+            d.message = m;
+        }
+        if let Some(h) = d
+            .help
+            .as_deref()
+            .and_then(|h| crate::diagnostics::redact(h, &self.secret_words))
+        {
+            d.help = Some(h);
+        }
+        if let Some(p) = d
+            .path
+            .as_deref()
+            .and_then(|p| crate::diagnostics::redact(p, &self.secret_words))
+        {
+            d.path = Some(p);
+        }
     }
     /// Attach a position (or, without one, the app's first file).
     pub fn place(&self, mut d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
@@ -181,11 +220,12 @@ impl Validator {
         } else {
             String::new()
         };
-        let defaults = yaml::parse(&text, 0, &path)?;
+        let (defaults, secrets) = yaml::parse_with_secrets(&text, 0, &path);
+        let defaults = defaults?;
         let schema = schema::Schema::load(chart_dir)?;
         let platform = rules::Platform::load(loaded)?;
         Ok(Validator {
-            chart_values: SourceFile::new(path, text),
+            chart_values: SourceFile::with_secrets(path, text, secrets),
             defaults,
             schema,
             platform,
@@ -259,8 +299,8 @@ impl Validator {
                     continue;
                 }
             };
-            let parsed = yaml::parse(&text, i as u32 + 1, path);
-            let source = SourceFile::new(path.clone(), text);
+            let (parsed, secrets) = yaml::parse_with_secrets(&text, i as u32 + 1, path);
+            let source = SourceFile::with_secrets(path.clone(), text, secrets);
             match parsed {
                 Ok(node) => {
                     if i == 0 {
@@ -287,6 +327,10 @@ impl Validator {
             &mut removed,
         );
         let json = merged.to_json();
+        let secret_words = files
+            .iter()
+            .flat_map(|f| f.secret_words().iter().cloned())
+            .collect();
         Ok(AppValues {
             app: app.into(),
             env: env.map(Into::into),
@@ -294,30 +338,45 @@ impl Validator {
             merged,
             json,
             removed,
+            secret_words,
         })
     }
 
     /// Schema and platform rules over coalesced values.
     pub fn check(&self, values: &AppValues) -> Vec<Diagnostic> {
-        let mut rule_diags = rules::check(&self.platform, values);
+        let mut rule_diags: Vec<Option<Diagnostic>> = rules::check(&self.platform, values)
+            .into_iter()
+            .map(Some)
+            .collect();
+        // Path → the first rule diagnostic about it (folding stays linear in the diagnostics).
+        let mut by_path: std::collections::HashMap<String, usize> = Default::default();
+        for (i, r) in rule_diags.iter().enumerate() {
+            if let Some(p) = r.as_ref().and_then(|r| r.path.clone()) {
+                by_path.entry(p).or_insert(i);
+            }
+        }
         let mut out = Vec::new();
         if let Some(schema) = &self.schema {
             for mut d in schema.check(values) {
                 // A rule that explains an unknown key (e.g. `build:`) is folded into the schema
                 // error: one problem, one diagnostic, with the platform's explanation as help.
                 if d.message.starts_with("unknown key") {
-                    if let Some(i) = rule_diags
-                        .iter()
-                        .position(|r| r.path.is_some() && r.path == d.path)
+                    if let Some(r) = d
+                        .path
+                        .as_ref()
+                        .and_then(|p| by_path.remove(p))
+                        .and_then(|i| rule_diags[i].take())
                     {
-                        let r = rule_diags.remove(i);
                         d.help = Some(format!("{}; {}", r.message, r.help.unwrap_or_default()));
                     }
                 }
                 out.push(d);
             }
         }
-        out.extend(rule_diags);
+        out.extend(rule_diags.into_iter().flatten());
+        for d in &mut out {
+            values.redact(d);
+        }
         out
     }
 }
@@ -331,6 +390,12 @@ fn yaml_diagnostic(e: YamlError, source: Option<&Arc<SourceFile>>, code: &str) -
     };
     let mut d = Diagnostic::error(code, e.message.clone());
     d.help = e.help.clone();
+    // A message that quotes the text (`cannot read `…` as !!int`) never quotes a secret.
+    if let Some(words) = source.map(|s| s.secret_words().iter().cloned().collect::<HashSet<_>>()) {
+        if let Some(m) = crate::diagnostics::redact(&d.message, &words) {
+            d.message = m;
+        }
+    }
     d.location = Some(match e.pos {
         Some(p) => {
             let mut l = Location::new(e.path.clone(), p.line, p.col, p.start..p.end.max(p.start));

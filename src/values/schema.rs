@@ -11,6 +11,7 @@
 //! what was given and what is expected (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text),
 //! pattern errors quote the schema's `description` of the field.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -144,15 +145,25 @@ impl Schema {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
                 let allowed = self.allowed_keys(&schema_path);
+                // One lookup table for the mapping (thousands of unknown keys stay linear).
+                let children: HashMap<&str, &Node> = node
+                    .and_then(Node::as_map)
+                    .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                    .unwrap_or_default();
+                let where_ = if path.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in `{field}`")
+                };
+                let allowed_list = if allowed.is_empty() {
+                    "no keys are allowed here".to_string()
+                } else {
+                    format!("allowed keys: {}", allowed.join(", "))
+                };
                 for key in unexpected {
                     let mut child_path = path.clone();
                     child_path.push(key.clone());
-                    let child = app.merged.at(child_path.iter().map(String::as_str));
-                    let where_ = if path.is_empty() {
-                        "at the top level".to_string()
-                    } else {
-                        format!("in `{field}`")
-                    };
+                    let child = children.get(key.as_str()).copied();
                     let mut d =
                         Diagnostic::error("schema", format!("unknown key `{key}` {where_}"));
                     d.path = Some(to_pointer(&child_path));
@@ -160,11 +171,7 @@ impl Schema {
                     if let Some(best) = closest(key, &allowed) {
                         help.push_str(&format!("did you mean `{best}`? "));
                     }
-                    if allowed.is_empty() {
-                        help.push_str("no keys are allowed here");
-                    } else {
-                        help.push_str(&format!("allowed keys: {}", allowed.join(", ")));
-                    }
+                    help.push_str(&allowed_list);
                     d.help = Some(help);
                     out.push(app.place(d, child.map(|c| c.key.unwrap_or(c.pos))));
                 }
@@ -353,10 +360,9 @@ fn given_and_hint(n: &Node, raw: Option<&str>, kind: &TypeKind) -> (String, Opti
                 None
             }
         }
-        Val::Num(_) if wants_text => {
-            let r = shown.clone().unwrap_or_default();
-            Some(format!("put it in quotes to make it text: \"{r}\""))
-        }
+        Val::Num(_) if wants_text => shown
+            .clone()
+            .map(|r| format!("put it in quotes to make it text: \"{r}\"")),
         Val::Str(s) if wants_number && s.trim().parse::<f64>().is_ok() => Some(format!(
             "remove the quotes: write {} instead of \"{}\"",
             s.trim(),
