@@ -414,6 +414,7 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
     let (shown, left_out) = capped(diags, MAX_HUMAN_PER_FILE);
     let mut out = String::new();
     for d in shown.into_iter().map(|i| &diags[i]) {
+        let mut cut = false;
         let level = match d.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
@@ -435,7 +436,9 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
                     );
                 }
                 Some(q) => {
-                    // A cut line: the position comes from the location, not from the window.
+                    // A cut line: the position comes from the location, not from the window
+                    // (a snippet without a path after it adds an empty `:::` line, dropped below).
+                    cut = true;
                     group = group
                         .element(
                             Origin::path(shown)
@@ -460,12 +463,41 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
         if let Some(h) = &d.help {
             group = group.element(Level::HELP.message(h.as_str()));
         }
-        out.push_str(&renderer.render(&[group]));
+        let rendered = renderer.render(&[group]);
+        if cut {
+            for line in rendered.lines() {
+                if visible(line).trim() != ":::" {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.pop();
+        } else {
+            out.push_str(&rendered);
+        }
         out.push_str("\n\n");
     }
     for (file, n) in left_out {
         out.push_str(&more_problems(n, file, base));
         out.push_str("\n\n");
+    }
+    out
+}
+
+/// A rendered line without its ANSI colour sequences.
+fn visible(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -738,6 +770,9 @@ mod tests {
         let shown = render_human(&[Diagnostic::error("x", "y").at(loc.clone())], None, false);
         assert!(shown.contains(&format!("v.yaml:1:{}", at + 1)), "{shown}");
         assert!(shown.lines().all(|l| l.len() < 400), "{shown}");
+        assert!(!shown.contains(":::"), "{shown}");
+        let styled = render_human(&[Diagnostic::error("x", "y").at(loc)], None, true);
+        assert!(!visible(&styled).contains(":::"), "{styled}");
     }
 
     #[test]
