@@ -51,6 +51,23 @@ pub enum ValuesError {
     Yaml(#[from] YamlError),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+    /// A file under the apps or components directory leads out of it through a symbolic link;
+    /// not read (exit 1: the source carries the diagnostic).
+    #[error("{escape}")]
+    SymlinkEscape {
+        escape: crate::fsutil::SymlinkEscape,
+        #[source]
+        invalid: crate::error::Invalid,
+    },
+}
+
+impl From<crate::fsutil::SymlinkEscape> for ValuesError {
+    fn from(escape: crate::fsutil::SymlinkEscape) -> Self {
+        ValuesError::SymlinkEscape {
+            invalid: escape.invalid(),
+            escape,
+        }
+    }
 }
 
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
@@ -59,6 +76,10 @@ pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, Va
     let files = crate::workspace::app_files(app_dir, env);
     let mut merged: Option<Node> = None;
     for (i, f) in files.iter().enumerate() {
+        // The app's directory and files must stay inside the apps directory.
+        if let Some(apps) = app_dir.parent() {
+            crate::fsutil::confined(f, apps)?;
+        }
         let text = yaml::read_source(f)?;
         let node = yaml::parse(&text, i as u32 + 1, f)?;
         match merged.as_mut() {
@@ -169,6 +190,9 @@ pub struct Job {
     pub app: String,
     pub files: Vec<PathBuf>,
     pub env: Option<String>,
+    /// The directory the files were found in (the apps directory): a file that leads out of it
+    /// through a symbolic link is refused unread. `None`: the user named the files.
+    pub confine: Option<PathBuf>,
 }
 
 /// The base values file a validation thread loaded last. The jobs of one app (one per
@@ -198,6 +222,8 @@ pub struct Validator {
     defaults: Node,
     schema: Option<schema::Schema>,
     platform: rules::Platform,
+    /// The apps directory of `appkit.yaml` ([`Validator::validate_files`] confines to it).
+    apps_dir: Option<PathBuf>,
 }
 
 impl Validator {
@@ -229,6 +255,7 @@ impl Validator {
             defaults,
             schema,
             platform,
+            apps_dir: loaded.map(Loaded::apps_dir),
         })
     }
 
@@ -240,7 +267,9 @@ impl Validator {
             let mut cache = LoadCache::default();
             c.iter()
                 .flat_map(|j| {
-                    match self.coalesce_with(&j.app, &j.files, j.env.as_deref(), &mut cache) {
+                    let confine = j.confine.as_deref();
+                    match self.coalesce_with(&j.app, &j.files, j.env.as_deref(), confine, &mut cache)
+                    {
                         Ok(values) => self.check(&values),
                         Err(diags) => diags,
                     }
@@ -250,27 +279,31 @@ impl Validator {
         crate::par::map_chunks(jobs, 1, |c: &[Job]| chunk_diags(c))
     }
 
-    /// Validate explicit values files (merged in order) as the values of `app` in `env`.
+    /// Validate an app's files (merged in order) as the values of `app` in `env`; files under the
+    /// apps directory must stay inside it.
     pub fn validate_files(
         &self,
         app: &str,
         files: &[PathBuf],
         env: Option<&str>,
     ) -> Vec<Diagnostic> {
-        match self.coalesce(app, files, env) {
+        let confine = self.apps_dir.as_deref();
+        match self.coalesce_with(app, files, env, confine, &mut LoadCache::default()) {
             Ok(values) => self.check(&values),
             Err(diags) => diags,
         }
     }
 
     /// Load and coalesce; load problems come back as diagnostics (codes in [`UNREADABLE_CODES`]).
+    /// Files under `confine` must stay inside it ([`Job::confine`]).
     pub fn coalesce(
         &self,
         app: &str,
         paths: &[PathBuf],
         env: Option<&str>,
+        confine: Option<&Path>,
     ) -> Result<AppValues, Vec<Diagnostic>> {
-        self.coalesce_with(app, paths, env, &mut LoadCache::default())
+        self.coalesce_with(app, paths, env, confine, &mut LoadCache::default())
     }
 
     /// [`Self::coalesce`], reusing the first file's load from `cache` when it is the same file.
@@ -279,12 +312,19 @@ impl Validator {
         app: &str,
         paths: &[PathBuf],
         env: Option<&str>,
+        confine: Option<&Path>,
         cache: &mut LoadCache,
     ) -> Result<AppValues, Vec<Diagnostic>> {
         let mut files = vec![self.chart_values.clone()];
         let mut user: Option<Node> = None;
         let mut errors = Vec::new();
         for (i, path) in paths.iter().enumerate() {
+            if let Some(root) = confine {
+                if let Err(escape) = crate::fsutil::confined(path, root) {
+                    errors.push(escape.diagnostic());
+                    continue;
+                }
+            }
             if i == 0 {
                 if let Some((source, node)) = cache.get(path) {
                     user = Some(node.clone());

@@ -129,7 +129,9 @@ const NOT_SECRET_SUFFIXES: [&str; 7] =
 /// A key that names a credential.
 pub(super) fn is_secret_key(k: &str) -> bool {
     let n = norm(k);
-    SECRET_WORDS.iter().any(|w| n.contains(w))
+    // `auth` alone (a Docker config's base64 `user:password`), not `author` or `oauthIssuer`.
+    n == "auth"
+        || SECRET_WORDS.iter().any(|w| n.contains(w))
         && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
 }
 
