@@ -270,6 +270,27 @@ impl SymlinkEscape {
     }
 }
 
+/// A [`SymlinkEscape`] as a domain error: its message, and as its source the [`Invalid`] that
+/// makes the command exit 1 and carries the diagnostic (boxed: error enums stay small).
+///
+/// [`Invalid`]: crate::error::Invalid
+#[derive(Debug, thiserror::Error)]
+#[error("{escape}")]
+pub struct Refused {
+    pub escape: SymlinkEscape,
+    #[source]
+    pub invalid: crate::error::Invalid,
+}
+
+impl From<SymlinkEscape> for Box<Refused> {
+    fn from(escape: SymlinkEscape) -> Self {
+        Box::new(Refused {
+            invalid: escape.invalid(),
+            escape,
+        })
+    }
+}
+
 /// Whether `path`, found under `root`, stays inside `root` with every symbolic link on the way
 /// followed (the whole chain: `apps/a` may itself be a link). Only links are resolved; nothing is
 /// opened. A path that is not below `root` as written, or that does not exist, is not this
@@ -460,7 +481,10 @@ mod tests {
         // A directory on the way leads out.
         symlink(&outside, root.join("b")).unwrap();
         let e = confined(&root.join("b/values.yaml"), &root).unwrap_err();
-        assert_eq!((e.link, e.file), (root.join("b"), root.join("b/values.yaml")));
+        assert_eq!(
+            (e.link, e.file),
+            (root.join("b"), root.join("b/values.yaml"))
+        );
         // Dangling, out: refused; dangling, in: reading reports it.
         symlink("/nonexistent/config.json", root.join("a/values.x.yaml")).unwrap();
         assert!(confined(&root.join("a/values.x.yaml"), &root).is_err());

@@ -40,12 +40,8 @@ pub enum LockError {
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
     /// `appkit.lock` is a symbolic link out of the platform repo; not read (exit 1).
-    #[error("{escape}")]
-    SymlinkEscape {
-        escape: crate::fsutil::SymlinkEscape,
-        #[source]
-        invalid: crate::error::Invalid,
-    },
+    #[error(transparent)]
+    SymlinkEscape(Box<crate::fsutil::Refused>),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -82,10 +78,7 @@ impl Lock {
     /// of its directory (the platform repo) is refused without being read.
     pub fn load(path: &Path) -> Result<Option<Lock>, LockError> {
         if let Some(dir) = path.parent() {
-            crate::fsutil::confined(path, dir).map_err(|escape| LockError::SymlinkEscape {
-                invalid: escape.invalid(),
-                escape,
-            })?;
+            crate::fsutil::confined(path, dir).map_err(|e| LockError::SymlinkEscape(e.into()))?;
         }
         let text = match crate::fsutil::read_to_string_limited(path, MAX_LOCK_BYTES) {
             Ok(t) => t,

@@ -21,3 +21,4 @@ mod scaffold;
 mod secrets;
 mod tls;
 mod validate;
+mod values_security;

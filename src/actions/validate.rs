@@ -76,7 +76,11 @@ pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
     let envs = environments(ws, req.envs)?;
     let (jobs, mut diags) = match ws {
         Some(w) if req.inputs.is_empty() => (workspace_jobs(w, &envs)?, Vec::new()),
-        _ => input_jobs(req.inputs, &envs, ws.map(|w| w.config().apps_dir()).as_deref()),
+        _ => input_jobs(
+            req.inputs,
+            &envs,
+            ws.map(|w| w.config().apps_dir()).as_deref(),
+        ),
     };
     let apps: BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let job_envs: BTreeSet<&str> = jobs.iter().filter_map(|j| j.env.as_deref()).collect();

@@ -75,12 +75,8 @@ impl Templates {
             let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => {
                     if let Some(dir) = override_dir {
-                        crate::fsutil::confined(&path, dir).map_err(|escape| {
-                            ScaffoldError::SymlinkEscape {
-                                invalid: escape.invalid(),
-                                escape,
-                            }
-                        })?;
+                        crate::fsutil::confined(&path, dir)
+                            .map_err(|e| ScaffoldError::SymlinkEscape(e.into()))?;
                     }
                     let text = crate::fsutil::read_to_string_limited(&path, TEMPLATE_LIMIT)
                         .map_err(|source| ScaffoldError::Read {

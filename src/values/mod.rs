@@ -52,21 +52,13 @@ pub enum ValuesError {
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
     /// A file under the apps or components directory leads out of it through a symbolic link;
-    /// not read (exit 1: the source carries the diagnostic).
-    #[error("{escape}")]
-    SymlinkEscape {
-        escape: crate::fsutil::SymlinkEscape,
-        #[source]
-        invalid: crate::error::Invalid,
-    },
+    #[error(transparent)]
+    SymlinkEscape(Box<crate::fsutil::Refused>),
 }
 
 impl From<crate::fsutil::SymlinkEscape> for ValuesError {
     fn from(escape: crate::fsutil::SymlinkEscape) -> Self {
-        ValuesError::SymlinkEscape {
-            invalid: escape.invalid(),
-            escape,
-        }
+        ValuesError::SymlinkEscape(escape.into())
     }
 }
 
@@ -268,8 +260,13 @@ impl Validator {
             c.iter()
                 .flat_map(|j| {
                     let confine = j.confine.as_deref();
-                    match self.coalesce_with(&j.app, &j.files, j.env.as_deref(), confine, &mut cache)
-                    {
+                    match self.coalesce_with(
+                        &j.app,
+                        &j.files,
+                        j.env.as_deref(),
+                        confine,
+                        &mut cache,
+                    ) {
                         Ok(values) => self.check(&values),
                         Err(diags) => diags,
                     }

@@ -22,6 +22,9 @@ use super::yaml::{Node, Val};
 use super::AppValues;
 use crate::diagnostics::Diagnostic;
 
+/// Unknown keys of one mapping that get a "did you mean" suggestion.
+const MAX_SUGGESTIONS: usize = 1000;
+
 /// The largest `values.schema.json` read.
 pub const MAX_SCHEMA_BYTES: u64 = 5 * 1024 * 1024;
 
@@ -160,7 +163,7 @@ impl Schema {
                 } else {
                     format!("allowed keys: {}", allowed.join(", "))
                 };
-                for key in unexpected {
+                for (n, key) in unexpected.iter().enumerate() {
                     let mut child_path = path.clone();
                     child_path.push(key.clone());
                     let child = children.get(key.as_str()).copied();
@@ -168,8 +171,12 @@ impl Schema {
                         Diagnostic::error("schema", format!("unknown key `{key}` {where_}"));
                     d.path = Some(to_pointer(&child_path));
                     let mut help = String::new();
-                    if let Some(best) = closest(key, &allowed) {
-                        help.push_str(&format!("did you mean `{best}`? "));
+                    // "Did you mean" for the first keys of a mapping only: thousands of unknown
+                    // keys are not typos, and the comparisons are the costliest part.
+                    if n < MAX_SUGGESTIONS {
+                        if let Some(best) = closest(key, &allowed) {
+                            help.push_str(&format!("did you mean `{best}`? "));
+                        }
                     }
                     help.push_str(&allowed_list);
                     d.help = Some(help);

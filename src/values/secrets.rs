@@ -132,7 +132,7 @@ pub(super) fn is_secret_key(k: &str) -> bool {
     // `auth` alone (a Docker config's base64 `user:password`), not `author` or `oauthIssuer`.
     n == "auth"
         || SECRET_WORDS.iter().any(|w| n.contains(w))
-        && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
+            && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
 }
 
 /// Recognise private keys, JWTs and well-known token formats (the value itself is never printed).
