@@ -451,15 +451,6 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
     );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["errors"], 40_000);
-    let mut c = appkit();
-    c.current_dir(&repo).args(["validate", "-e", "dev"]);
-    bounded(
-        "40k unknown keys in one mapping (validate)",
-        &c,
-        1,
-        1.5,
-        "… and 39800 more problems in apps/app1/values.yaml",
-    );
     // A 670 KB file of unknown keys, both environments: memory bounded by the input. Before:
     // 32 s of CPU, 135 MiB (debug). After: 2.7 s, 95 MiB.
     let mut text = good.clone();
