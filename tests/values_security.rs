@@ -383,6 +383,18 @@ fn every_quote_of_a_file_masks_all_its_secrets_in_every_format() {
         let r = bounded(&case, &c, 2, 0.25, "values.dev.yaml");
         assert_no_secret(&case, &r, &secrets);
     }
+    // A message that quotes the text it cannot read.
+    fs::write(
+        repo.join("apps/app1/values.prod.yaml"),
+        format!("password: !!int {flow}
+"),
+    )
+    .unwrap();
+    for (o, c) in in_every_format(&repo, &["validate", "-e", "prod"]) {
+        let case = format!("a secret in a tag error (validate -o {o})");
+        let r = bounded(&case, &c, 2, 0.25, "cannot read `****` as !!int");
+        assert_no_secret(&case, &r, &secrets);
+    }
 }
 
 /// 20,000 namespaces on one 150 KB line: 20,001 diagnostics on one line.

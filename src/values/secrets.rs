@@ -86,9 +86,19 @@ pub fn lexical(text: &str) -> Found {
             let v_len = line[v_from..]
                 .find([',', '}', ']', '#', '\r', '\n'])
                 .unwrap_or(line.len() - v_from);
-            let value = line[v_from..v_from + v_len].trim_end();
+            let mut value = line[v_from..v_from + v_len].trim_end();
+            let mut at = line_start + v_from;
+            // Past a tag or an anchor (`!!int 123`, `&a x`).
+            while value.starts_with(['!', '&']) {
+                let Some(sp) = value.find(char::is_whitespace) else {
+                    value = "";
+                    break;
+                };
+                let rest = value[sp..].trim_start();
+                at += value.len() - rest.len();
+                value = rest;
+            }
             if !value.is_empty() && value != "|" && value != ">" {
-                let at = line_start + v_from;
                 out.push((at..at + value.len(), value.to_string()));
             }
         }
@@ -190,15 +200,20 @@ mod tests {
 
     #[test]
     fn secrets_of_a_broken_file_are_found_by_line() {
-        let text = "a: {password: hunter2secret, bogus: [\nb: ghp_abcdefghijklmnopqrstuvwxyz0123456789 x\nsecretName: n\n";
+        let text = "a: {password: hunter2secret, bogus: [\nb: ghp_abcdefghijklmnopqrstuvwxyz0123456789 x\nsecretName: n\ntoken: !!int &t tok123\n";
         let found: Vec<&str> = lexical(text)
             .iter()
             .map(|(r, _)| &text[r.clone()])
             .collect();
         assert_eq!(
             found,
-            ["hunter2secret", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"]
+            [
+                "hunter2secret",
+                "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "tok123"
+            ]
         );
+        assert!(lexical(text).iter().all(|(r, v)| &text[r.clone()] == v));
     }
 
     #[test]
