@@ -386,8 +386,10 @@ fn every_quote_of_a_file_masks_all_its_secrets_in_every_format() {
     // A message that quotes the text it cannot read.
     fs::write(
         repo.join("apps/app1/values.prod.yaml"),
-        format!("password: !!int {flow}
-"),
+        format!(
+            "password: !!int {flow}
+"
+        ),
     )
     .unwrap();
     for (o, c) in in_every_format(&repo, &["validate", "-e", "prod"]) {
