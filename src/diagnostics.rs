@@ -7,17 +7,38 @@
 //! when the problem was found, so rendering never reads a file again (the file may have changed,
 //! or be a FIFO the reader refused). Without the text only `--> file:line:col` is shown.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
 
-/// One file's text as it was read, kept for quoting it in diagnostics.
+/// Human output shows at most this many diagnostics per file, then "… and N more problems in
+/// FILE" (the JSON output has every one up to [`MAX_JSON_DIAGNOSTICS`]).
+pub const MAX_HUMAN_PER_FILE: usize = 200;
+/// The JSON output lists at most this many diagnostics; `truncated` counts the rest.
+pub const MAX_JSON_DIAGNOSTICS: usize = 10_000;
+/// A quoted source line longer than this is cut to a window around the carets.
+const MAX_QUOTED_LINE: usize = 240;
+/// Bytes of context shown left and right of the carets in a cut line.
+const QUOTE_CONTEXT: usize = 60;
+/// The most bytes of a span shown under carets in a cut line.
+const MAX_CARETS: usize = 100;
+
+/// One file's text as it was read, kept for quoting it in diagnostics, with the byte ranges of
+/// the secrets in it: every quote of the file, by any diagnostic and in every output, masks them.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// Byte ranges of secret values (sorted by start, not overlapping).
+    secrets: Vec<Range<usize>>,
+    /// The secrets as written and as read, for [`redact`].
+    secret_words: Vec<String>,
+    /// Byte offset of each line's start (built on first use).
+    line_starts: OnceLock<Vec<u32>>,
 }
 
 /// The path and size only: a diagnostic's `Debug` stays readable (and never dumps a file).
@@ -26,17 +47,147 @@ impl std::fmt::Debug for SourceFile {
         f.debug_struct("SourceFile")
             .field("path", &self.path)
             .field("bytes", &self.text.len())
+            .field("secrets", &self.secrets.len())
             .finish()
     }
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<SourceFile> {
+        Self::with_secrets(path, text, Vec::new())
+    }
+
+    /// A file whose secrets are never quoted: `found` holds each one's byte range (in any order,
+    /// ranges may overlap) and its value as read (which messages must not quote either).
+    pub fn with_secrets(
+        path: impl Into<PathBuf>,
+        text: impl Into<String>,
+        found: Vec<(Range<usize>, String)>,
+    ) -> Arc<SourceFile> {
+        let text = text.into();
+        let mut words: Vec<String> = Vec::new();
+        let mut spans = Vec::with_capacity(found.len());
+        for (r, value) in found {
+            if let Some(raw) = text.get(r.clone()) {
+                let raw = raw.trim();
+                words.push(raw.to_string());
+                let unquoted = raw.trim_matches(|c| c == '"' || c == '\'');
+                if unquoted.len() != raw.len() {
+                    words.push(unquoted.to_string());
+                }
+            }
+            words.push(value.trim().to_string());
+            spans.push(r);
+        }
+        words.retain(|w| !w.is_empty());
+        words.sort();
+        words.dedup();
         Arc::new(SourceFile {
             path: path.into(),
-            text: text.into(),
+            secrets: normalise_spans(spans, text.len()),
+            secret_words: words,
+            text,
+            line_starts: OnceLock::new(),
         })
     }
+
+    /// The secret byte ranges of the file (sorted, not overlapping).
+    pub fn secrets(&self) -> &[Range<usize>] {
+        &self.secrets
+    }
+
+    /// Each secret as written and as read (for keeping them out of messages).
+    pub fn secret_words(&self) -> &[String] {
+        &self.secret_words
+    }
+
+    /// The byte range of the line holding byte `at` (without its line break).
+    fn line_of(&self, at: usize) -> Range<usize> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| (i + 1) as u32))
+                .collect()
+        });
+        let i = starts
+            .partition_point(|&s| s as usize <= at)
+            .saturating_sub(1);
+        let start = starts[i] as usize;
+        let end = starts
+            .get(i + 1)
+            .map_or(self.text.len(), |&n| n as usize - 1);
+        start..end
+    }
+}
+
+/// Sort, clamp to `len` and merge overlapping ranges.
+fn normalise_spans(mut spans: Vec<Range<usize>>, len: usize) -> Vec<Range<usize>> {
+    spans.retain(|r| r.start < r.end.min(len));
+    spans.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for r in spans {
+        let r = r.start..r.end.min(len);
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// Replace every whole quoted word of `text` that is one of `secrets` by `****`: the pieces
+/// between backticks or double quotes, and blank-separated words (trimmed of punctuation). Linear
+/// in the length of `text`.
+pub fn redact(text: &str, secrets: &std::collections::HashSet<String>) -> Option<String> {
+    if secrets.is_empty() {
+        return None;
+    }
+    let mut hits: Vec<Range<usize>> = Vec::new();
+    let mut piece_start = 0;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), '`')))
+    {
+        if c == '`' || c == '"' {
+            let piece = &text[piece_start..i];
+            if secrets.contains(piece) || secrets.contains(piece.trim()) {
+                hits.push(piece_start..i);
+            }
+            piece_start = i + c.len_utf8();
+        }
+    }
+    let mut word_start = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        let sep = c.is_whitespace() || c == '`' || c == '"' || c == '/';
+        match (sep, word_start) {
+            (false, None) => word_start = Some(i),
+            (true, Some(s)) => {
+                let word = &text[s..i];
+                let trimmed = word.trim_matches(|c: char| "()[]{},.;:'".contains(c));
+                if !trimmed.is_empty() && secrets.contains(trimmed) {
+                    let off = s + word.find(trimmed).unwrap_or(0);
+                    hits.push(off..off + trimmed.len());
+                }
+                word_start = None;
+            }
+            _ => {}
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    let hits = normalise_spans(hits, text.len());
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for h in hits {
+        out.push_str(&text[at..h.start]);
+        out.push_str("****");
+        at = h.end;
+    }
+    out.push_str(&text[at..]);
+    Some(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -189,13 +340,17 @@ impl Diagnostic {
 /// Sort diagnostics by file, line, column, then code and message, and drop exact duplicates
 /// (the same problem found for several environments of one app).
 pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
-    let key = |d: &Diagnostic| {
-        let (f, l, c) = d.location.as_ref().map_or((PathBuf::new(), 0, 0), |l| {
-            (l.file.clone(), l.line, l.column)
-        });
-        (f, l, c, d.code.clone(), d.message.clone(), d.severity)
-    };
-    diags.sort_by_key(|a| key(a));
+    fn key(d: &Diagnostic) -> (Option<(&Path, usize, usize)>, &str, &str, Severity) {
+        (
+            d.location
+                .as_ref()
+                .map(|l| (l.file.as_path(), l.line, l.column)),
+            d.code.as_str(),
+            d.message.as_str(),
+            d.severity,
+        )
+    }
+    diags.sort_by(|a, b| key(a).cmp(&key(b)));
     diags.dedup_by(|a, b| key(a) == key(b) && a.help == b.help);
 }
 
@@ -205,17 +360,61 @@ pub fn display_path(p: &Path, base: Option<&Path>) -> String {
     crate::workspace::display_path(p, base.unwrap_or(Path::new("")))
 }
 
+/// The diagnostics to show when at most `per_file` are shown per file: their indexes, and (file,
+/// count) of those left out, in the order the files first appear. Diagnostics without a file
+/// are all shown.
+fn capped(diags: &[Diagnostic], per_file: usize) -> (Vec<usize>, Vec<(&Path, usize)>) {
+    let mut counts: HashMap<&Path, usize> = HashMap::new();
+    let mut order: Vec<&Path> = Vec::new();
+    let mut shown = Vec::with_capacity(diags.len().min(per_file * 4));
+    for (i, d) in diags.iter().enumerate() {
+        let Some(loc) = &d.location else {
+            shown.push(i);
+            continue;
+        };
+        let n = counts.entry(loc.file.as_path()).or_insert_with(|| {
+            order.push(loc.file.as_path());
+            0
+        });
+        *n += 1;
+        if *n <= per_file {
+            shown.push(i);
+        }
+    }
+    let left_out = order
+        .into_iter()
+        .filter_map(|f| {
+            let n = counts[f];
+            (n > per_file).then(|| (f, n - per_file))
+        })
+        .collect();
+    (shown, left_out)
+}
+
+fn more_problems(n: usize, file: &Path, base: Option<&Path>) -> String {
+    format!(
+        "… and {n} more problem{} in {}",
+        if n == 1 { "" } else { "s" },
+        display_path(file, base)
+    )
+}
+
 /// Render diagnostics like a compiler (`error[code]: …` / `--> file:line:col` / source line with
-/// carets / `= help: …`). Source lines come from the text each location carries; without it only
-/// the file name and position are shown. Paths are shown relative to `base`.
+/// carets / `= help: …`). Source lines come from the text each location carries, with every
+/// secret of that file masked; without it only the file name and position are shown. Paths are
+/// shown relative to `base`. At most [`MAX_HUMAN_PER_FILE`] diagnostics per file are rendered,
+/// then one "… and N more problems in FILE" line; a long line is cut around the carets, so the
+/// work and the output are linear in the number of diagnostics shown.
 pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> String {
     let renderer = if color {
         Renderer::styled()
     } else {
         Renderer::plain()
     };
+    let (shown, left_out) = capped(diags, MAX_HUMAN_PER_FILE);
     let mut out = String::new();
-    for d in diags {
+    for d in shown.into_iter().map(|i| &diags[i]) {
+        let mut cut = false;
         let level = match d.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
@@ -224,34 +423,33 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
         let mut group = Group::with_title(title);
         if let Some(loc) = &d.location {
             let shown = display_path(&loc.file, base);
-            let text = loc.source.as_ref().map(|s| s.text.as_str());
-            match text.and_then(|t| line_around(t, loc)) {
-                Some((line_text, span)) => {
-                    // Never echo a secret: mask the flagged value in the quoted source line.
-                    let line_text = if d.code == crate::rules::INLINE_SECRET.code {
-                        let mut masked = line_text[..span.start].to_string();
-                        masked.push_str(&"*".repeat(line_text[span.clone()].chars().count()));
-                        masked.push_str(&line_text[span.end..]);
-                        std::borrow::Cow::Owned(masked)
-                    } else {
-                        std::borrow::Cow::Borrowed(line_text)
-                    };
-                    let span = if d.code == crate::rules::INLINE_SECRET.code {
-                        span.start
-                            ..span.start
-                                + line_text[span.start..]
-                                    .chars()
-                                    .take_while(|c| *c == '*')
-                                    .count()
-                    } else {
-                        span
-                    };
+            // The flagged value of an inline-secret diagnostic is masked even when the file's
+            // secrets were not computed.
+            let own_secret = (d.code == crate::rules::INLINE_SECRET.code).then(|| loc.span.clone());
+            match loc.source.as_ref().and_then(|s| quote(s, loc, own_secret)) {
+                Some(q) if !q.cut => {
                     group = group.element(
-                        Snippet::source(line_text)
+                        Snippet::source(q.text)
                             .line_start(loc.line)
                             .path(shown)
-                            .annotation(AnnotationKind::Primary.span(span)),
+                            .annotation(AnnotationKind::Primary.span(q.carets)),
                     );
+                }
+                Some(q) => {
+                    // A cut line: the position comes from the location, not from the window
+                    // (a snippet without a path after it adds an empty `:::` line, dropped below).
+                    cut = true;
+                    group = group
+                        .element(
+                            Origin::path(shown)
+                                .line(loc.line)
+                                .char_column(loc.column.max(1)),
+                        )
+                        .element(
+                            Snippet::source(q.text)
+                                .line_start(loc.line)
+                                .annotation(AnnotationKind::Primary.span(q.carets)),
+                        );
                 }
                 None => {
                     let mut origin = Origin::path(shown);
@@ -265,25 +463,70 @@ pub fn render_human(diags: &[Diagnostic], base: Option<&Path>, color: bool) -> S
         if let Some(h) = &d.help {
             group = group.element(Level::HELP.message(h.as_str()));
         }
-        out.push_str(&renderer.render(&[group]));
+        let rendered = renderer.render(&[group]);
+        if cut {
+            for line in rendered.lines() {
+                if visible(line).trim() != ":::" {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.pop();
+        } else {
+            out.push_str(&rendered);
+        }
+        out.push_str("\n\n");
+    }
+    for (file, n) in left_out {
+        out.push_str(&more_problems(n, file, base));
         out.push_str("\n\n");
     }
     out
 }
 
-/// The source line of a location and the caret span inside it (at least one character).
-fn line_around<'t>(text: &'t str, loc: &Location) -> Option<(&'t str, std::ops::Range<usize>)> {
+/// A rendered line without its ANSI colour sequences.
+fn visible(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A source line as quoted under a diagnostic.
+#[derive(Debug, PartialEq)]
+struct Quote {
+    /// The line (or a window of it, with `…` where it was cut), secrets masked.
+    text: String,
+    /// The caret range in `text` (at least one character).
+    carets: Range<usize>,
+    /// The line was cut to a window.
+    cut: bool,
+}
+
+/// The source line of a location, with its secrets (and `extra`) masked and cut to a window
+/// around the carets when it is long. Work: the window's length plus a binary search.
+fn quote(src: &SourceFile, loc: &Location, extra: Option<Range<usize>>) -> Option<Quote> {
+    let text = src.text.as_str();
     if loc.line == 0 {
         return None;
     }
-    let start = if loc.span.start <= text.len() && text.is_char_boundary(loc.span.start) {
-        loc.span.start
-    } else {
+    let start = loc.span.start;
+    if start > text.len() || !text.is_char_boundary(start) {
         return None;
-    };
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = text[line_start..line_end].trim_end_matches('\r');
+    }
+    let lines = src.line_of(start);
+    let line_start = lines.start;
+    let line = text[lines].trim_end_matches('\r');
     // A span can start on the `\r` of a CRLF line end, which the trimmed line no longer holds
     // (found by fuzzing: `clamp` panicked with min > max).
     let rel = (start - line_start).min(line.len());
@@ -302,10 +545,69 @@ fn line_around<'t>(text: &'t str, loc: &Location) -> Option<(&'t str, std::ops::
     while end > rel + 1 && line.as_bytes()[end - 1] == b' ' {
         end -= 1;
     }
-    Some((line, rel..end))
+    let (from, to, cut) = if line.len() <= MAX_QUOTED_LINE {
+        (0, line.len(), false)
+    } else {
+        end = floor_char(line, end.min(rel + MAX_CARETS)).max(rel);
+        let from = floor_char(line, rel.saturating_sub(QUOTE_CONTEXT));
+        let to = floor_char(line, (end + QUOTE_CONTEXT).min(line.len())).max(end);
+        (from, to, true)
+    };
+    let mut out = String::with_capacity(to - from + 8);
+    if from > 0 {
+        out.push('…');
+    }
+    let secrets = src.secrets();
+    let mut next = secrets.partition_point(|r| r.end <= line_start + from);
+    let (mut c_start, mut c_end) = (None, None);
+    for (i, c) in line[from..to].char_indices() {
+        let at = from + i;
+        if at == rel {
+            c_start = Some(out.len());
+        }
+        if at == end {
+            c_end = Some(out.len());
+        }
+        let abs = line_start + at;
+        while next < secrets.len() && secrets[next].end <= abs {
+            next += 1;
+        }
+        let secret = secrets.get(next).is_some_and(|r| r.start <= abs)
+            || extra.as_ref().is_some_and(|r| r.contains(&abs));
+        out.push(if secret { '*' } else { c });
+    }
+    let c_start = c_start.unwrap_or(out.len());
+    let c_end = c_end.unwrap_or(out.len());
+    let carets = if c_end > c_start {
+        c_start..c_end
+    } else {
+        c_start
+            ..out[c_start..]
+                .chars()
+                .next()
+                .map_or(c_start, |c| c_start + c.len_utf8())
+    };
+    if to < line.len() {
+        out.push('…');
+    }
+    Some(Quote {
+        text: out,
+        carets,
+        cut,
+    })
 }
 
-/// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`).
+/// The largest char boundary of `s` at or below `i`.
+fn floor_char(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`), at most
+/// [`MAX_HUMAN_PER_FILE`] per file, then one `::warning` saying how many more there are.
 pub fn render_github(diags: &[Diagnostic], base: Option<&Path>) -> String {
     fn esc_data(s: &str) -> String {
         s.replace('%', "%25")
@@ -315,8 +617,9 @@ pub fn render_github(diags: &[Diagnostic], base: Option<&Path>) -> String {
     fn esc_prop(s: &str) -> String {
         esc_data(s).replace(':', "%3A").replace(',', "%2C")
     }
+    let (shown, left_out) = capped(diags, MAX_HUMAN_PER_FILE);
     let mut out = String::new();
-    for d in diags {
+    for d in shown.into_iter().map(|i| &diags[i]) {
         let kind = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -341,13 +644,23 @@ pub fn render_github(diags: &[Diagnostic], base: Option<&Path>) -> String {
             esc_data(&msg)
         ));
     }
+    for (file, n) in left_out {
+        out.push_str(&format!(
+            "::warning file={},title=appkit::{}\n",
+            esc_prop(&display_path(file, base)),
+            esc_data(&more_problems(n, file, base))
+        ));
+    }
     out
 }
 
-/// The stable JSON form: `{"diagnostics": [...], "errors": N, "warnings": N}` with paths relative to `base`.
+/// The stable JSON form: `{"diagnostics": [...], "errors": N, "warnings": N, "truncated": N}`
+/// with paths relative to `base`. At most [`MAX_JSON_DIAGNOSTICS`] are listed; `truncated`
+/// counts those left out (`errors` and `warnings` count all of them).
 pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
     let items: Vec<serde_json::Value> = diags
         .iter()
+        .take(MAX_JSON_DIAGNOSTICS)
         .map(|d| {
             let mut v = serde_json::json!({
                 "severity": d.severity,
@@ -371,7 +684,12 @@ pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
         })
         .collect();
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    serde_json::json!({"diagnostics": items, "errors": errors, "warnings": diags.len() - errors})
+    serde_json::json!({
+        "diagnostics": items,
+        "errors": errors,
+        "warnings": diags.len() - errors,
+        "truncated": diags.len().saturating_sub(MAX_JSON_DIAGNOSTICS),
+    })
 }
 
 /// The candidate closest to `given`, when it is close enough for "did you mean" (Jaro-Winkler
@@ -399,13 +717,117 @@ mod tests {
 
     #[test]
     fn a_span_on_the_cr_of_a_crlf_line_end_does_not_panic() {
-        let text = "a: 1\r\nb: 2\r";
-        for start in 0..=text.len() {
+        let src = SourceFile::new("v.yaml", "a: 1\r\nb: 2\r");
+        for start in 0..=src.text.len() {
             let loc = Location::new("v.yaml", 1, 1, start..start + 1);
-            let _ = line_around(text, &loc);
+            let _ = quote(&src, &loc, None);
         }
         let loc = Location::new("v.yaml", 2, 5, 11..12);
-        assert_eq!(line_around(text, &loc), Some(("b: 2", 4..4)));
+        let q = quote(&src, &loc, None).unwrap();
+        assert_eq!((q.text.as_str(), q.carets), ("b: 2", 4..4));
+    }
+
+    #[test]
+    fn every_secret_of_the_file_is_masked_in_every_quote() {
+        let text = "m: {password: hünter2secret, bogus: 1}\nnext: x\n";
+        let at = text.find("hünter2secret").unwrap();
+        let src = SourceFile::with_secrets(
+            "v.yaml",
+            text,
+            vec![(at..at + "hünter2secret".len(), "hünter2secret".into())],
+        );
+        assert_eq!(src.secret_words(), ["hünter2secret".to_string()]);
+        // A diagnostic about `bogus` on the same line quotes the line with the secret masked.
+        let b = text.find("bogus").unwrap();
+        let loc = Location::in_source(&src, 1, 30, b..b + 5);
+        let q = quote(&src, &loc, None).unwrap();
+        assert_eq!(q.text, "m: {password: *************, bogus: 1}");
+        assert_eq!(&q.text[q.carets.clone()], "bogus");
+        let d = Diagnostic::error("schema", "unknown key `bogus`").at(loc);
+        let shown = render_human(&[d], None, false);
+        assert!(!shown.contains("hünter2secret"), "{shown}");
+        assert!(
+            shown.contains("-->") && shown.contains("v.yaml:1:30"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_carets_and_keeps_its_column() {
+        let text = format!(
+            "l: [{}]\n",
+            (0..5000)
+                .map(|i| format!("n{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let src = SourceFile::new("v.yaml", text.clone());
+        let at = text.find("n4000").unwrap();
+        let loc = Location::at_byte(&src, at, at + 5);
+        let q = quote(&src, &loc, None).unwrap();
+        assert!(q.cut && q.text.len() < 2 * QUOTE_CONTEXT + 20, "{}", q.text);
+        assert_eq!(&q.text[q.carets.clone()], "n4000");
+        let shown = render_human(&[Diagnostic::error("x", "y").at(loc.clone())], None, false);
+        assert!(shown.contains(&format!("v.yaml:1:{}", at + 1)), "{shown}");
+        assert!(shown.lines().all(|l| l.len() < 400), "{shown}");
+        assert!(!shown.contains(":::"), "{shown}");
+        let styled = render_human(&[Diagnostic::error("x", "y").at(loc)], None, true);
+        assert!(!visible(&styled).contains(":::"), "{styled}");
+    }
+
+    #[test]
+    fn human_and_github_output_are_capped_per_file_and_json_overall() {
+        let src = SourceFile::new("v.yaml", "a: 1\n");
+        let diags: Vec<Diagnostic> = (0..MAX_HUMAN_PER_FILE + 5)
+            .map(|i| {
+                Diagnostic::error("x", format!("problem {i}")).at(Location::in_source(
+                    &src,
+                    1,
+                    1,
+                    0..1,
+                ))
+            })
+            .collect();
+        let shown = render_human(&diags, None, false);
+        assert_eq!(shown.matches("error[x]").count(), MAX_HUMAN_PER_FILE);
+        assert!(
+            shown.ends_with("… and 5 more problems in v.yaml\n\n"),
+            "{shown}"
+        );
+        let gh = render_github(&diags, None);
+        assert_eq!(gh.lines().count(), MAX_HUMAN_PER_FILE + 1);
+        assert!(gh.ends_with("::… and 5 more problems in v.yaml\n"), "{gh}");
+        let many: Vec<Diagnostic> = (0..MAX_JSON_DIAGNOSTICS + 3)
+            .map(|_| Diagnostic::warning("x", "y"))
+            .collect();
+        let j = to_json(&many, None);
+        assert_eq!(
+            j["diagnostics"].as_array().unwrap().len(),
+            MAX_JSON_DIAGNOSTICS
+        );
+        assert_eq!(
+            (j["truncated"].as_u64(), j["warnings"].as_u64()),
+            (Some(3), Some(many.len() as u64))
+        );
+    }
+
+    #[test]
+    fn quoted_secrets_are_redacted_from_messages() {
+        let secrets: std::collections::HashSet<String> =
+            ["ghp_abc".to_string(), "two words".to_string()].into();
+        assert_eq!(
+            redact("unknown key `ghp_abc` at the top level", &secrets).as_deref(),
+            Some("unknown key `****` at the top level")
+        );
+        assert_eq!(
+            redact(
+                "write \"two words\" in quotes; /a/ghp_abc, (ghp_abc)",
+                &secrets
+            )
+            .as_deref(),
+            Some("write \"****\" in quotes; /a/****, (****)")
+        );
+        assert_eq!(redact("ghp_abcd is fine", &secrets), None);
     }
 
     #[test]

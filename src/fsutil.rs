@@ -19,6 +19,11 @@
 //! Bounded reads: [`read_limited`] reads a user file only when it is a regular file (a FIFO or a
 //! device would block or never end) and no larger than a limit, so a hostile path cannot hang a
 //! run or exhaust memory.
+//!
+//! Confinement: [`confined`] says whether a path found under a directory of the platform repo
+//! (apps, components, templates, the repo itself for `appkit.yaml`/`appkit.lock`) stays inside it
+//! once every symbolic link on the way is followed — without opening anything, so a link to
+//! `~/.docker/config.json` is refused before a byte of it is read.
 
 use std::collections::HashSet;
 use std::fs;
@@ -357,6 +362,155 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(data)
 }
 
+/// The hint of every [`SymlinkEscape`].
+pub const SYMLINK_ESCAPE_HINT: &str = "files of the platform repo must stay inside it: replace the link by a copy of the file, or by a link to a file inside the same directory";
+
+/// A path found under `root` that leads outside it through a symbolic link; nothing was read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct SymlinkEscape {
+    /// The file that was to be read.
+    pub file: PathBuf,
+    /// The link on its way that leaves `root` (the file itself, or a directory above it).
+    pub link: PathBuf,
+    /// Where the link leads (resolved; for a dangling link, where it would lead).
+    pub target: PathBuf,
+    pub root: PathBuf,
+}
+
+impl SymlinkEscape {
+    /// The `symlink-escapes` diagnostic (file position only: the file was not read), paths shown
+    /// relative to the current directory.
+    pub fn diagnostic(&self) -> crate::diagnostics::Diagnostic {
+        crate::diagnostics::Diagnostic::error(crate::rules::SYMLINK_ESCAPES.code, self.message())
+            .at(crate::diagnostics::Location::file_only(self.file.clone()))
+            .help(SYMLINK_ESCAPE_HINT)
+    }
+
+    /// What happened, in one line (paths relative to the current directory).
+    fn message(&self) -> String {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let shown = |p: &Path| crate::diagnostics::display_path(p, Some(&cwd));
+        let file_abs = std::path::absolute(&self.file).unwrap_or_else(|_| self.file.clone());
+        let what = if self.link == self.file || self.link == file_abs {
+            format!("{} is a symbolic link", shown(&self.file))
+        } else {
+            format!(
+                "{} is under {}, a symbolic link",
+                shown(&self.file),
+                shown(&self.link)
+            )
+        };
+        format!(
+            "{what} to {}, outside {}; it was not read",
+            self.target.display(),
+            shown(&self.root)
+        )
+    }
+
+    /// As an error that fails the command with exit 1, carrying [`Self::diagnostic`].
+    pub fn invalid(&self) -> crate::error::Invalid {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        crate::error::Invalid::new(format!(
+            "refused {}: a symbolic link out of {}",
+            crate::diagnostics::display_path(&self.file, Some(&cwd)),
+            crate::diagnostics::display_path(&self.root, Some(&cwd))
+        ))
+        .with_hint(SYMLINK_ESCAPE_HINT)
+        .with_diagnostics(vec![self.diagnostic()])
+    }
+}
+
+/// A [`SymlinkEscape`] as a domain error: its message, and as its source the [`Invalid`] that
+/// makes the command exit 1 and carries the diagnostic (boxed: error enums stay small).
+///
+/// [`Invalid`]: crate::error::Invalid
+#[derive(Debug, thiserror::Error)]
+#[error("{escape}")]
+pub struct Refused {
+    pub escape: SymlinkEscape,
+    #[source]
+    pub invalid: crate::error::Invalid,
+}
+
+impl From<SymlinkEscape> for Box<Refused> {
+    fn from(escape: SymlinkEscape) -> Self {
+        Box::new(Refused {
+            invalid: escape.invalid(),
+            escape,
+        })
+    }
+}
+
+/// Whether `path`, found under `root`, stays inside `root` with every symbolic link on the way
+/// followed (the whole chain: `apps/a` may itself be a link). Only links are resolved; nothing is
+/// opened. A path that is not below `root` as written, or that does not exist, is not this
+/// function's business (`Ok`: reading it reports what is wrong).
+pub fn confined(path: &Path, root: &Path) -> Result<(), SymlinkEscape> {
+    use std::path::Component;
+    let escape = |link: &Path, target: PathBuf| SymlinkEscape {
+        file: path.to_path_buf(),
+        link: link.to_path_buf(),
+        target,
+        root: root.to_path_buf(),
+    };
+    // Compared as absolute paths (lexically: `apps/a` against `/repo/apps`).
+    let (abs_path, abs_root) = match (std::path::absolute(path), std::path::absolute(root)) {
+        (Ok(p), Ok(r)) => (p, r),
+        _ => return Ok(()),
+    };
+    let Ok(rel) = abs_path.strip_prefix(&abs_root) else {
+        return Ok(());
+    };
+    let Ok(real_root) = fs::canonicalize(root) else {
+        return Ok(());
+    };
+    if rel.components().any(|c| c == Component::ParentDir) {
+        return match fs::canonicalize(path) {
+            Ok(t) if !t.starts_with(&real_root) => Err(escape(path, t)),
+            _ => Ok(()),
+        };
+    }
+    let mut at = abs_root.clone();
+    for c in rel.components() {
+        let Component::Normal(name) = c else { continue };
+        at.push(name);
+        let Ok(meta) = fs::symlink_metadata(&at) else {
+            return Ok(());
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let target = match fs::canonicalize(&at) {
+            Ok(t) => t,
+            // Dangling: where it would lead, without `..` (nothing to read there, but a link out
+            // is refused all the same).
+            Err(_) => {
+                let Ok(t) = fs::read_link(&at) else {
+                    return Ok(());
+                };
+                let dir = at.parent().map(Path::to_path_buf).unwrap_or_default();
+                let dir = fs::canonicalize(&dir).unwrap_or(dir);
+                let mut out = PathBuf::new();
+                for c in dir.join(t).components() {
+                    match c {
+                        Component::ParentDir => {
+                            out.pop();
+                        }
+                        Component::CurDir => {}
+                        c => out.push(c),
+                    }
+                }
+                out
+            }
+        };
+        if !target.starts_with(&real_root) {
+            return Err(escape(&at, target));
+        }
+    }
+    Ok(())
+}
+
 /// [`read_limited`], as UTF-8 text.
 pub fn read_to_string_limited(path: &Path, limit: u64) -> io::Result<String> {
     String::from_utf8(read_limited(path, limit)?).map_err(|e| {
@@ -455,6 +609,46 @@ mod tests {
             yaml_error_message("error: line 65 column 65: budget breached: Depth { depth: 65 }"),
             "nesting too deep (at most 64 levels)"
         );
+    }
+
+    #[test]
+    fn links_that_leave_their_directory_are_found_without_reading() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("apps");
+        let outside = tmp.path().join("secret");
+        fs::create_dir_all(root.join("a")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("values.yaml"), "auth: x").unwrap();
+        fs::write(root.join("a/values.yaml"), "a: 1").unwrap();
+        // Inside: fine (a link to a sibling app, a link to a file in the same directory).
+        symlink("../a/values.yaml", root.join("a/values.dev.yaml")).unwrap();
+        assert_eq!(confined(&root.join("a/values.dev.yaml"), &root), Ok(()));
+        // The file itself leads out.
+        symlink(outside.join("values.yaml"), root.join("a/values.prod.yaml")).unwrap();
+        let e = confined(&root.join("a/values.prod.yaml"), &root).unwrap_err();
+        assert_eq!(e.link, root.join("a/values.prod.yaml"));
+        assert!(e.target.ends_with("secret/values.yaml"), "{e}");
+        // A directory on the way leads out.
+        symlink(&outside, root.join("b")).unwrap();
+        let e = confined(&root.join("b/values.yaml"), &root).unwrap_err();
+        assert_eq!(
+            (e.link, e.file),
+            (root.join("b"), root.join("b/values.yaml"))
+        );
+        // Dangling, out: refused; dangling, in: reading reports it.
+        symlink("/nonexistent/config.json", root.join("a/values.x.yaml")).unwrap();
+        assert!(confined(&root.join("a/values.x.yaml"), &root).is_err());
+        symlink("gone.yaml", root.join("a/values.y.yaml")).unwrap();
+        assert_eq!(confined(&root.join("a/values.y.yaml"), &root), Ok(()));
+        // `..` in the path, and paths not below the root as written.
+        assert!(confined(&root.join("a/../b/values.yaml"), &root).is_err());
+        assert_eq!(confined(&outside.join("values.yaml"), &root), Ok(()));
+        // The root itself may be a link (configured paths may point anywhere).
+        symlink(&root, tmp.path().join("apps-link")).unwrap();
+        let via = tmp.path().join("apps-link");
+        assert_eq!(confined(&via.join("a/values.dev.yaml"), &via), Ok(()));
+        assert!(confined(&via.join("a/values.prod.yaml"), &via).is_err());
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum LockError {
     },
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    /// `appkit.lock` is a symbolic link out of the platform repo; not read (exit 1).
+    #[error(transparent)]
+    SymlinkEscape(Box<crate::fsutil::Refused>),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -71,8 +74,12 @@ impl Lock {
         }
     }
 
-    /// Load `path`; `Ok(None)` when the file does not exist.
+    /// Load `path`; `Ok(None)` when the file does not exist. A lock that is a symbolic link out
+    /// of its directory (the platform repo) is refused without being read.
     pub fn load(path: &Path) -> Result<Option<Lock>, LockError> {
+        if let Some(dir) = path.parent() {
+            crate::fsutil::confined(path, dir).map_err(|e| LockError::SymlinkEscape(e.into()))?;
+        }
         let text = match crate::fsutil::read_to_string_limited(path, MAX_LOCK_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

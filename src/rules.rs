@@ -26,13 +26,15 @@ pub enum DefaultSeverity {
     Warning,
     /// An error in `promoted` environments, a warning elsewhere.
     ErrorWhenPromoted,
+    /// Always an error: `appkit.yaml` `rules:` cannot lower it (a safety rule).
+    Always,
 }
 
 impl DefaultSeverity {
     /// The severity in an environment (`promoted`: the environment requires digests).
     pub fn in_env(self, promoted: bool) -> Severity {
         match self {
-            DefaultSeverity::Error => Severity::Error,
+            DefaultSeverity::Error | DefaultSeverity::Always => Severity::Error,
             DefaultSeverity::Warning => Severity::Warning,
             DefaultSeverity::ErrorWhenPromoted if promoted => Severity::Error,
             DefaultSeverity::ErrorWhenPromoted => Severity::Warning,
@@ -44,6 +46,7 @@ impl DefaultSeverity {
             DefaultSeverity::Error => "error",
             DefaultSeverity::Warning => "warning",
             DefaultSeverity::ErrorWhenPromoted => "error in promoted envs, else warning",
+            DefaultSeverity::Always => "error (cannot be changed)",
         }
     }
 }
@@ -137,6 +140,13 @@ pub static UNKNOWN_NODEPOOL: Rule = Rule {
     reads: &["nodepool"],
 };
 
+pub static SYMLINK_ESCAPES: Rule = Rule {
+    code: "symlink-escapes",
+    default_severity: DefaultSeverity::Always,
+    summary: "a symbolic link under the apps, components or templates directory (or `appkit.yaml`/`appkit.lock` itself) leads outside it; it is refused without being read",
+    reads: &[],
+};
+
 /// Every platform rule, in the order the table shows them.
 pub static RULES: &[&Rule] = &[
     &IMAGE_NOT_PINNED,
@@ -149,6 +159,7 @@ pub static RULES: &[&Rule] = &[
     &NETWORK_NAMESPACE,
     &REQUESTS_EXCEED_LIMITS,
     &UNKNOWN_NODEPOOL,
+    &SYMLINK_ESCAPES,
 ];
 
 /// The rule with this code.
@@ -168,6 +179,9 @@ pub fn resolve(
     levels: &BTreeMap<String, RuleLevel>,
     promoted: bool,
 ) -> Option<Severity> {
+    if rule.default_severity == DefaultSeverity::Always {
+        return Some(Severity::Error);
+    }
     match levels.get(rule.code) {
         Some(RuleLevel::Off) => None,
         Some(RuleLevel::Error) => Some(Severity::Error),
@@ -295,6 +309,15 @@ mod tests {
         levels.insert("image-tag-not-digest".into(), RuleLevel::Error);
         assert_eq!(
             resolve(&IMAGE_TAG_NOT_DIGEST, &levels, false),
+            Some(Severity::Error)
+        );
+    }
+
+    #[test]
+    fn a_safety_rule_cannot_be_turned_off() {
+        let levels = BTreeMap::from([("symlink-escapes".to_string(), RuleLevel::Off)]);
+        assert_eq!(
+            resolve(&SYMLINK_ESCAPES, &levels, false),
             Some(Severity::Error)
         );
     }

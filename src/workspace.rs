@@ -65,7 +65,18 @@ impl Workspace {
         }
     }
 
+    /// Load `appkit.yaml` at `path`. The platform repo is its directory: `appkit.yaml` and
+    /// `appkit.lock` must not be symbolic links out of it (refused unread, exit 1) — also with
+    /// `--config`, which names the repo's file, not whatever a link there leads to. To use a
+    /// config kept elsewhere, name the real file.
     fn load(path: &Path) -> Result<Workspace> {
+        let repo = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        crate::fsutil::confined(path, repo).map_err(|e| e.invalid())?;
+        let lock = repo.join(crate::lock::LOCK_FILE);
+        crate::fsutil::confined(&lock, repo).map_err(|e| e.invalid())?;
         let (loaded, warnings) = config::load_with_warnings(path)?;
         Ok(Workspace {
             loaded,
@@ -180,7 +191,11 @@ pub fn list_apps(apps_dir: &Path) -> std::io::Result<Vec<String>> {
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if name.starts_with('.') || !entry.file_type()?.is_dir() {
+        // A link to a directory counts (whether it may be read is decided when its files are:
+        // one that leads out of the apps directory is refused then, not silently skipped).
+        let kind = entry.file_type()?;
+        let is_dir = kind.is_dir() || (kind.is_symlink() && entry.path().is_dir());
+        if name.starts_with('.') || !is_dir {
             continue;
         }
         if entry_exists(&entry.path().join(VALUES_FILE)) {

@@ -25,3 +25,4 @@ mod schema_suite;
 mod secrets;
 mod tls;
 mod validate;
+mod values_security;

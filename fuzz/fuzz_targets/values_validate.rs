@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let s = setup();
     let file: PathBuf = s.dir.path().join("values.yaml");
     std::fs::write(&file, data).unwrap();
-    let diags = match s.validator.coalesce("app1", &[file], None) {
+    let diags = match s.validator.coalesce("app1", &[file], None, None) {
         Ok(values) => s.validator.check(&values),
         Err(diags) => diags,
     };

@@ -76,7 +76,11 @@ pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
     let envs = environments(ws, req.envs)?;
     let (jobs, mut diags) = match ws {
         Some(w) if req.inputs.is_empty() => (workspace_jobs(w, &envs)?, Vec::new()),
-        _ => input_jobs(req.inputs, &envs),
+        _ => input_jobs(
+            req.inputs,
+            &envs,
+            ws.map(|w| w.config().apps_dir()).as_deref(),
+        ),
     };
     let apps: BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let job_envs: BTreeSet<&str> = jobs.iter().filter_map(|j| j.env.as_deref()).collect();
@@ -95,12 +99,14 @@ pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
 /// Every app of the workspace in the given environments (`None`: no overlay), as jobs.
 pub fn workspace_jobs(ws: &Workspace, envs: &[Option<String>]) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
+    let apps_dir = ws.config().apps_dir();
     for app in ws.apps()? {
         for env in envs {
             jobs.push(Job {
                 files: ws.app_files(&app, env.as_deref()),
                 app: app.clone(),
                 env: env.clone(),
+                confine: Some(apps_dir.clone()),
             });
         }
     }
@@ -130,18 +136,32 @@ pub fn environments(ws: Option<&Workspace>, asked: &[String]) -> Result<Vec<Opti
 }
 
 /// Turn explicit inputs into jobs; inputs that are neither a values file nor an app directory
-/// become diagnostics.
-fn input_jobs(inputs: &[PathBuf], envs: &[Option<String>]) -> (Vec<Job>, Vec<Diagnostic>) {
+/// become diagnostics. A named file (and the `values.yaml` a named overlay goes on) is the
+/// user's choice; the files found in a named app directory must stay inside the apps directory
+/// (`apps_dir`) when the app is in it, else inside the app directory.
+fn input_jobs(
+    inputs: &[PathBuf],
+    envs: &[Option<String>],
+    apps_dir: Option<&Path>,
+) -> (Vec<Job>, Vec<Diagnostic>) {
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let apps_abs = apps_dir.map(absolute);
     for input in inputs {
         let app = app_name(input);
         if workspace::is_app_dir(input) {
+            let abs = absolute(input);
+            let confine = match &apps_abs {
+                Some(a) if abs.starts_with(a) => a.clone(),
+                _ => abs.clone(),
+            };
             for env in envs {
                 jobs.push(Job {
                     app: app.clone(),
                     files: workspace::app_files(input, env.as_deref()),
                     env: env.clone(),
+                    confine: Some(confine.clone()),
                 });
             }
         } else if let Some((base, env)) = workspace::overlay_of(input) {
@@ -150,6 +170,7 @@ fn input_jobs(inputs: &[PathBuf], envs: &[Option<String>]) -> (Vec<Job>, Vec<Dia
                 app: app.clone(),
                 files: vec![base, input.clone()],
                 env: Some(env),
+                confine: None,
             });
         } else if std::fs::symlink_metadata(input).is_ok() && !input.is_dir() {
             // Any entry that is not a directory is a values file; reading it decides (a FIFO or
@@ -159,6 +180,7 @@ fn input_jobs(inputs: &[PathBuf], envs: &[Option<String>]) -> (Vec<Job>, Vec<Dia
                     app: app.clone(),
                     files: vec![input.clone()],
                     env: env.clone(),
+                    confine: None,
                 });
             }
         } else {
@@ -196,7 +218,7 @@ fn coalesced_values(validator: &Validator, jobs: &[Job]) -> Value {
         .iter()
         .filter_map(|j| {
             let v = validator
-                .coalesce(&j.app, &j.files, j.env.as_deref())
+                .coalesce(&j.app, &j.files, j.env.as_deref(), j.confine.as_deref())
                 .ok()?;
             Some(serde_json::json!({"app": j.app, "env": j.env, "values": v.json}))
         })

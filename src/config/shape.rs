@@ -326,6 +326,20 @@ impl Walker<'_> {
                         continue;
                     }
                     if let Some(v) = self.value(v, &Shape::Level, &join(path, &code), &kat) {
+                        let fixed = crate::rules::lookup(&code).is_some_and(|r| {
+                            r.default_severity == crate::rules::DefaultSeverity::Always
+                        });
+                        if fixed && v != "error" {
+                            self.out.push(
+                                Diagnostic::error(
+                                    "rule-level",
+                                    format!("the rule `{code}` cannot be lowered: it is always an error"),
+                                )
+                                .at(kat)
+                                .help("remove it from `rules`; appkit never reads a file a symbolic link leads out of the platform repo to"),
+                            );
+                            continue;
+                        }
                         out.insert(code, v);
                     }
                 }

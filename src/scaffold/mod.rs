@@ -41,6 +41,9 @@ pub enum ScaffoldError {
     ChartYaml { path: PathBuf, message: String },
     #[error("the templates directory {} does not exist", path.display())]
     TemplateDir { path: PathBuf },
+    /// A template override is a symbolic link out of the templates directory; not read (exit 1).
+    #[error(transparent)]
+    SymlinkEscape(Box<crate::fsutil::Refused>),
     /// A template that does not parse or render: a [`crate::diagnostics::Diagnostic`] (code
     /// `template`) at its file, line and column, carrying the template's text.
     #[error("{}", template_location(.0))]

@@ -74,6 +74,10 @@ impl Templates {
         for (name, embedded) in EMBEDDED.into_iter().filter(|(n, _)| wanted.contains(n)) {
             let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => {
+                    if let Some(dir) = override_dir {
+                        crate::fsutil::confined(&path, dir)
+                            .map_err(|e| ScaffoldError::SymlinkEscape(e.into()))?;
+                    }
                     let text = crate::fsutil::read_to_string_limited(&path, TEMPLATE_LIMIT)
                         .map_err(|source| ScaffoldError::Read {
                             path: path.clone(),

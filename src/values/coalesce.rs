@@ -16,13 +16,22 @@ use super::yaml::{Node, Pos, Val};
 pub fn merge_user(base: &mut Node, over: Node) {
     match (&mut base.val, over.val) {
         (Val::Map(b), Val::Map(o)) => {
+            // Key → index in `b`, so that merging large mappings stays linear.
+            let mut index: std::collections::HashMap<String, usize> = b
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect();
             for (k, v) in o {
-                match b.iter_mut().find(|(bk, _)| *bk == k) {
-                    Some((_, slot)) if slot.as_map().is_some() && v.as_map().is_some() => {
-                        merge_user(slot, v)
+                match index.get(&k).copied() {
+                    Some(i) if b[i].1.as_map().is_some() && v.as_map().is_some() => {
+                        merge_user(&mut b[i].1, v)
                     }
-                    Some((_, slot)) => *slot = v,
-                    None => b.push((k, v)),
+                    Some(i) => b[i].1 = v,
+                    None => {
+                        index.insert(k.clone(), b.len());
+                        b.push((k, v));
+                    }
                 }
             }
         }

@@ -24,7 +24,8 @@ pub struct Component {
 }
 
 /// Dapr `Component`s of every `*.yaml`/`*.yml` file in the directory (other kinds are ignored).
-/// A FIFO or device with such a name is an error (read_source refuses it), not silently skipped.
+/// A FIFO or device with such a name is an error (read_source refuses it), not silently skipped;
+/// a file that leads out of the directory through a symbolic link is refused unread.
 pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesError> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -36,6 +37,7 @@ pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesEr
         .collect();
     paths.sort();
     for path in paths {
+        crate::fsutil::confined(&path, dir)?;
         let text = yaml::read_source(&path)?;
         for doc in yaml::parse_documents(&text, 0, &path)? {
             let s = |k: &[&str]| {

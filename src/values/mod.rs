@@ -16,6 +16,7 @@
 
 pub mod coalesce;
 pub mod components;
+pub mod fanout;
 pub mod formats;
 pub mod node;
 pub mod rules;
@@ -24,6 +25,7 @@ pub mod schema;
 pub mod secrets;
 pub mod yaml;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,6 +52,15 @@ pub enum ValuesError {
     Yaml(#[from] YamlError),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+    /// A file under the apps or components directory leads out of it through a symbolic link;
+    #[error(transparent)]
+    SymlinkEscape(Box<crate::fsutil::Refused>),
+}
+
+impl From<crate::fsutil::SymlinkEscape> for ValuesError {
+    fn from(escape: crate::fsutil::SymlinkEscape) -> Self {
+        ValuesError::SymlinkEscape(escape.into())
+    }
 }
 
 /// An app's own values: `values.yaml` deep-merged with `values.<env>.yaml` when present.
@@ -58,6 +69,10 @@ pub fn app_overlay_values(app_dir: &Path, env: Option<&str>) -> Result<Value, Va
     let files = crate::workspace::app_files(app_dir, env);
     let mut merged: Option<Node> = None;
     for (i, f) in files.iter().enumerate() {
+        // The app's directory and files must stay inside the apps directory.
+        if let Some(apps) = app_dir.parent() {
+            crate::fsutil::confined(f, apps)?;
+        }
         let text = yaml::read_source(f)?;
         let node = yaml::parse(&text, i as u32 + 1, f)?;
         match merged.as_mut() {
@@ -80,6 +95,8 @@ pub struct AppValues {
     pub json: Value,
     /// Chart defaults removed by a user `null`: (JSON pointer, position of the `null`'s key).
     pub removed: Vec<(String, Pos)>,
+    /// Every secret of every file, as written and as read: never quoted in a message.
+    pub secret_words: HashSet<String>,
 }
 
 impl AppValues {
@@ -91,10 +108,46 @@ impl AppValues {
             pos.start..pos.end,
         )
     }
-    /// The source text of a node (e.g. `yes` for a boolean), when it is short.
+    /// The source text of a node (e.g. `yes` for a boolean), when it is short; `None` for a
+    /// secret (it is never quoted).
     pub fn raw(&self, n: &Node) -> Option<&str> {
         let f = self.files.get(n.pos.file as usize)?;
+        if self.is_secret(n.pos) {
+            return None;
+        }
         f.text.get(n.pos.start..n.pos.end).map(|s| s.trim_end())
+    }
+    /// Whether the text at `pos` overlaps a secret of its file.
+    pub fn is_secret(&self, pos: Pos) -> bool {
+        self.files.get(pos.file as usize).is_some_and(|f| {
+            let s = f.secrets();
+            let i = s.partition_point(|r| r.end <= pos.start);
+            s.get(i)
+                .is_some_and(|r| r.start < pos.end.max(pos.start + 1))
+        })
+    }
+    /// Take every secret of the app's files out of a diagnostic's message, help and path.
+    pub fn redact(&self, d: &mut Diagnostic) {
+        if self.secret_words.is_empty() {
+            return;
+        }
+        if let Some(m) = crate::diagnostics::redact(&d.message, &self.secret_words) {
+            d.message = m;
+        }
+        if let Some(h) = d
+            .help
+            .as_deref()
+            .and_then(|h| crate::diagnostics::redact(h, &self.secret_words))
+        {
+            d.help = Some(h);
+        }
+        if let Some(p) = d
+            .path
+            .as_deref()
+            .and_then(|p| crate::diagnostics::redact(p, &self.secret_words))
+        {
+            d.path = Some(p);
+        }
     }
     /// Attach a position (or, without one, the app's first file).
     pub fn place(&self, mut d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
@@ -130,6 +183,9 @@ pub struct Job {
     pub app: String,
     pub files: Vec<PathBuf>,
     pub env: Option<String>,
+    /// The directory the files were found in (the apps directory): a file that leads out of it
+    /// through a symbolic link is refused unread. `None`: the user named the files.
+    pub confine: Option<PathBuf>,
 }
 
 /// The base values file a validation thread loaded last. The jobs of one app (one per
@@ -159,6 +215,8 @@ pub struct Validator {
     defaults: Node,
     schema: Option<schema::Schema>,
     platform: rules::Platform,
+    /// The apps directory of `appkit.yaml` ([`Validator::validate_files`] confines to it).
+    apps_dir: Option<PathBuf>,
 }
 
 impl Validator {
@@ -181,14 +239,16 @@ impl Validator {
         } else {
             String::new()
         };
-        let defaults = yaml::parse(&text, 0, &path)?;
+        let (defaults, secrets) = yaml::parse_with_secrets(&text, 0, &path);
+        let defaults = defaults?;
         let schema = schema::Schema::load(chart_dir)?;
         let platform = rules::Platform::load(loaded)?;
         Ok(Validator {
-            chart_values: SourceFile::new(path, text),
+            chart_values: SourceFile::with_secrets(path, text, secrets),
             defaults,
             schema,
             platform,
+            apps_dir: loaded.map(Loaded::apps_dir),
         })
     }
 
@@ -200,7 +260,14 @@ impl Validator {
             let mut cache = LoadCache::default();
             c.iter()
                 .flat_map(|j| {
-                    match self.coalesce_with(&j.app, &j.files, j.env.as_deref(), &mut cache) {
+                    let confine = j.confine.as_deref();
+                    match self.coalesce_with(
+                        &j.app,
+                        &j.files,
+                        j.env.as_deref(),
+                        confine,
+                        &mut cache,
+                    ) {
                         Ok(values) => self.check(&values),
                         Err(diags) => diags,
                     }
@@ -210,27 +277,31 @@ impl Validator {
         crate::par::map_chunks(jobs, 1, |c: &[Job]| chunk_diags(c))
     }
 
-    /// Validate explicit values files (merged in order) as the values of `app` in `env`.
+    /// Validate an app's files (merged in order) as the values of `app` in `env`; files under the
+    /// apps directory must stay inside it.
     pub fn validate_files(
         &self,
         app: &str,
         files: &[PathBuf],
         env: Option<&str>,
     ) -> Vec<Diagnostic> {
-        match self.coalesce(app, files, env) {
+        let confine = self.apps_dir.as_deref();
+        match self.coalesce_with(app, files, env, confine, &mut LoadCache::default()) {
             Ok(values) => self.check(&values),
             Err(diags) => diags,
         }
     }
 
     /// Load and coalesce; load problems come back as diagnostics (codes in [`UNREADABLE_CODES`]).
+    /// Files under `confine` must stay inside it ([`Job::confine`]).
     pub fn coalesce(
         &self,
         app: &str,
         paths: &[PathBuf],
         env: Option<&str>,
+        confine: Option<&Path>,
     ) -> Result<AppValues, Vec<Diagnostic>> {
-        self.coalesce_with(app, paths, env, &mut LoadCache::default())
+        self.coalesce_with(app, paths, env, confine, &mut LoadCache::default())
     }
 
     /// [`Self::coalesce`], reusing the first file's load from `cache` when it is the same file.
@@ -239,12 +310,19 @@ impl Validator {
         app: &str,
         paths: &[PathBuf],
         env: Option<&str>,
+        confine: Option<&Path>,
         cache: &mut LoadCache,
     ) -> Result<AppValues, Vec<Diagnostic>> {
         let mut files = vec![self.chart_values.clone()];
         let mut user: Option<Node> = None;
         let mut errors = Vec::new();
         for (i, path) in paths.iter().enumerate() {
+            if let Some(root) = confine {
+                if let Err(escape) = crate::fsutil::confined(path, root) {
+                    errors.push(escape.diagnostic());
+                    continue;
+                }
+            }
             if i == 0 {
                 if let Some((source, node)) = cache.get(path) {
                     user = Some(node.clone());
@@ -259,8 +337,8 @@ impl Validator {
                     continue;
                 }
             };
-            let parsed = yaml::parse(&text, i as u32 + 1, path);
-            let source = SourceFile::new(path.clone(), text);
+            let (parsed, secrets) = yaml::parse_with_secrets(&text, i as u32 + 1, path);
+            let source = SourceFile::with_secrets(path.clone(), text, secrets);
             match parsed {
                 Ok(node) => {
                     if i == 0 {
@@ -287,6 +365,10 @@ impl Validator {
             &mut removed,
         );
         let json = merged.to_json();
+        let secret_words = files
+            .iter()
+            .flat_map(|f| f.secret_words().iter().cloned())
+            .collect();
         Ok(AppValues {
             app: app.into(),
             env: env.map(Into::into),
@@ -294,30 +376,45 @@ impl Validator {
             merged,
             json,
             removed,
+            secret_words,
         })
     }
 
     /// Schema and platform rules over coalesced values.
     pub fn check(&self, values: &AppValues) -> Vec<Diagnostic> {
-        let mut rule_diags = rules::check(&self.platform, values);
+        let mut rule_diags: Vec<Option<Diagnostic>> = rules::check(&self.platform, values)
+            .into_iter()
+            .map(Some)
+            .collect();
+        // Path → the first rule diagnostic about it (folding stays linear in the diagnostics).
+        let mut by_path: std::collections::HashMap<String, usize> = Default::default();
+        for (i, r) in rule_diags.iter().enumerate() {
+            if let Some(p) = r.as_ref().and_then(|r| r.path.clone()) {
+                by_path.entry(p).or_insert(i);
+            }
+        }
         let mut out = Vec::new();
         if let Some(schema) = &self.schema {
             for mut d in schema.check(values) {
                 // A rule that explains an unknown key (e.g. `build:`) is folded into the schema
                 // error: one problem, one diagnostic, with the platform's explanation as help.
                 if d.message.starts_with("unknown key") {
-                    if let Some(i) = rule_diags
-                        .iter()
-                        .position(|r| r.path.is_some() && r.path == d.path)
+                    if let Some(r) = d
+                        .path
+                        .as_ref()
+                        .and_then(|p| by_path.remove(p))
+                        .and_then(|i| rule_diags[i].take())
                     {
-                        let r = rule_diags.remove(i);
                         d.help = Some(format!("{}; {}", r.message, r.help.unwrap_or_default()));
                     }
                 }
                 out.push(d);
             }
         }
-        out.extend(rule_diags);
+        out.extend(rule_diags.into_iter().flatten());
+        for d in &mut out {
+            values.redact(d);
+        }
         out
     }
 }
@@ -331,6 +428,12 @@ fn yaml_diagnostic(e: YamlError, source: Option<&Arc<SourceFile>>, code: &str) -
     };
     let mut d = Diagnostic::error(code, e.message.clone());
     d.help = e.help.clone();
+    // A message that quotes the text (`cannot read `…` as !!int`) never quotes a secret.
+    if let Some(words) = source.map(|s| s.secret_words().iter().cloned().collect::<HashSet<_>>()) {
+        if let Some(m) = crate::diagnostics::redact(&d.message, &words) {
+            d.message = m;
+        }
+    }
     d.location = Some(match e.pos {
         Some(p) => {
             let mut l = Location::new(e.path.clone(), p.line, p.col, p.start..p.end.max(p.start));

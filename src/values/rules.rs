@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use super::components::{load_components, Component};
 use super::schema::{closest, display_path, to_pointer};
-use super::secrets::{is_secret_key, looks_like_secret, norm};
+use super::secrets::{holds_literal as is_literal, is_secret_key, looks_like_secret, norm};
 use super::yaml::{Node, Pos, Val};
 use super::{AppValues, ValuesError};
 use crate::config::{Loaded, RuleLevel};
@@ -291,14 +291,6 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
             }
         }
         _ => {}
-    }
-}
-
-fn is_literal(n: &Node) -> bool {
-    match &n.val {
-        Val::Str(s) => !s.trim().is_empty(),
-        Val::Num(_) => true,
-        _ => false,
     }
 }
 

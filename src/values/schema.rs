@@ -13,6 +13,7 @@
 //! what was given and what is expected (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text),
 //! pattern errors quote the schema's `description` of the field.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -22,6 +23,9 @@ use serde_json::Value;
 use super::yaml::{Node, Val};
 use super::AppValues;
 use crate::diagnostics::Diagnostic;
+
+/// Unknown keys of one mapping that get a "did you mean" suggestion.
+const MAX_SUGGESTIONS: usize = 1000;
 
 /// The largest `values.schema.json` read.
 pub const MAX_SCHEMA_BYTES: u64 = 5 * 1024 * 1024;
@@ -38,6 +42,49 @@ pub enum SchemaError {
     Json { path: PathBuf, message: String },
     #[error("the chart schema {} cannot be compiled: {message}", path.display())]
     Compile { path: PathBuf, message: String },
+    /// The schema's `$ref`/`allOf`/`anyOf`/`oneOf` fan-out expands beyond
+    /// [`super::fanout::MAX_EXPANSION`]; its source carries the diagnostic at the subschema (exit 1).
+    #[error("the chart schema {} expands to more than {} schema nodes", path.display(), super::fanout::MAX_EXPANSION)]
+    FanOut {
+        path: PathBuf,
+        #[source]
+        invalid: crate::error::Invalid,
+    },
+}
+
+/// The diagnostic for a schema whose expansion is over budget, at the subschema's file:line:col.
+fn fan_out_error(path: &Path, text: &str, over: &super::fanout::OverBudget) -> SchemaError {
+    let source = crate::diagnostics::SourceFile::new(path, text);
+    let range = super::fanout::locate(text, &over.pointer).unwrap_or(0..0);
+    // Carets on the first line of the subschema only (it may span the whole file).
+    let end = text[range.clone()]
+        .find('\n')
+        .map_or(range.end, |i| range.start + i);
+    let shown = if over.pointer.is_empty() {
+        "the schema".to_string()
+    } else {
+        format!("`#{}`", over.pointer)
+    };
+    let d = Diagnostic::error(
+        "schema-fan-out",
+        format!(
+            "{shown} expands to more than {} schema nodes through $ref/allOf/anyOf/oneOf (the file itself has {}); validating a value against it would not finish",
+            super::fanout::MAX_EXPANSION,
+            over.nodes
+        ),
+    )
+    .at(crate::diagnostics::Location::at_byte(&source, range.start, end))
+    .help("a $ref or combinator that names the same subschema several times multiplies at every level; reference a shared definition once per level, or merge the branches into one subschema");
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    SchemaError::FanOut {
+        path: path.into(),
+        invalid: crate::error::Invalid::new(format!("1 problem in {name}"))
+            .with_hint("SECURITY.md (Limits) documents the schema expansion budget")
+            .with_diagnostics(vec![d]),
+    }
 }
 
 /// A compiled chart schema.
@@ -59,6 +106,10 @@ impl Schema {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        // Before compiling: the validator has no evaluation budget of its own.
+        if let Err(over) = super::fanout::analyse(&doc, super::fanout::MAX_EXPANSION) {
+            return Err(fan_out_error(&path, &text, &over));
+        }
         Self::compile(doc, &path).map(Some)
     }
 
@@ -130,27 +181,37 @@ impl Schema {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
                 let allowed = self.allowed_keys(&schema_path);
-                for key in unexpected {
+                // One lookup table for the mapping (thousands of unknown keys stay linear).
+                let children: HashMap<&str, &Node> = node
+                    .and_then(Node::as_map)
+                    .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+                    .unwrap_or_default();
+                let where_ = if path.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in `{field}`")
+                };
+                let allowed_list = if allowed.is_empty() {
+                    "no keys are allowed here".to_string()
+                } else {
+                    format!("allowed keys: {}", allowed.join(", "))
+                };
+                for (n, key) in unexpected.iter().enumerate() {
                     let mut child_path = path.clone();
                     child_path.push(key.clone());
-                    let child = app.merged.at(child_path.iter().map(String::as_str));
-                    let where_ = if path.is_empty() {
-                        "at the top level".to_string()
-                    } else {
-                        format!("in `{field}`")
-                    };
+                    let child = children.get(key.as_str()).copied();
                     let mut d =
                         Diagnostic::error("schema", format!("unknown key `{key}` {where_}"));
                     d.path = Some(to_pointer(&child_path));
                     let mut help = String::new();
-                    if let Some(best) = closest(key, &allowed) {
-                        help.push_str(&format!("did you mean `{best}`? "));
+                    // "Did you mean" for the first keys of a mapping only: thousands of unknown
+                    // keys are not typos, and the comparisons are the costliest part.
+                    if n < MAX_SUGGESTIONS {
+                        if let Some(best) = closest(key, &allowed) {
+                            help.push_str(&format!("did you mean `{best}`? "));
+                        }
                     }
-                    if allowed.is_empty() {
-                        help.push_str("no keys are allowed here");
-                    } else {
-                        help.push_str(&format!("allowed keys: {}", allowed.join(", ")));
-                    }
+                    help.push_str(&allowed_list);
                     d.help = Some(help);
                     out.push(app.place(d, child.map(|c| c.key.unwrap_or(c.pos))));
                 }
@@ -339,10 +400,9 @@ fn given_and_hint(n: &Node, raw: Option<&str>, kind: &TypeKind) -> (String, Opti
                 None
             }
         }
-        Val::Num(_) if wants_text => {
-            let r = shown.clone().unwrap_or_default();
-            Some(format!("put it in quotes to make it text: \"{r}\""))
-        }
+        Val::Num(_) if wants_text => shown
+            .clone()
+            .map(|r| format!("put it in quotes to make it text: \"{r}\"")),
         Val::Str(s) if wants_number && s.trim().parse::<f64>().is_ok() => Some(format!(
             "remove the quotes: write {} instead of \"{}\"",
             s.trim(),

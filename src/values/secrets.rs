@@ -1,6 +1,118 @@
 //! Recognising credentials in values: keys that name one (`password`, `token`, `apiKey`, …, but
 //! not `…Name`/`…Ref`/`…Store`, which name a secret rather than hold it) and values that look like
 //! one (private keys, JWTs, well-known token formats). The matched value is never printed.
+//!
+//! The YAML loader ([`super::yaml`]) finds the secrets of a file once, while it parses, with the
+//! same predicates the `inline-secret` rule uses ([`Found`]); their byte ranges travel with the
+//! file's text ([`crate::diagnostics::SourceFile`]), so every quote of the file masks them,
+//! whichever diagnostic quotes it. A file that does not parse is scanned line by line instead
+//! ([`lexical`]).
+
+use std::ops::Range;
+
+use super::node::{Node, Val};
+
+/// Secrets found in one file: byte range and value as read.
+pub type Found = Vec<(Range<usize>, String)>;
+
+/// A value that would be a credential written in plain text under a credential key.
+pub(super) fn holds_literal(n: &Node) -> bool {
+    match &n.val {
+        Val::Str(s) => !s.trim().is_empty(),
+        Val::Num(_) => true,
+        _ => false,
+    }
+}
+
+/// The text of a scalar node, as read.
+fn scalar_text(n: &Node) -> Option<String> {
+    match &n.val {
+        Val::Str(s) => Some(s.clone()),
+        Val::Num(x) => Some(x.to_string()),
+        _ => None,
+    }
+}
+
+/// A scalar that looks like a secret wherever it is (a key, a value, a list item).
+pub(super) fn scalar(n: &Node, out: &mut Found) {
+    if let Val::Str(s) = &n.val {
+        if looks_like_secret(s).is_some() {
+            out.push((n.pos.start..n.pos.end, s.clone()));
+        }
+    }
+}
+
+/// `key: value` with a credential key and a literal value.
+pub(super) fn entry(key: &str, value: &Node, out: &mut Found) {
+    if is_secret_key(key) && holds_literal(value) {
+        if let Some(t) = scalar_text(value) {
+            out.push((value.pos.start..value.pos.end, t));
+        }
+    }
+}
+
+/// `{name: API_TOKEN, value: "…"}` (an environment variable list item).
+pub(super) fn name_value(entries: &[(String, Node)], out: &mut Found) {
+    let get = |k: &str| entries.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+    if let (Some(Val::Str(name)), Some(value)) = (get("name").map(|n| &n.val), get("value")) {
+        if is_secret_key(name) && holds_literal(value) {
+            if let Some(t) = scalar_text(value) {
+                out.push((value.pos.start..value.pos.end, t));
+            }
+        }
+    }
+}
+
+/// Secrets of a file that does not parse, found line by line: the value after a credential key
+/// (`password: x`, `{token: y, …}`) and any word that looks like a secret.
+pub fn lexical(text: &str) -> Found {
+    let mut out = Found::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let b = line.as_bytes();
+        // `key: value` pairs: the key runs back to a delimiter, the value to the next one.
+        for (i, _) in line.match_indices(':') {
+            if b.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) {
+                continue;
+            }
+            let key_from = line[..i]
+                .rfind(|c: char| matches!(c, '{' | ',' | '[' | '-') || c.is_whitespace())
+                .map_or(0, |k| k + 1);
+            let key = line[key_from..i].trim_matches(|c| c == '"' || c == '\'');
+            if key.is_empty() || !is_secret_key(key) {
+                continue;
+            }
+            let v_from = i + 1 + line[i + 1..].len() - line[i + 1..].trim_start().len();
+            let v_len = line[v_from..]
+                .find([',', '}', ']', '#', '\r', '\n'])
+                .unwrap_or(line.len() - v_from);
+            let mut value = line[v_from..v_from + v_len].trim_end();
+            let mut at = line_start + v_from;
+            // Past a tag or an anchor (`!!int 123`, `&a x`).
+            while value.starts_with(['!', '&']) {
+                let Some(sp) = value.find(char::is_whitespace) else {
+                    value = "";
+                    break;
+                };
+                let rest = value[sp..].trim_start();
+                at += value.len() - rest.len();
+                value = rest;
+            }
+            if !value.is_empty() && value != "|" && value != ">" {
+                out.push((at..at + value.len(), value.to_string()));
+            }
+        }
+        // Words that look like secrets.
+        for word in line.split(|c: char| c.is_whitespace() || "{}[],\"'".contains(c)) {
+            if looks_like_secret(word).is_some() {
+                let at = line_start + (word.as_ptr() as usize - line.as_ptr() as usize);
+                out.push((at..at + word.len(), word.to_string()));
+            }
+        }
+        line_start += line.len();
+    }
+    out
+}
 
 /// A key without separators, lower case (`DB_PASSWORD` → `dbpassword`).
 pub(super) fn norm(k: &str) -> String {
@@ -27,8 +139,10 @@ const NOT_SECRET_SUFFIXES: [&str; 7] =
 /// A key that names a credential.
 pub(super) fn is_secret_key(k: &str) -> bool {
     let n = norm(k);
-    SECRET_WORDS.iter().any(|w| n.contains(w))
-        && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
+    // `auth` alone (a Docker config's base64 `user:password`), not `author` or `oauthIssuer`.
+    n == "auth"
+        || SECRET_WORDS.iter().any(|w| n.contains(w))
+            && !NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s))
 }
 
 /// Recognise private keys, JWTs and well-known token formats (the value itself is never printed).
@@ -83,6 +197,24 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_of_a_broken_file_are_found_by_line() {
+        let text = "a: {password: hunter2secret, bogus: [\nb: ghp_abcdefghijklmnopqrstuvwxyz0123456789 x\nsecretName: n\ntoken: !!int &t tok123\n";
+        let found: Vec<&str> = lexical(text)
+            .iter()
+            .map(|(r, _)| &text[r.clone()])
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "hunter2secret",
+                "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "tok123"
+            ]
+        );
+        assert!(lexical(text).iter().all(|(r, v)| &text[r.clone()] == v));
+    }
 
     #[test]
     fn secrets_are_recognised() {

@@ -35,6 +35,7 @@ use serde_json::Value;
 
 pub use super::node::{Node, Pos, Val};
 use super::scalar::{format_go_float, go_parse_float, go_parse_int, is_yaml_style_float};
+use super::secrets::{self, Found};
 
 /// Largest values file read (10 MiB).
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -114,15 +115,25 @@ pub fn read_source(path: &Path) -> Result<String, YamlError> {
 
 /// Parse values text into a mapping node. `file` is stored in every position.
 pub fn parse(text: &str, file: u32, path: &Path) -> Result<Node, YamlError> {
-    let loader = Loader::new(text, file, path);
-    let docs = loader.clone_path_run()?;
-    Loader::new(text, file, path).document(docs)
+    parse_with_secrets(text, file, path).0
+}
+
+/// [`parse`], and the secrets of the file ([`super::secrets`]): found while parsing, or — when
+/// the file does not parse — line by line, so that the error's quote of the file masks them too.
+pub fn parse_with_secrets(text: &str, file: u32, path: &Path) -> (Result<Node, YamlError>, Found) {
+    let mut loader = Loader::new(text, file, path);
+    let result = loader.run().and_then(|docs| loader.document(docs));
+    let mut found = std::mem::take(&mut loader.secrets);
+    if result.is_err() {
+        found.extend(secrets::lexical(text));
+    }
+    (result, found)
 }
 
 /// Parse every document of a multi-document file (e.g. Kubernetes manifests); empty ones are skipped.
 pub fn parse_documents(text: &str, file: u32, path: &Path) -> Result<Vec<Node>, YamlError> {
     Ok(Loader::new(text, file, path)
-        .clone_path_run()?
+        .run()?
         .into_iter()
         .filter(|d| !d.is_null())
         .collect())
@@ -165,6 +176,8 @@ struct Loader<'a> {
     offsets: Option<Vec<u32>>,
     anchors: HashMap<usize, (Node, usize)>,
     nodes: usize,
+    /// Secrets seen so far (byte range, value).
+    secrets: Found,
 }
 
 impl<'a> Loader<'a> {
@@ -183,6 +196,7 @@ impl<'a> Loader<'a> {
             offsets,
             anchors: HashMap::new(),
             nodes: 0,
+            secrets: Found::new(),
         }
     }
 
@@ -212,7 +226,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn clone_path_run(mut self) -> Result<Vec<Node>, YamlError> {
+    fn run(&mut self) -> Result<Vec<Node>, YamlError> {
         let mut parser = Parser::new_from_str(self.text);
         let mut stack: Vec<Frame> = Vec::new();
         let mut docs: Vec<Node> = Vec::new();
@@ -297,10 +311,13 @@ impl<'a> Loader<'a> {
                             anchor,
                         ),
                         Some(Frame::Map(m)) => (
-                            Node {
-                                val: Val::Map(m.entries),
-                                pos: m.pos,
-                                key: None,
+                            {
+                                secrets::name_value(&m.entries, &mut self.secrets);
+                                Node {
+                                    val: Val::Map(m.entries),
+                                    pos: m.pos,
+                                    key: None,
+                                }
                             },
                             m.anchor,
                         ),
@@ -314,6 +331,7 @@ impl<'a> Loader<'a> {
                 }
             };
             let Some(node) = done else { continue };
+            secrets::scalar(&node, &mut self.secrets);
             match stack.last_mut() {
                 None => docs.push(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
@@ -323,6 +341,7 @@ impl<'a> Loader<'a> {
                         m.pending = Some((Some(key), node.pos));
                     }
                     Some((Some(k), kpos)) => {
+                        secrets::entry(&k, &node, &mut self.secrets);
                         let mut node = node;
                         node.key = Some(kpos);
                         m.insert(k, node);
