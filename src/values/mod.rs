@@ -208,6 +208,29 @@ impl LoadCache {
     }
 }
 
+/// The values as Helm's schema check sees them: Helm decodes values through `encoding/json`
+/// into `float64`, so an integer beyond 2^53 arrives rounded (`9007199254740993` is checked as
+/// `9007199254740992`; `18446744073709551600` as `18446744073709551616`). Smaller integers are
+/// exact either way and stay integers (their messages print as written).
+fn as_helm_decodes(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: u64 = 1 << 53;
+    match v {
+        Value::Number(n) => {
+            let big = n.as_u64().is_some_and(|u| u > EXACT)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT);
+            if big {
+                if let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                    *n = f;
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(as_helm_decodes),
+        Value::Object(m) => m.values_mut().for_each(as_helm_decodes),
+        _ => {}
+    }
+}
+
 /// Validates apps against one chart and one platform config. Build it once, use it for every app:
 /// the chart defaults are parsed and the schema compiled here.
 pub struct Validator {
@@ -364,7 +387,8 @@ impl Validator {
             &mut String::new(),
             &mut removed,
         );
-        let json = merged.to_json();
+        let mut json = merged.to_json();
+        as_helm_decodes(&mut json);
         let secret_words = files
             .iter()
             .flat_map(|f| f.secret_words().iter().cloned())
