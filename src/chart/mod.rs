@@ -14,6 +14,8 @@ mod goenc;
 pub mod ignore;
 pub mod metadata;
 mod unpack;
+mod values_check;
+pub mod version;
 
 pub use archive::{
     extract_safely, package, read_tgz, ArchiveContents, ArchiveFile, PackageOptions, Packaged,
@@ -33,6 +35,13 @@ pub enum ChartError {
     MissingChartYaml { dir: PathBuf },
     #[error("{}{}: invalid YAML: {message}", path.display(), Loc(*line, *column))]
     Yaml {
+        path: PathBuf,
+        line: Option<u64>,
+        column: Option<u64>,
+        message: String,
+    },
+    #[error("{}{}: {message}", path.display(), Loc(*line, *column))]
+    BadValues {
         path: PathBuf,
         line: Option<u64>,
         column: Option<u64>,
@@ -96,6 +105,7 @@ impl ChartError {
         matches!(
             self,
             ChartError::Yaml { .. }
+                | ChartError::BadValues { .. }
                 | ChartError::Invalid { .. }
                 | ChartError::IgnoreRule { .. }
                 | ChartError::BadSchema { .. }
