@@ -6,6 +6,7 @@ mod chart_contract;
 mod common;
 mod credential_helpers;
 mod fuzz_regressions;
+mod helm_fidelity_charts;
 mod hostile;
 mod interrupt;
 mod oci;
