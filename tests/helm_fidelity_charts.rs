@@ -77,8 +77,27 @@ fn expanded(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// A Chart.yaml or lock as Helm loads it: empty strings, nulls and empty lists are what Go's
+/// `omitempty` leaves out (a `.tgz` subchart appkit keeps verbatim may spell `home: ""`).
 fn yaml_value(data: &[u8]) -> serde_json::Value {
-    serde_saphyr::from_str(std::str::from_utf8(data).unwrap()).unwrap()
+    fn strip(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (k, strip(v)))
+                    .filter(|(_, v)| {
+                        !matches!(v, Value::Null)
+                            && v.as_str() != Some("")
+                            && v.as_array().is_none_or(|a| !a.is_empty())
+                    })
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+            other => other,
+        }
+    }
+    strip(serde_saphyr::from_str(std::str::from_utf8(data).unwrap()).unwrap())
 }
 
 fn package(cmd: &mut std::process::Command, chart: &Path, dest: &Path) -> Option<Vec<u8>> {
@@ -340,4 +359,113 @@ fn values_yaml_helm_cannot_load_is_refused_like_helm() {
             assert!(stderr(&out).contains(needle), "{label}: {}", stderr(&out));
         }
     }
+}
+
+/// `pull --version <constraint>` (and no --version, and --devel) picks what `helm pull` picks, on
+/// a real registry holding stable and pre-release versions. Where Helm 3 (Masterminds v3.3) and
+/// Helm 4 (v3.4) disagree, appkit follows Helm 4.
+#[test]
+fn pull_selects_the_version_helm_pull_selects() {
+    use crate::common::registry::Registry;
+    let reg = Registry::anonymous();
+    let tmp = tempfile::tempdir().unwrap();
+    let versions = [
+        "0.1.0",
+        "0.2.0",
+        "0.2.1",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.2.0",
+        "1.5.0-rc.1",
+        "2.0.0-beta.1",
+    ];
+    for v in versions {
+        let chart = tmp.path().join(format!("src-{v}")).join("pick");
+        fs::create_dir_all(&chart).unwrap();
+        fs::write(
+            chart.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: pick\nversion: {v}\n"),
+        )
+        .unwrap();
+        run_ok(
+            appkit()
+                .arg("push")
+                .arg(&chart)
+                .arg(reg.oci("p"))
+                .args(reg.appkit_flags()),
+        );
+    }
+    let reference = format!("{}/pick", reg.oci("p"));
+    let picked_by_appkit = |extra: &[&str], dir: &Path| {
+        let out = run(appkit()
+            .arg("pull")
+            .arg(&reference)
+            .args(extra)
+            .arg("-d")
+            .arg(dir)
+            .args(reg.appkit_flags()));
+        out.status.success().then(|| {
+            fs::read_dir(dir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+        })
+    };
+    let picked_by_helm = |major: u8, extra: &[&str], dir: &Path| {
+        let home = tmp.path().join(format!("home{major}"));
+        let out = run(helm(major, &home)
+            .arg("pull")
+            .arg(&reference)
+            .args(extra)
+            .arg("-d")
+            .arg(dir)
+            .args(reg.helm_flags()));
+        out.status.success().then(|| {
+            fs::read_dir(dir)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+        })
+    };
+    let mut agreed = 0;
+    let cases: &[(&[&str], bool)] = &[
+        (&[], true),
+        (&["--devel"], true),
+        (&["--version", "*"], true),
+        (&["--version", "^1.0.0"], true),
+        (&["--version", "~0.2"], true),
+        (&["--version", "~0.1"], true),
+        (&["--version", ">=1.0.0-0"], true),
+        (&["--version", "1.x"], true),
+        (&["--version", "<1.0.0"], true),
+        (&["--version", ">=1.0.0-0 <1.5.0"], true),
+        (&["--version", "^3.0.0"], true),
+        (&["--version", "1.0.0-rc.1"], true),
+        // Helm 4's alternative-wide pre-release rule; Helm 3 picks 1.2.0 here.
+        (&["--version", ">=1.0.0-0, <2.0.0"], false),
+    ];
+    for (i, (extra, helm3_agrees)) in cases.iter().enumerate() {
+        let ours = picked_by_appkit(extra, &tmp.path().join(format!("a{i}")));
+        let h4 = picked_by_helm(4, extra, &tmp.path().join(format!("h4-{i}")));
+        let h3 = picked_by_helm(3, extra, &tmp.path().join(format!("h3-{i}")));
+        assert_eq!(ours, h4, "{extra:?}: appkit vs helm 4");
+        if *helm3_agrees {
+            assert_eq!(ours, h3, "{extra:?}: appkit vs helm 3");
+        } else {
+            assert_ne!(ours, h3, "{extra:?}: Helm 3 and 4 disagree here");
+        }
+        agreed += 1;
+    }
+    eprintln!(
+        "pull: {agreed}/{} constraint cases pick what helm pull picks",
+        cases.len()
+    );
 }

@@ -47,6 +47,8 @@ pub enum ChartError {
         column: Option<u64>,
         message: String,
     },
+    #[error("the chart name {name:?} cannot be pushed: {why}; OCI repository names are lower-case (`helm push` refuses it too: \"invalid repository\")")]
+    NotAnOciName { name: String, why: &'static str },
     #[error("{} is not a valid chart:{}", path.display(), ProblemList(problems, path))]
     Invalid {
         path: PathBuf,
@@ -106,6 +108,7 @@ impl ChartError {
             self,
             ChartError::Yaml { .. }
                 | ChartError::BadValues { .. }
+                | ChartError::NotAnOciName { .. }
                 | ChartError::Invalid { .. }
                 | ChartError::IgnoreRule { .. }
                 | ChartError::BadSchema { .. }

@@ -111,6 +111,14 @@ pub struct Constraint {
     any_of: Vec<Vec<Comparison>>,
 }
 
+/// Two constraints are equal when they were written the same.
+impl PartialEq for Constraint {
+    fn eq(&self, other: &Constraint) -> bool {
+        self.text == other.text
+    }
+}
+impl Eq for Constraint {}
+
 impl std::fmt::Display for Constraint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
