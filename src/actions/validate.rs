@@ -116,7 +116,9 @@ fn chart_warnings(chart: &Path, ws: Option<&Workspace>) -> Vec<Diagnostic> {
     let Ok(md) = crate::chart::ChartMetadata::load(chart) else {
         return Vec::new();
     };
-    let levels = ws.map(|w| w.config().config.rules.clone()).unwrap_or_default();
+    let levels = ws
+        .map(|w| w.config().config.rules.clone())
+        .unwrap_or_default();
     md.strictness()
         .into_iter()
         .filter_map(|(kind, mut d)| {
