@@ -152,7 +152,9 @@ fn parse_raw(
     };
     match serde_saphyr::from_str::<Option<RawChart>>(text) {
         Ok(raw) => Ok((raw, source, None)),
+        Err(strict) if !strict.to_string().contains("duplicate") => Err(yaml_error(&strict)),
         Err(strict) => {
+            // Only a duplicate key is read again (last wins): never a budget error twice.
             let opts = serde_saphyr::options! {
                 duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
             };
