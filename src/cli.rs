@@ -233,9 +233,14 @@ pub struct PullArgs {
     /// The chart: oci://HOST[:PORT]/PATH/CHART[:TAG|@DIGEST] or oci-layout:DIR/CHART
     #[arg(value_name = "CHART_REF")]
     pub chart_ref: String,
-    /// The chart version (exact; `+` is mapped to `_` as Helm does). Default: the highest published
+    /// The chart version: a version (exact; `+` is mapped to `_` as Helm does) or a SemVer
+    /// constraint with Helm's semantics (`^1.0.0`, `~0.1`, `>=1.0.0-0`, `1.x`, `*`): the highest
+    /// published version satisfying it. Default: the highest published stable version
     #[arg(long, value_name = "V")]
     pub version: Option<String>,
+    /// Include pre-releases when no --version is given (Helm's `--devel`: `>0.0.0-0`)
+    #[arg(long)]
+    pub devel: bool,
     /// Directory to write the chart to
     #[arg(long, short = 'd', value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,

@@ -147,6 +147,34 @@ pub static SYMLINK_ESCAPES: Rule = Rule {
     reads: &[],
 };
 
+pub static CHART_LEGACY_API_VERSION: Rule = Rule {
+    code: "chart-legacy-api-version",
+    default_severity: DefaultSeverity::Warning,
+    summary: "Chart.yaml has `apiVersion: v1` or none (Helm 2's format; Helm still packages it)",
+    reads: &[],
+};
+
+pub static CHART_VERSION_NOT_STRICT: Rule = Rule {
+    code: "chart-version-not-strict",
+    default_severity: DefaultSeverity::Warning,
+    summary: "the chart version is one Helm reads but not strict SemVer 2 (`v1.2.3`, `1.2`); `publish` refuses it",
+    reads: &[],
+};
+
+pub static CHART_NAME_NOT_LOWERCASE: Rule = Rule {
+    code: "chart-name-not-lowercase",
+    default_severity: DefaultSeverity::Warning,
+    summary: "the chart name is not a lower-case DNS-like name, so it cannot be an OCI repository (`push` refuses it)",
+    reads: &[],
+};
+
+pub static CHART_DUPLICATE_KEY: Rule = Rule {
+    code: "chart-duplicate-key",
+    default_severity: DefaultSeverity::Warning,
+    summary: "Chart.yaml sets a key twice (Helm keeps the last value)",
+    reads: &[],
+};
+
 /// Every platform rule, in the order the table shows them.
 pub static RULES: &[&Rule] = &[
     &IMAGE_NOT_PINNED,
@@ -160,6 +188,10 @@ pub static RULES: &[&Rule] = &[
     &REQUESTS_EXCEED_LIMITS,
     &UNKNOWN_NODEPOOL,
     &SYMLINK_ESCAPES,
+    &CHART_LEGACY_API_VERSION,
+    &CHART_VERSION_NOT_STRICT,
+    &CHART_NAME_NOT_LOWERCASE,
+    &CHART_DUPLICATE_KEY,
 ];
 
 /// The rule with this code.

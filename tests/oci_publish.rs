@@ -125,7 +125,7 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
     let out = publish(&root, &["--plain-http"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("not above the highest published version 0.1.0"),
+        stderr(&out).contains("is not above 0.1.0 ("),
         "{}",
         stderr(&out)
     );

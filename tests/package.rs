@@ -483,14 +483,14 @@ fn bad_input_is_refused_with_a_clear_error_and_no_archive() {
     let dir = bad_chart(
         t,
         "badversion",
-        "apiVersion: v2\nname: demo\nversion: \"1.0\"\n",
+        "apiVersion: v2\nname: demo\nversion: \"1.0.0.0\"\n",
     );
     expect_failure(
         &dir,
         &[],
         &[],
         1,
-        "Chart.yaml:3:10: `version` \"1.0\" is not a SemVer 2 version",
+        "Chart.yaml:3:10: `version` \"1.0.0.0\" is not a version Helm can read",
     );
     let dir = bad_chart(
         t,
@@ -513,10 +513,10 @@ fn bad_input_is_refused_with_a_clear_error_and_no_archive() {
     let dir = bad_chart(t, "override", GOOD);
     expect_failure(
         &dir,
-        &["--version", "01.2.3"],
+        &["--version", "1.2.3.4"],
         &[],
         1,
-        "not a SemVer 2 version",
+        "is not a version Helm can read",
     );
     let dir = bad_chart(t, "ignore", GOOD);
     fs::write(dir.join(".helmignore"), "ok\nfoo/**/bar\n").unwrap();

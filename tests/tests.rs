@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod credential_helpers;
 mod fuzz_regressions;
+mod helm_fidelity_charts;
 mod hostile;
 mod interrupt;
 mod oci;

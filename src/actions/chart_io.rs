@@ -32,14 +32,26 @@ pub enum ArchiveError {
 
 /// Package `dir` reproducibly (as `helm appkit package` does; `source_date_epoch` fixes the
 /// timestamps).
+/// For push and publish: the name must be a valid OCI repository name (Helm packages `MyChart`,
+/// `helm push` refuses it).
 pub fn package_dir(dir: &Path, source_date_epoch: Option<u64>) -> Result<Packaged, ChartError> {
-    archive::package(
+    let p = archive::package(
         dir,
         &PackageOptions {
             source_date_epoch,
             ..Default::default()
         },
-    )
+    )?;
+    check_pushable_name(&p.metadata.name)?;
+    Ok(p)
+}
+
+/// Refuse a chart name that cannot be an OCI repository name, as `helm push` does.
+pub fn check_pushable_name(name: &str) -> Result<(), ChartError> {
+    crate::chart::metadata::check_chart_name(name).map_err(|why| ChartError::NotAnOciName {
+        name: name.to_string(),
+        why,
+    })
 }
 
 /// The validated Chart.yaml of a chart archive (read safely).

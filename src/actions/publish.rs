@@ -3,10 +3,12 @@
 //! 1. [`build`]: package the chart reproducibly and build the OCI artifact offline;
 //! 2. [`plan`]: read what the target holds — the highest published version, and the content of
 //!    this chart's version if it is published;
-//! 3. [`decide`]: the version-increment rule. The chart's version must be above the highest
-//!    published one, unless that exact version already holds this exact content (then there is
-//!    nothing to push). Same version with other content, or a version not above the highest, is
-//!    refused;
+//! 3. [`decide`]: the version-increment rule, per `major.minor` line. The chart's version must be
+//!    new and above the highest published version of its own line (`0.9.2` after `0.9.1`, even
+//!    when `1.0.0-rc.1` exists: a hotfix); a version that opens a new line must be above every
+//!    published line (`0.10.0` is refused once `1.0.x` exists). That exact version already
+//!    holding this exact content means there is nothing to push; the same version with other
+//!    content is refused;
 //! 4. [`execute`]: push (only missing blobs, manifest last), then record `version → tag, digest`
 //!    in `appkit.lock` — saved only after a successful push. A concurrent publish or push of
 //!    this version with other content that wins the tag fails the push
@@ -65,6 +67,8 @@ pub struct PublishPlan {
     /// The tag in the target, for output.
     pub reference: String,
     pub highest: Option<PublishedVersion>,
+    /// Every published version, ascending.
+    pub published: Vec<PublishedVersion>,
     /// What the target holds for this chart's version, if it is published.
     pub existing: Option<PublishedContent>,
 }
@@ -73,7 +77,8 @@ pub struct PublishPlan {
 pub async fn plan<T: Target>(target: &T, artifact: Artifact) -> Result<PublishPlan, Error> {
     let version =
         Version::parse(&artifact.version).map_err(|source| Error::NotSemver { source })?;
-    let highest = ops::highest_published_version(target).await?;
+    let published = ops::versions(target).await?.0;
+    let highest = published.last().cloned();
     let existing = ops::published_content(target, &artifact.version).await?;
     let tag = tag_for_version(&artifact.version);
     Ok(PublishPlan {
@@ -82,6 +87,7 @@ pub async fn plan<T: Target>(target: &T, artifact: Artifact) -> Result<PublishPl
         version,
         artifact,
         highest,
+        published,
         existing,
     })
 }
@@ -94,8 +100,13 @@ pub enum Decision {
     AlreadyPublished { digest: String },
     /// Push it.
     Push,
-    /// The version is not above the highest published one.
-    VersionNotRaised { highest: PublishedVersion },
+    /// The version is not above `highest`: the highest published version of its own
+    /// `major.minor` line (`same_line`), or, for a version opening a new line, the highest
+    /// published version of a line above it.
+    VersionNotRaised {
+        highest: PublishedVersion,
+        same_line: bool,
+    },
     /// This version is published with other content (`published` is its manifest digest).
     ContentChanged { published: String },
 }
@@ -116,12 +127,37 @@ pub fn decide(plan: &PublishPlan) -> Decision {
         }
         None => {}
     }
-    if let Some(h) = &plan.highest {
-        if plan.version.cmp_precedence(&h.semver).is_le() {
-            return Decision::VersionNotRaised { highest: h.clone() };
+    let v = &plan.version;
+    let line = |p: &PublishedVersion| (p.semver.major, p.semver.minor);
+    let own = (v.major, v.minor);
+    let same = highest_of(plan.published.iter().filter(|p| line(p) == own));
+    if let Some(h) = same {
+        if v.cmp_precedence(&h.semver).is_le() {
+            return Decision::VersionNotRaised {
+                highest: h.clone(),
+                same_line: true,
+            };
         }
+        return Decision::Push;
+    }
+    // A new line: above every published line.
+    if let Some(h) = highest_of(plan.published.iter().filter(|p| line(p) > own)) {
+        return Decision::VersionNotRaised {
+            highest: h.clone(),
+            same_line: false,
+        };
     }
     Decision::Push
+}
+
+/// The highest of `versions` by SemVer precedence.
+fn highest_of<'a>(
+    versions: impl Iterator<Item = &'a PublishedVersion>,
+) -> Option<&'a PublishedVersion> {
+    versions.fold(None, |best: Option<&PublishedVersion>, p| match best {
+        Some(b) if p.semver.cmp_precedence(&b.semver).is_le() => Some(b),
+        _ => Some(p),
+    })
 }
 
 /// What publishing did (or, for a dry run, would do).
@@ -200,17 +236,27 @@ mod tests {
         manifest::build(config.into_bytes(), content.to_vec(), None).unwrap()
     }
 
+    fn published(v: &str) -> PublishedVersion {
+        PublishedVersion {
+            version: v.into(),
+            semver: Version::parse(v).unwrap(),
+            tag: tag_for_version(v),
+            digest: "sha256:h".into(),
+        }
+    }
+
+    /// `highest`: every published version, ascending.
     fn plan_for(a: Artifact, highest: Option<&str>, existing: Option<&Artifact>) -> PublishPlan {
+        plan_with(a, highest.into_iter().collect(), existing)
+    }
+
+    fn plan_with(a: Artifact, highest: Vec<&str>, existing: Option<&Artifact>) -> PublishPlan {
         PublishPlan {
             version: Version::parse(&a.version).unwrap(),
             tag: tag_for_version(&a.version),
             reference: "oci://r/app".into(),
-            highest: highest.map(|v| PublishedVersion {
-                version: v.into(),
-                semver: Version::parse(v).unwrap(),
-                tag: tag_for_version(v),
-                digest: "sha256:h".into(),
-            }),
+            highest: highest.last().map(|v| published(v)),
+            published: highest.iter().map(|v| published(v)).collect(),
             existing: existing.map(|e| PublishedContent {
                 manifest: e.manifest.digest.clone(),
                 config: e.config.digest.clone(),
@@ -250,6 +296,58 @@ mod tests {
             Decision::ContentChanged {
                 published: a.manifest.digest.clone()
             }
+        );
+    }
+
+    /// Per `major.minor` line: a hotfix of an older line is not blocked by a newer line (or its
+    /// pre-releases); a new line must be above every published line.
+    #[test]
+    fn the_gate_is_per_major_minor_line() {
+        let gate = |v: &str, published: &[&str]| {
+            decide(&plan_with(artifact(v, b"x"), published.to_vec(), None))
+        };
+        let refused_by = |d: Decision| match d {
+            Decision::VersionNotRaised { highest, same_line } => Some((highest.version, same_line)),
+            _ => None,
+        };
+        let published = ["0.9.0", "0.9.1", "1.0.0-rc.1"];
+        assert_eq!(gate("0.9.2", &published), Decision::Push, "a hotfix of 0.9");
+        assert_eq!(gate("1.0.0", &published), Decision::Push);
+        assert_eq!(gate("1.0.0-rc.2", &published), Decision::Push);
+        assert_eq!(
+            refused_by(gate("0.9.1", &published)),
+            Some(("0.9.1".into(), true))
+        );
+        assert_eq!(
+            refused_by(gate("0.9.0", &published)),
+            Some(("0.9.1".into(), true)),
+            "below its line's highest"
+        );
+        assert_eq!(
+            refused_by(gate("0.10.0", &published)),
+            Some(("1.0.0-rc.1".into(), false)),
+            "a new line below a published one"
+        );
+        assert_eq!(
+            refused_by(gate("1.0.0-rc.0", &published)),
+            Some(("1.0.0-rc.1".into(), true))
+        );
+        assert_eq!(
+            gate("1.1.0", &published),
+            Decision::Push,
+            "a new line above all"
+        );
+        assert_eq!(gate("2.0.0-alpha.1", &published), Decision::Push);
+        let published = ["1.0.0", "1.1.0", "2.0.0"];
+        assert_eq!(gate("1.0.1", &published), Decision::Push);
+        assert_eq!(gate("1.1.1", &published), Decision::Push);
+        assert_eq!(
+            refused_by(gate("1.0.0", &published)),
+            Some(("1.0.0".into(), true))
+        );
+        assert_eq!(
+            refused_by(gate("0.5.0", &published)),
+            Some(("2.0.0".into(), false))
         );
     }
 

@@ -19,8 +19,8 @@ use super::Error;
 pub enum Select {
     Digest(String),
     Tag(String),
-    /// The highest published SemVer version.
-    Highest,
+    /// The highest published version satisfying a Helm constraint (`*`: the highest stable).
+    Matching(crate::chart::version::Constraint),
 }
 
 /// A chart fetched and verified, with the requests it took.
@@ -39,14 +39,19 @@ pub async fn fetch<T: Target>(
     let reference = match select {
         Select::Digest(d) => d,
         Select::Tag(t) => t,
-        Select::Highest => match ops::highest_published_version(target).await? {
-            Some(v) => v.tag,
-            None => {
-                return Err(OciError::NotFound {
-                    reference: chart_ref.to_string(),
-                })
+        Select::Matching(c) => {
+            // Like Helm's `GetTagMatchingVersionOrConstraint`: the strict SemVer tags, highest
+            // first, the first that satisfies the constraint.
+            let (published, _) = ops::versions(target).await?;
+            match published.iter().rev().find(|v| c.matches(&v.semver)) {
+                Some(v) => v.tag.clone(),
+                None => {
+                    return Err(OciError::NotFound {
+                        reference: format!("{chart_ref} (no version matches {c})"),
+                    })
+                }
             }
-        },
+        }
     };
     let chart = ops::pull(target, &reference).await?;
     Ok(Fetched {

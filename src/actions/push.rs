@@ -50,6 +50,7 @@ pub fn prepare(chart: &Path) -> Result<Prepared, Error> {
             message: format!("{} is not a usable chart archive", chart.display()),
             source: ArchiveError::Chart(e),
         })?;
+        super::chart_io::check_pushable_name(&meta.name)?;
         (meta.to_helm_config_json(), tgz, None)
     };
     let artifact = manifest::build(config_json, tgz, created.as_deref())?;

@@ -85,6 +85,7 @@ pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
     let apps: BTreeSet<&str> = jobs.iter().map(|j| j.app.as_str()).collect();
     let job_envs: BTreeSet<&str> = jobs.iter().filter_map(|j| j.env.as_deref()).collect();
     diags.extend(validator.run(&jobs));
+    diags.extend(chart_warnings(&chart, ws));
     diagnostics::sort_dedup(&mut diags);
     Ok(Report {
         apps: apps.len(),
@@ -111,6 +112,33 @@ pub fn workspace_jobs(ws: &Workspace, envs: &[Option<String>]) -> Result<Vec<Job
         }
     }
     Ok(jobs)
+}
+
+/// What Helm accepts in the chart's Chart.yaml but appkit is stricter about, each under its rule
+/// (severity from `appkit.yaml` `rules:`, default warning). A Chart.yaml that cannot be read is
+/// left to the values engine's own error.
+fn chart_warnings(chart: &Path, ws: Option<&Workspace>) -> Vec<Diagnostic> {
+    use crate::chart::metadata::Strictness;
+    let Ok(md) = crate::chart::ChartMetadata::load(chart) else {
+        return Vec::new();
+    };
+    let levels = ws
+        .map(|w| w.config().config.rules.clone())
+        .unwrap_or_default();
+    md.strictness()
+        .into_iter()
+        .filter_map(|(kind, mut d)| {
+            let rule = match kind {
+                Strictness::LegacyApiVersion => &crate::rules::CHART_LEGACY_API_VERSION,
+                Strictness::VersionNotStrict => &crate::rules::CHART_VERSION_NOT_STRICT,
+                Strictness::NameNotLowercase => &crate::rules::CHART_NAME_NOT_LOWERCASE,
+                Strictness::DuplicateKey => &crate::rules::CHART_DUPLICATE_KEY,
+            };
+            d.severity = crate::rules::resolve(rule, &levels, false)?;
+            d.code = rule.code.to_string();
+            Some(d)
+        })
+        .collect()
 }
 
 /// The environments to validate in: the selected ones of `appkit.yaml` (`None` alone when it

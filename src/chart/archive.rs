@@ -6,10 +6,16 @@
 //!   ignored directory is skipped entirely; `templates/.?*` is always ignored;
 //! * a UTF-8 BOM at the start of any file is dropped; files above Helm's 5 MiB limit are refused;
 //! * `Chart.yaml` is re-serialised from the (validated, sanitised, overridden) metadata;
-//! * `requirements.yaml`/`requirements.lock` are dropped (Helm ignores them for apiVersion v2);
+//! * `requirements.yaml` is merged into the metadata (its `dependencies` replace Chart.yaml's, as
+//!   Helm's loader does for every chart); apiVersion v2: it is dropped and `requirements.lock`
+//!   becomes `Chart.lock` (re-serialised as Helm's `yaml.Marshal(Lock)`); apiVersion v1 (Helm 2):
+//!   both stay as files, Chart.yaml has no `dependencies` and no Chart.lock is written;
+//! * `values.yaml` must be what Helm can load: every document a mapping or empty;
 //! * in `charts/`: `*.prov` files are kept, entries starting with `_` or `.` are dropped, a
-//!   subchart directory must hold a valid Chart.yaml. **Difference:** a `charts/*.tgz` subchart is
-//!   stored as the `.tgz` it is (Helm expands it into a directory); both forms load the same.
+//!   subchart directory must hold a valid Chart.yaml, is loaded by these same rules and is stored
+//!   under its **chart name** (`charts/<name>/`), not its directory name, as Helm stores it.
+//!   **Difference:** a `charts/*.tgz` subchart is stored as the `.tgz` it is (Helm expands it into
+//!   a directory); both forms load the same.
 //!
 //! Symbolic links: Helm follows every link. appkit follows links that resolve **inside** the chart
 //! directory (stored as regular files with the target's content) and refuses links that point
@@ -125,7 +131,7 @@ pub fn package(chart_dir: &Path, opts: &PackageOptions) -> Result<Packaged, Char
     };
     walker.walk(&root, "")?;
     walker.check_hard_links()?;
-    let mut files = walker.files;
+    let files = walker.files;
 
     if !files.iter().any(|(n, _)| n == CHART_FILE) {
         return Err(ChartError::BadChartsEntry {
@@ -134,8 +140,7 @@ pub fn package(chart_dir: &Path, opts: &PackageOptions) -> Result<Packaged, Char
                 .into(),
         });
     }
-    files.retain(|(n, _)| n != "requirements.yaml" && n != "requirements.lock");
-    let present = check_charts_dir(&mut files, chart_dir)?;
+    let (metadata, present, mut files) = load_level(files, metadata, chart_dir)?;
     let missing: Vec<String> = metadata
         .dependencies
         .iter()
@@ -147,19 +152,6 @@ pub fn package(chart_dir: &Path, opts: &PackageOptions) -> Result<Packaged, Char
             path: chart_dir.join("charts"),
             names: missing,
         });
-    }
-    if let Some((_, data)) = files.iter().find(|(n, _)| n == "values.schema.json") {
-        if let Err(e) = serde_json::from_slice::<serde_json::Value>(data) {
-            return Err(ChartError::BadSchema {
-                path: chart_dir.join("values.schema.json"),
-                message: e.to_string(),
-            });
-        }
-    }
-    for (name, data) in files.iter_mut() {
-        if name == CHART_FILE {
-            *data = metadata.to_chart_yaml();
-        }
     }
     files.sort_by(|a, b| order_key(&a.0).cmp(&order_key(&b.0)));
 
@@ -225,15 +217,63 @@ fn order_key(name: &str) -> (usize, &[u8]) {
     (rank, name.as_bytes())
 }
 
-/// Apply Helm's `charts/` rules to the collected files; returns the names of the subcharts present.
-fn check_charts_dir(
-    files: &mut Vec<(String, Vec<u8>)>,
+/// One chart of the tree as Helm's loader and `chartutil.Save` treat it: `requirements.yaml`
+/// merged into the metadata (both apiVersions), `values.yaml` checked, the lock written as
+/// `Chart.lock` (v2: `requirements.lock` becomes it; v1: the requirements files stay and no
+/// Chart.lock is written), Chart.yaml re-serialised, `values.schema.json` checked, and every
+/// subchart directory loaded the same way and stored under its chart name. Returns the metadata,
+/// the names of the subcharts present, and the files.
+#[allow(clippy::type_complexity)]
+fn load_level(
+    files: Vec<(String, Vec<u8>)>,
+    mut metadata: ChartMetadata,
     shown: &Path,
-) -> Result<BTreeSet<String>, ChartError> {
+) -> Result<(ChartMetadata, BTreeSet<String>, Vec<(String, Vec<u8>)>), ChartError> {
+    let find = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.clone())
+    };
+    if let Some(req) = find("requirements.yaml") {
+        metadata.merge_requirements(&req, &shown.join("requirements.yaml"))?;
+        metadata.validate()?;
+    }
+    if let Some(values) = find("values.yaml") {
+        super::values_check::check_values(&values, &shown.join("values.yaml"))?;
+    }
+    if let Some(data) = find("values.schema.json") {
+        if let Err(e) = serde_json::from_slice::<serde_json::Value>(&data) {
+            return Err(ChartError::BadSchema {
+                path: shown.join("values.schema.json"),
+                message: e.to_string(),
+            });
+        }
+    }
+    let v1 = metadata.api_version == super::metadata::API_V1;
+    let lock = if v1 {
+        None
+    } else if let Some(l) = find("requirements.lock") {
+        Some(super::goenc::lock_yaml(
+            &l,
+            &shown.join("requirements.lock"),
+        )?)
+    } else {
+        find("Chart.lock")
+    };
     let mut present = BTreeSet::new();
-    let mut subchart_dirs = BTreeSet::new();
+    let mut subcharts: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     let mut keep = Vec::with_capacity(files.len());
-    for (name, data) in files.drain(..) {
+    for (name, data) in files {
+        match name.as_str() {
+            CHART_FILE => {
+                keep.push((name, metadata.to_chart_yaml()));
+                continue;
+            }
+            "Chart.lock" => continue,
+            "requirements.yaml" | "requirements.lock" if !v1 => continue,
+            _ => {}
+        }
         let Some(rest) = name.strip_prefix("charts/") else {
             keep.push((name, data));
             continue;
@@ -246,7 +286,14 @@ fn check_charts_dir(
         if cname.starts_with('_') || cname.starts_with('.') {
             continue; // Helm skips these entirely
         }
-        if !rest.contains('/') && !cname.ends_with(".tgz") {
+        if let Some((dir, inner)) = rest.split_once('/') {
+            subcharts
+                .entry(dir.to_string())
+                .or_default()
+                .push((inner.to_string(), data));
+            continue;
+        }
+        if !cname.ends_with(".tgz") {
             return Err(ChartError::BadChartsEntry {
                 path: shown.join(&name),
                 message:
@@ -254,31 +301,44 @@ fn check_charts_dir(
                         .into(),
             });
         }
-        if rest.contains('/') {
-            subchart_dirs.insert(cname.to_string());
-        } else {
-            let sub = super::unpack::read_tgz(&data).map_err(|e| ChartError::BadChartsEntry {
-                path: shown.join(&name),
-                message: format!("not a usable chart archive: {e}"),
-            })?;
-            present.insert(sub.metadata.name);
-        }
+        let sub = super::unpack::read_tgz(&data).map_err(|e| ChartError::BadChartsEntry {
+            path: shown.join(&name),
+            message: format!("not a usable chart archive: {e}"),
+        })?;
+        present.insert(sub.metadata.name);
         keep.push((name, data));
     }
-    for dir in &subchart_dirs {
-        let chart_yaml = format!("charts/{dir}/{CHART_FILE}");
-        let Some((_, data)) = keep.iter().find(|(n, _)| *n == chart_yaml) else {
+    if let Some(l) = lock {
+        keep.push(("Chart.lock".into(), l));
+    }
+    let mut stored_as: BTreeMap<String, String> = BTreeMap::new();
+    for (dir, sub_files) in subcharts {
+        let sub_shown = shown.join("charts").join(&dir);
+        let Some((_, data)) = sub_files.iter().find(|(n, _)| n == CHART_FILE) else {
             return Err(ChartError::BadChartsEntry {
-                path: shown.join(format!("charts/{dir}")),
+                path: sub_shown,
                 message: "a subchart directory must contain a Chart.yaml".into(),
             });
         };
-        let sub = ChartMetadata::from_yaml(data, &shown.join(&chart_yaml))?;
+        let sub = ChartMetadata::from_yaml(data, &sub_shown.join(CHART_FILE))?;
         sub.validate()?;
+        let (sub, _, sub_files) = load_level(sub_files, sub, &sub_shown)?;
+        if let Some(other) = stored_as.insert(sub.name.clone(), dir.clone()) {
+            return Err(ChartError::BadChartsEntry {
+                path: sub_shown,
+                message: format!(
+                    "charts/{other} and charts/{dir} are both the chart {:?}; Helm stores a \
+                     subchart under its chart name, so one would overwrite the other",
+                    sub.name
+                ),
+            });
+        }
+        for (n, d) in sub_files {
+            keep.push((format!("charts/{}/{n}", sub.name), d));
+        }
         present.insert(sub.name);
     }
-    *files = keep;
-    Ok(present)
+    Ok((metadata, present, keep))
 }
 
 struct Walker<'a> {

@@ -105,7 +105,7 @@ fn invalid_override_is_reported() {
     let d = tempfile::tempdir().unwrap();
     chart(d.path());
     let opts = PackageOptions {
-        version: Some("v1".into()),
+        version: Some("1.2.3.4".into()),
         ..Default::default()
     };
     let err = package(d.path(), &opts).unwrap_err();

@@ -265,3 +265,89 @@ pub(super) fn go_json_string(s: &str, out: &mut String) {
     }
     out.push('"');
 }
+
+/// A lock file (`requirements.lock`, or `Chart.lock`) as Helm writes it into an archive:
+/// `yaml.Marshal(chart.Lock)` — `dependencies`, `digest`, `generated` only, keys sorted, each
+/// dependency with `name` and `repository` always and the other fields when set. The
+/// `generated` time is kept as written (Go normalises it to RFC 3339 with nanoseconds; a lock
+/// written by Helm already is).
+pub(super) fn lock_yaml(
+    bytes: &[u8],
+    path: &std::path::Path,
+) -> Result<Vec<u8>, super::ChartError> {
+    #[derive(serde::Deserialize)]
+    struct RawLock {
+        generated: Option<String>,
+        digest: Option<String>,
+        dependencies: Option<Vec<RawDep>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RawDep {
+        name: Option<String>,
+        version: Option<String>,
+        repository: Option<String>,
+        condition: Option<String>,
+        tags: Option<Vec<String>>,
+        enabled: Option<bool>,
+        #[serde(rename = "import-values")]
+        import_values: Option<Vec<serde_json::Value>>,
+        alias: Option<String>,
+    }
+    let text = std::str::from_utf8(bytes).unwrap_or("");
+    let raw: Option<RawLock> =
+        serde_saphyr::from_str(text).map_err(|e| super::ChartError::Yaml {
+            path: path.to_path_buf(),
+            line: e.location().map(|l| l.line()).filter(|l| *l > 0),
+            column: e.location().map(|l| l.column()).filter(|c| *c > 0),
+            message: crate::fsutil::yaml_error_message(&e.to_string()),
+        })?;
+    let raw = raw.unwrap_or(RawLock {
+        generated: None,
+        digest: None,
+        dependencies: None,
+    });
+    let deps = match raw.dependencies {
+        None => GoValue::Null,
+        Some(ds) => GoValue::Arr(
+            ds.into_iter()
+                .map(|d| {
+                    let mut o =
+                        vec![("name".to_string(), GoValue::Str(d.name.unwrap_or_default()))];
+                    str_field(&mut o, "version", &d.version.unwrap_or_default());
+                    o.push((
+                        "repository".into(),
+                        GoValue::Str(d.repository.unwrap_or_default()),
+                    ));
+                    str_field(&mut o, "condition", &d.condition.unwrap_or_default());
+                    list_field(&mut o, "tags", &d.tags.unwrap_or_default());
+                    if d.enabled == Some(true) {
+                        o.push(("enabled".into(), GoValue::Bool(true)));
+                    }
+                    if let Some(iv) = d.import_values.filter(|v| !v.is_empty()) {
+                        o.push((
+                            "import-values".into(),
+                            GoValue::Arr(iv.iter().map(GoValue::from_json).collect()),
+                        ));
+                    }
+                    str_field(&mut o, "alias", &d.alias.unwrap_or_default());
+                    GoValue::Obj(o)
+                })
+                .collect(),
+        ),
+    };
+    let lock = GoValue::Obj(vec![
+        (
+            "generated".into(),
+            GoValue::Str(
+                raw.generated
+                    .unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+            ),
+        ),
+        (
+            "digest".into(),
+            GoValue::Str(raw.digest.unwrap_or_default()),
+        ),
+        ("dependencies".into(), deps),
+    ]);
+    Ok(yamlout::to_yaml(&lock.sorted().to_value(), Profile::ChartArchive).into_bytes())
+}

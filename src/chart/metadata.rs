@@ -9,9 +9,13 @@
 //!   the archive carries a re-serialised Chart.yaml (keys sorted, unknown keys dropped), so
 //!   `--version`/`--app-version` overrides are reflected and the bytes do not depend on formatting.
 //!
-//! Checks are stricter than Helm in two places, on purpose: the version must be strict SemVer 2
-//! (Helm also accepts `v1.2` and `1.2`), and the name must be a lowercase DNS-1123-style name that
-//! is also a valid OCI repository component (Helm only refuses path separators). Every problem is
+//! Checks are Helm's (a chart Helm packages is packaged): the version is what Masterminds/semver
+//! reads (`v1.2`, `1.2` too), the name must not hold path separators, `apiVersion` v1 (or none)
+//! is Helm 2's format, a duplicate key keeps its last value. What is stricter than Helm — a strict
+//! SemVer 2 version, a lower-case DNS-like name that is a valid OCI repository component, v2, no
+//! duplicate keys — is [`ChartMetadata::strictness`], warnings of `validate` (rules in
+//! `crate::rules`); push refuses a name that is not a valid OCI repository name, as `helm push`
+//! does, and publish refuses a version that is not strict SemVer 2. Every problem is
 //! collected as a [`Diagnostic`] (code `chart`) at its line and column, carrying the file's text
 //! for a caret snippet; loading never stops at the first one.
 //! The raw YAML shape lives in `chartfile_raw.rs`, Go's encodings in `goenc.rs` (the archived
@@ -92,6 +96,85 @@ pub struct ChartMetadata {
     /// Problems found while reading (wrong types, null list entries), reported by `validate`.
     load_problems: Vec<Diagnostic>,
     source: Source,
+    /// The file `dependencies` came from (Chart.yaml, or requirements.yaml) and the position of
+    /// its first entry there.
+    dependency_source: Source,
+    dependency_position: Option<(u64, u64)>,
+    /// Chart.yaml had no `apiVersion` (Helm assumes v1).
+    api_version_defaulted: bool,
+    /// The first duplicate key of Chart.yaml (Helm keeps the last value), as a warning.
+    duplicate_key: Option<Diagnostic>,
+}
+
+/// Helm 2's chart format (`apiVersion: v1`, or none): Helm 3 and 4 still load and package it.
+pub const API_V1: &str = "v1";
+pub const API_V2: &str = "v2";
+
+/// What Helm accepts in Chart.yaml but appkit's `validate` warns about (each is a platform rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// `apiVersion: v1` or no apiVersion (Helm 2's format).
+    LegacyApiVersion,
+    /// A version Helm reads but that is not strict SemVer 2 (`v1.2.3`, `1.2`, `01.2.3`).
+    VersionNotStrict,
+    /// A name that is not a lower-case DNS-like name (an OCI repository must be lower-case).
+    NameNotLowercase,
+    /// A key written twice (the last one wins).
+    DuplicateKey,
+}
+
+/// Parse YAML text as the raw Chart.yaml shape; duplicate keys are retried last-wins (Helm's
+/// reading) and the first one is returned as a warning.
+#[allow(clippy::type_complexity)]
+fn parse_raw(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Option<RawChart>, Arc<SourceFile>, Option<Diagnostic>), ChartError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| ChartError::Yaml {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("not UTF-8 text ({e})"),
+    })?;
+    let source = SourceFile::new(path, text);
+    if text.trim().is_empty() {
+        return Ok((None, source, None));
+    }
+    let yaml_error = |e: &serde_saphyr::Error| {
+        let loc = e.location();
+        ChartError::Yaml {
+            path: path.to_path_buf(),
+            line: loc.map(|l| l.line()).filter(|l| *l > 0),
+            column: loc.map(|l| l.column()).filter(|c| *c > 0),
+            message: first_line(&e.to_string()),
+        }
+    };
+    match serde_saphyr::from_str::<Option<RawChart>>(text) {
+        Ok(raw) => Ok((raw, source, None)),
+        Err(strict) if !strict.to_string().contains("duplicate") => Err(yaml_error(&strict)),
+        Err(strict) => {
+            // Only a duplicate key is read again (last wins): never a budget error twice.
+            let opts = serde_saphyr::options! {
+                duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+            };
+            match serde_saphyr::from_str_with_options::<Option<RawChart>>(text, opts) {
+                Ok(raw) => {
+                    let at = strict
+                        .location()
+                        .map(|l| (l.line(), l.column()))
+                        .filter(|(l, _)| *l > 0);
+                    let message = format!(
+                        "{} (Helm keeps the last value)",
+                        first_line(&strict.to_string())
+                    );
+                    let d = problem(&source, at, message);
+                    Ok((raw, source, Some(d)))
+                }
+                Err(_) => Err(yaml_error(&strict)),
+            }
+        }
+    }
 }
 
 impl ChartMetadata {
@@ -111,77 +194,100 @@ impl ChartMetadata {
     }
 
     /// Parse Chart.yaml bytes (a UTF-8 BOM is skipped, as Helm does). Fails only when the text is
-    /// not YAML; wrong types and bad values are reported by [`ChartMetadata::validate`].
+    /// not YAML; wrong types and bad values are reported by [`ChartMetadata::validate`]. A missing
+    /// `apiVersion` is `v1`, as Helm's loader assumes (a Helm 2 chart). Duplicate keys: the last
+    /// one wins, as in Helm (go-yaml v2); [`ChartMetadata::strictness`] reports them.
     pub fn from_yaml(bytes: &[u8], path: &Path) -> Result<Self, ChartError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| ChartError::Yaml {
-            path: path.to_path_buf(),
-            line: None,
-            column: None,
-            message: format!("not UTF-8 text ({e})"),
-        })?;
-        let raw: Option<RawChart> = if text.trim().is_empty() {
-            None
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| {
-                let loc = e.location();
-                ChartError::Yaml {
-                    path: path.to_path_buf(),
-                    line: loc.map(|l| l.line()).filter(|l| *l > 0),
-                    column: loc.map(|l| l.column()).filter(|c| *c > 0),
-                    message: first_line(&e.to_string()),
-                }
-            })?
-        };
-        let source = SourceFile::new(path, text);
+        let (raw, source, duplicate) = parse_raw(bytes, path)?;
         let mut md = ChartMetadata {
             path: path.to_path_buf(),
             source: Source(Some(source.clone())),
+            duplicate_key: duplicate,
             ..Default::default()
         };
-        let Some(raw) = raw else { return Ok(md) };
+        if let Some(raw) = raw {
+            md.apply(raw, source, true);
+        }
+        if md.api_version.is_empty() {
+            md.api_version = API_V1.into();
+            md.api_version_defaulted = true;
+        }
+        md.sanitize();
+        Ok(md)
+    }
+
+    /// Merge a chart's `requirements.yaml` into its metadata, as Helm's loader does for every
+    /// chart (`yaml.Unmarshal` into the loaded `Chart.yaml`): each key it sets replaces the
+    /// Chart.yaml value, so its `dependencies` (conditions, tags, aliases) become the chart's.
+    pub fn merge_requirements(&mut self, bytes: &[u8], path: &Path) -> Result<(), ChartError> {
+        let (raw, source, _) = parse_raw(bytes, path)?;
+        if let Some(raw) = raw {
+            self.apply(raw, source, false);
+        }
+        self.sanitize();
+        Ok(())
+    }
+
+    /// Set every field `raw` has (`from_chart_yaml`: positions refer to Chart.yaml).
+    fn apply(&mut self, raw: RawChart, source: Arc<SourceFile>, from_chart_yaml: bool) {
         let mut r = Reader {
-            source,
+            source: source.clone(),
             problems: Vec::new(),
         };
-        let mut positions = BTreeMap::new();
-        macro_rules! at {
-            ($key:literal, $v:expr) => {
-                if let Some(v) = &$v {
-                    positions.insert($key, pos(v));
+        let md = self;
+        if from_chart_yaml {
+            macro_rules! at {
+                ($key:literal, $v:expr) => {
+                    if let Some(v) = &$v {
+                        md.positions.insert($key, pos(v));
+                    }
+                };
+            }
+            at!("name", raw.name);
+            at!("version", raw.version);
+            at!("apiVersion", raw.api_version);
+            at!("type", raw.chart_type);
+            at!("appVersion", raw.app_version);
+            at!("kubeVersion", raw.kube_version);
+            at!("dependencies", raw.dependencies);
+            at!("maintainers", raw.maintainers);
+        }
+        macro_rules! set {
+            ($field:ident, $v:expr) => {
+                if raw.$field.is_some() {
+                    md.$field = $v;
                 }
             };
         }
-        at!("name", raw.name);
-        at!("version", raw.version);
-        at!("apiVersion", raw.api_version);
-        at!("type", raw.chart_type);
-        at!("appVersion", raw.app_version);
-        at!("kubeVersion", raw.kube_version);
-        at!("dependencies", raw.dependencies);
-        at!("maintainers", raw.maintainers);
-
-        md.name = r.string("name", &raw.name, false);
-        md.home = r.string("home", &raw.home, false);
-        md.sources = r.strings("sources", &raw.sources);
-        md.version = r.string("version", &raw.version, true);
-        md.description = r.string("description", &raw.description, false);
-        md.keywords = r.strings("keywords", &raw.keywords);
-        md.icon = r.string("icon", &raw.icon, false);
-        md.api_version = r.string("apiVersion", &raw.api_version, false);
-        md.condition = r.string("condition", &raw.condition, false);
-        md.tags = r.string("tags", &raw.tags, false);
-        md.app_version = r.string("appVersion", &raw.app_version, true);
-        md.deprecated = r.bool("deprecated", &raw.deprecated);
-        md.kube_version = r.string("kubeVersion", &raw.kube_version, false);
-        md.chart_type = r.string("type", &raw.chart_type, false);
+        set!(name, r.string("name", &raw.name, false));
+        set!(home, r.string("home", &raw.home, false));
+        set!(sources, r.strings("sources", &raw.sources));
+        set!(version, r.string("version", &raw.version, true));
+        set!(
+            description,
+            r.string("description", &raw.description, false)
+        );
+        set!(keywords, r.strings("keywords", &raw.keywords));
+        set!(icon, r.string("icon", &raw.icon, false));
+        set!(api_version, r.string("apiVersion", &raw.api_version, false));
+        set!(condition, r.string("condition", &raw.condition, false));
+        set!(tags, r.string("tags", &raw.tags, false));
+        set!(app_version, r.string("appVersion", &raw.app_version, true));
+        set!(deprecated, r.bool("deprecated", &raw.deprecated));
+        set!(
+            kube_version,
+            r.string("kubeVersion", &raw.kube_version, false)
+        );
+        set!(chart_type, r.string("type", &raw.chart_type, false));
         if let Some(a) = &raw.annotations {
+            md.annotations.clear();
             for (k, v) in a.value.iter().flatten() {
                 let s = r.string(&format!("annotations.{k}"), &Some(v.clone()), false);
                 md.annotations.insert(k.clone(), s);
             }
         }
         if let Some(m) = &raw.maintainers {
+            md.maintainers.clear();
             match &m.value {
                 ListOr::List(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -203,6 +309,13 @@ impl ChartMetadata {
             }
         }
         if let Some(d) = &raw.dependencies {
+            md.dependencies.clear();
+            md.dependency_source = Source(Some(source.clone()));
+            md.positions.remove("dependencies[]");
+            if !from_chart_yaml {
+                md.positions.remove("dependencies");
+            }
+            let mut first = None;
             match &d.value {
                 ListOr::List(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -221,7 +334,7 @@ impl ChartMetadata {
                             import_values: v.import_values.clone().unwrap_or_default(),
                             alias: r.string("dependencies[].alias", &v.alias, false),
                         };
-                        positions.entry("dependencies[]").or_insert(pos(it));
+                        first.get_or_insert(pos(it));
                         md.dependencies.push(dep);
                     }
                 }
@@ -231,11 +344,9 @@ impl ChartMetadata {
                     format!("`dependencies` must be a list, found {}", describe(o)),
                 ),
             }
+            md.dependency_position = first;
         }
-        md.positions = positions;
-        md.load_problems = r.problems;
-        md.sanitize();
-        Ok(md)
+        md.load_problems.extend(r.problems);
     }
 
     /// Helm's `Metadata.Validate` sanitising, applied to the same fields.
@@ -300,23 +411,15 @@ impl ChartMetadata {
             out.push(problem(&source, at(key), message));
         };
         match self.api_version.as_str() {
-            "v2" => {}
-            "" => push(
-                "apiVersion",
-                "`apiVersion` is required and must be v2".into(),
-            ),
-            "v1" => push(
-                "apiVersion",
-                "`apiVersion: v1` (Helm 2 charts) is not supported; use v2".into(),
-            ),
+            API_V1 | API_V2 => {}
             other => push(
                 "apiVersion",
-                format!("`apiVersion` must be v2, found {other:?}"),
+                format!("`apiVersion` must be v2 (or Helm 2's v1), found {other:?}"),
             ),
         }
         if self.name.is_empty() {
             push("name", "`name` is required".into());
-        } else if let Err(why) = check_chart_name(&self.name) {
+        } else if let Err(why) = check_chart_name_like_helm(&self.name) {
             push("name", format!("`name` {:?} is invalid: {why}", self.name));
         }
         if self.version.is_empty() {
@@ -330,11 +433,11 @@ impl ChartMetadata {
             .any(|p| p.message.starts_with("`version`"))
         {
             // already reported as a wrong type
-        } else if let Err(e) = semver::Version::parse(&self.version) {
+        } else if super::version::parse_helm(&self.version).is_err() {
             push(
                 "version",
                 format!(
-                    "`version` {:?} is not a SemVer 2 version ({e}); use e.g. 1.2.3",
+                    "`version` {:?} is not a version Helm can read; use SemVer 2, e.g. 1.2.3",
                     self.version
                 ),
             );
@@ -346,6 +449,11 @@ impl ChartMetadata {
                 format!("`type` must be application or library, found {other:?}"),
             ),
         }
+        let dep_source = self.dependency_source.0.clone().unwrap_or(source.clone());
+        let dep_at = self.dependency_position;
+        let mut push = |_: &str, message: String| {
+            out.push(problem(&dep_source, dep_at, message));
+        };
         let mut seen = BTreeMap::new();
         for d in &self.dependencies {
             if d.name.is_empty() {
@@ -414,14 +522,100 @@ impl ChartMetadata {
 
     /// The Chart.yaml written into the archive: keys sorted (as Helm's `yaml.Marshal` of the
     /// metadata), empty fields omitted, strings quoted whenever plain YAML could change their type.
+    /// A v1 chart's dependencies live in its requirements.yaml, so Helm leaves them out here.
     pub fn to_chart_yaml(&self) -> Vec<u8> {
+        if self.api_version == API_V1 && !self.dependencies.is_empty() {
+            let mut v1 = self.clone();
+            v1.dependencies.clear();
+            return chart_yaml(&v1).into_bytes();
+        }
         chart_yaml(self).into_bytes()
+    }
+
+    /// What Helm accepts here but appkit's `validate` warns about, each with its diagnostic
+    /// (a warning with code `chart`; the caller gives it the rule's code).
+    pub fn strictness(&self) -> Vec<(Strictness, Diagnostic)> {
+        let source = self
+            .source
+            .0
+            .clone()
+            .unwrap_or_else(|| SourceFile::new(self.path.clone(), String::new()));
+        let at = |key: &str| self.positions.get(key).copied();
+        let warn = |key: &str, message: String| {
+            let mut d = problem(&source, at(key), message);
+            d.severity = crate::diagnostics::Severity::Warning;
+            d
+        };
+        let mut out = Vec::new();
+        if self.api_version == API_V1 {
+            let how = if self.api_version_defaulted {
+                "Chart.yaml has no `apiVersion`, so Helm reads it as a v1 (Helm 2) chart"
+            } else {
+                "`apiVersion: v1` is Helm 2's chart format"
+            };
+            out.push((
+                Strictness::LegacyApiVersion,
+                warn(
+                    "apiVersion",
+                    format!("{how}; use `apiVersion: v2` (dependencies in Chart.yaml, Chart.lock)"),
+                ),
+            ));
+        }
+        if !self.version.is_empty()
+            && super::version::parse_helm(&self.version).is_ok()
+            && !super::version::is_strict(&self.version)
+        {
+            out.push((
+                Strictness::VersionNotStrict,
+                warn(
+                    "version",
+                    format!(
+                        "`version` {:?} is not strict SemVer 2: Helm lists only strict versions as \
+                         OCI tags, so `helm pull` without --version never selects it, and \
+                         `appkit publish` refuses it; use e.g. {}",
+                        self.version,
+                        super::version::parse_helm(&self.version)
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
+                    ),
+                ),
+            ));
+        }
+        if !self.name.is_empty() && check_chart_name_like_helm(&self.name).is_ok() {
+            if let Err(why) = check_chart_name(&self.name) {
+                out.push((
+                    Strictness::NameNotLowercase,
+                    warn(
+                        "name",
+                        format!(
+                            "`name` {:?} cannot be pushed to an OCI registry ({why}; repository \
+                             names are lower-case)",
+                            self.name
+                        ),
+                    ),
+                ));
+            }
+        }
+        if let Some(d) = &self.duplicate_key {
+            let mut d = d.clone();
+            d.severity = crate::diagnostics::Severity::Warning;
+            out.push((Strictness::DuplicateKey, d));
+        }
+        out
     }
 }
 
 /// The parser's message without its position (reported separately) or source snippet.
 fn first_line(s: &str) -> String {
     crate::fsutil::yaml_error_message(s)
+}
+
+/// Helm's own rule (`name == filepath.Base(name)`): no path separators, not `.` or `..`.
+pub fn check_chart_name_like_helm(name: &str) -> Result<(), &'static str> {
+    if name.contains('/') || name.contains('\\') || name == "." || name == ".." {
+        return Err("a chart name must not contain path separators");
+    }
+    Ok(())
 }
 
 /// Chart names: lowercase letters, digits and `-`/`.`/`_` separators, starting and ending with a

@@ -17,7 +17,7 @@ fn valid_chart_has_no_problems() {
 
 #[test]
 fn reports_every_problem_with_line_and_column() {
-    let md = parse("apiVersion: v1\nname: a/b\nversion: \"1.2\"\ntype: service\n");
+    let md = parse("apiVersion: v9\nname: a/b\nversion: \"1.2.3.4\"\ntype: service\n");
     let p = md.problems();
     assert_eq!(p.len(), 4, "{p:?}");
     assert_eq!((line(&p[0]), col(&p[0])), (Some(1), Some(13)));
@@ -27,17 +27,19 @@ fn reports_every_problem_with_line_and_column() {
     assert_eq!(line(&p[2]), Some(3));
     assert!(p[3].message.contains("application or library"));
     let err = md.validate().unwrap_err().to_string();
-    assert!(err.contains("Chart.yaml:3:10: `version` \"1.2\""), "{err}");
+    assert!(
+        err.contains("Chart.yaml:3:10: `version` \"1.2.3.4\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_required_fields() {
     let md = parse("description: x\n");
     let msgs: Vec<_> = md.problems().into_iter().map(|p| p.message).collect();
-    assert_eq!(msgs.len(), 3, "{msgs:?}");
-    assert!(msgs[0].contains("apiVersion"));
-    assert!(msgs[1].contains("`name` is required"));
-    assert!(msgs[2].contains("`version` is required"));
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs[0].contains("`name` is required"));
+    assert!(msgs[1].contains("`version` is required"));
 }
 
 #[test]
@@ -187,7 +189,9 @@ fn bom_is_skipped_and_empty_file_is_reported() {
     .unwrap();
     md.validate().unwrap();
     let empty = ChartMetadata::from_yaml(b"", Path::new("C")).unwrap();
-    assert_eq!(empty.problems().len(), 3);
+    // No apiVersion is Helm 2's v1; name and version are missing.
+    assert_eq!(empty.api_version, "v1");
+    assert_eq!(empty.problems().len(), 2);
 }
 
 /// `tests/fixtures/package/rich.helm-config.json` is the config blob real `helm push` (3.17.3 and
@@ -220,11 +224,47 @@ fn col(d: &crate::diagnostics::Diagnostic) -> Option<usize> {
 
 #[test]
 fn problems_are_diagnostics_with_carets_from_the_text_in_memory() {
-    let md = parse("apiVersion: v2\nname: a/b\nversion: \"1.2\"\n");
+    let md = parse("apiVersion: v2\nname: a/b\nversion: \"1.2.3.4\"\n");
     let shown = crate::diagnostics::render_human(&md.problems(), None, false);
     assert!(shown.contains("2 | name: a/b\n  |       ^^^"), "{shown}");
     assert!(
-        shown.contains("3 | version: \"1.2\"\n  |          ^^^^^"),
+        shown.contains("3 | version: \"1.2.3.4\"\n  |          ^^^^^^^^^"),
         "{shown}"
     );
+}
+
+/// What Helm 3 and 4 package (checked with `helm package`): v1 and apiVersion-less charts,
+/// versions Masterminds reads, upper-case names, duplicate keys (the last wins). `validate`
+/// warns about each.
+#[test]
+fn what_helm_packages_is_valid_and_strictness_says_why_it_is_not_portable() {
+    let md = parse("apiVersion: v1\nname: MyChart\nversion: v0.1.0\nversion: v0.2.0\n");
+    assert_eq!(md.problems(), vec![]);
+    assert_eq!(md.version, "v0.2.0");
+    let kinds: Vec<_> = md.strictness().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            Strictness::LegacyApiVersion,
+            Strictness::VersionNotStrict,
+            Strictness::NameNotLowercase,
+            Strictness::DuplicateKey
+        ]
+    );
+    let dup = &md.strictness()[3].1;
+    assert_eq!(line(dup), Some(4), "{dup:?}");
+    assert!(parse("apiVersion: v2\nname: app\nversion: 1.0.0\n")
+        .strictness()
+        .is_empty());
+    // A v1 chart's Chart.yaml in the archive has no dependencies (they stay in requirements.yaml).
+    let mut v1 = parse("apiVersion: v1\nname: a\nversion: 1.0.0\n");
+    v1.merge_requirements(
+        b"dependencies:\n- name: sub\n  repository: r\n  condition: sub.on\n",
+        Path::new("requirements.yaml"),
+    )
+    .unwrap();
+    assert_eq!(v1.dependencies[0].condition, "sub.on");
+    assert!(!String::from_utf8(v1.to_chart_yaml())
+        .unwrap()
+        .contains("dependencies"));
 }

@@ -14,6 +14,8 @@ mod goenc;
 pub mod ignore;
 pub mod metadata;
 mod unpack;
+mod values_check;
+pub mod version;
 
 pub use archive::{
     extract_safely, package, read_tgz, ArchiveContents, ArchiveFile, PackageOptions, Packaged,
@@ -38,6 +40,15 @@ pub enum ChartError {
         column: Option<u64>,
         message: String,
     },
+    #[error("{}{}: {message}", path.display(), Loc(*line, *column))]
+    BadValues {
+        path: PathBuf,
+        line: Option<u64>,
+        column: Option<u64>,
+        message: String,
+    },
+    #[error("the chart name {name:?} cannot be pushed: {why}; OCI repository names are lower-case (`helm push` refuses it too: \"invalid repository\")")]
+    NotAnOciName { name: String, why: &'static str },
     #[error("{} is not a valid chart:{}", path.display(), ProblemList(problems, path))]
     Invalid {
         path: PathBuf,
@@ -96,6 +107,8 @@ impl ChartError {
         matches!(
             self,
             ChartError::Yaml { .. }
+                | ChartError::BadValues { .. }
+                | ChartError::NotAnOciName { .. }
                 | ChartError::Invalid { .. }
                 | ChartError::IgnoreRule { .. }
                 | ChartError::BadSchema { .. }

@@ -129,8 +129,15 @@ pub fn read_tgz(bytes: &[u8]) -> Result<ArchiveContents, ChartError> {
         .iter()
         .find(|f| f.path == CHART_FILE)
         .ok_or_else(|| ChartError::Archive(format!("no {top_dir}/Chart.yaml in the archive")))?;
-    let metadata =
+    let mut metadata =
         ChartMetadata::from_yaml(&chart_yaml.data, &PathBuf::from(&top_dir).join(CHART_FILE))?;
+    // Helm's loader merges requirements.yaml into the metadata (a v1 chart keeps it as a file).
+    if let Some(req) = files.iter().find(|f| f.path == "requirements.yaml") {
+        metadata.merge_requirements(
+            &req.data,
+            &PathBuf::from(&top_dir).join("requirements.yaml"),
+        )?;
+    }
     Ok(ArchiveContents {
         top_dir,
         metadata,

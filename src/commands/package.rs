@@ -105,6 +105,9 @@ fn report(err: ChartError) -> anyhow::Error {
         ChartError::MissingChartYaml { .. } => {
             Some("pass the chart directory (`helm appkit package path/to/chart`) or run it where appkit.yaml is")
         }
+        ChartError::BadValues { .. } => {
+            Some("values.yaml holds the chart's defaults: a mapping such as `replicaCount: 1` (or an empty file)")
+        }
         ChartError::Invalid { .. } | ChartError::Yaml { .. } => {
             Some("fix Chart.yaml; see https://helm.sh/docs/topics/charts/#the-chartyaml-file")
         }

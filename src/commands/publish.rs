@@ -132,10 +132,21 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
                 .with_hint(format!("raise `version` in {}/Chart.yaml", loaded.chart_dir().display())),
             ));
         }
-        Decision::VersionNotRaised { highest: h } => {
+        Decision::VersionNotRaised {
+            highest: h,
+            same_line,
+        } => {
+            let what = if *same_line {
+                format!(
+                    "the highest published version of its {}.{} line",
+                    h.semver.major, h.semver.minor
+                )
+            } else {
+                "published on a higher major.minor line (a new line must be above every published line)".to_string()
+            };
             return Err(anyhow::Error::new(
                 Invalid::new(format!(
-                    "the chart version {} is not above the highest published version {} ({})",
+                    "the chart version {} is not above {} ({}), {what}",
                     artifact.version, h.version, h.digest
                 ))
                 .with_hint(format!(

@@ -34,7 +34,23 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
         Location::Registry(r) => (r.tag.clone(), r.digest.clone()),
         Location::Layout(l) => (l.tag.clone(), l.digest.clone()),
     };
-    let wanted_tag = args.version.as_deref().map(tag_for_version);
+    // Helm: a --version that is a version names a tag; anything else is a constraint.
+    let constraint = match args.version.as_deref() {
+        Some(v) if crate::chart::version::parse_helm(v).is_err() => Some(
+            crate::chart::version::Constraint::parse(v)
+                .map_err(|e| anyhow::anyhow!("--version {v}: {e}"))?,
+        ),
+        Some(_) => None,
+        None if ref_tag.is_none() && ref_digest.is_none() => Some(
+            crate::chart::version::Constraint::parse(if args.devel { ">0.0.0-0" } else { "*" })
+                .expect("a valid constraint"),
+        ),
+        None => None,
+    };
+    let wanted_tag = match &constraint {
+        Some(_) => None,
+        None => args.version.as_deref().map(tag_for_version),
+    };
     if let Some(t) = &wanted_tag {
         validate_tag(t).map_err(|r| {
             anyhow::anyhow!("--version {}: {r}", args.version.as_deref().unwrap_or(""))
@@ -45,10 +61,18 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
             bail!("the reference names tag `{b}` but --version asks for `{a}`; give one of them");
         }
     }
-    let select = match (ref_digest, wanted_tag.or(ref_tag)) {
-        (Some(d), _) => Select::Digest(d),
-        (None, Some(t)) => Select::Tag(t),
-        (None, None) => Select::Highest,
+    if constraint.is_some() && (ref_tag.is_some() || ref_digest.is_some()) {
+        bail!("the reference names a tag or digest; a --version constraint needs a reference without one");
+    }
+    let select = match (ref_digest, wanted_tag.or(ref_tag), constraint) {
+        (Some(d), _, _) => Select::Digest(d),
+        (None, Some(t), _) => Select::Tag(t),
+        (None, None, Some(c)) => Select::Matching(c),
+        (None, None, None) => unreachable!("no tag, digest or constraint"),
+    };
+    let exact_version = match &select {
+        Select::Matching(_) => None,
+        _ => args.version.as_deref(),
     };
     let opened = open_target(&location, Access::Pull, &args.registry, printer)?;
     let fetched = runtime::block_on(async {
@@ -57,13 +81,8 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
     .map_err(|e| oci_error(e, &location))?;
     printer.debug(&format!("{} HTTP request(s)", fetched.requests));
     let chart = fetched.chart;
-    let path = action::save(
-        &chart,
-        args.version.as_deref(),
-        &args.destination,
-        args.untar,
-    )
-    .map_err(|e| action_error(e, Some(&location)))?;
+    let path = action::save(&chart, exact_version, &args.destination, args.untar)
+        .map_err(|e| action_error(e, Some(&location)))?;
     if printer.json_output() {
         printer.json(&Pulled {
             reference: &chart.reference,
