@@ -154,14 +154,15 @@ fn hostile_archives() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "`name` \"../evil\" is invalid: a chart name must not contain path separators",
         ),
         (
-            "Chart.yaml version 1.0",
+            // `1.0` is a version Helm reads (and packages); this one it cannot read.
+            "Chart.yaml version 1.0.0.0",
             e(&[(
                 "demo/Chart.yaml",
                 b'0',
-                b"apiVersion: v2\nname: demo\nversion: \"1.0\"\n",
+                b"apiVersion: v2\nname: demo\nversion: \"1.0.0.0\"\n",
                 "",
             )]),
-            "`version` \"1.0\" is not a SemVer 2 version",
+            "`version` \"1.0.0.0\" is not a version Helm can read",
         ),
         (
             "Chart.yaml alias bomb",
