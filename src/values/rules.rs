@@ -210,16 +210,16 @@ pub fn chart_notes(p: &Platform, c: &Contract) -> Vec<Diagnostic> {
                 ticked(&missing)
             )
         };
-        let where_ = if c.has_schema {
-            "in its values.schema.json"
+        let declare = if c.has_schema {
+            "declare them in its values.schema.json"
         } else {
-            "(the chart has no values.schema.json and its values.yaml does not set them)"
+            "declare them in a values.schema.json (the chart has none, and its values.yaml does \
+             not set them)"
         };
         let help = format!(
-            "the rule checks these keys only where the chart declares them {where_}; if the chart \
-             reads them, declare them so the rule protects it; if it does not, nothing checks what \
-             the rule would for this chart (`rules: {{{}: off}}` in appkit.yaml accepts that and \
-             silences this warning)",
+            "if the chart uses these values, {declare} so the rule protects its apps; if it does \
+             not, `rules: {{{}: off}}` in appkit.yaml accepts that nothing checks them and \
+             silences this warning",
             rule.code
         );
         let mut d = Diagnostic::warning(rules::RULE_SKIPPED.code, message)
