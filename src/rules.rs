@@ -60,23 +60,41 @@ pub struct Rule {
     pub default_severity: DefaultSeverity,
     /// One line: what the rule refuses.
     pub summary: &'static str,
-    /// The chart-contract values keys the rule looks at (dotted paths); empty: it applies to
-    /// whatever an app file writes, with any chart.
-    pub reads: &'static [&'static str],
+    /// The chart-contract values keys the rule reads (dotted paths), in the groups it checks
+    /// together: a group is checked only where the chart declares every key of it (its
+    /// `values.schema.json` has the path under `properties`; without a schema, its `values.yaml`
+    /// has it), and each rule with a group left out is one `rule-skipped` warning. Empty: the rule
+    /// reads no chart key and always applies, with any chart. `-o json` shows the keys flat.
+    #[serde(serialize_with = "flat_reads")]
+    pub reads: &'static [&'static [&'static str]],
+}
+
+impl Rule {
+    /// Every key the rule reads, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> {
+        self.reads.iter().flat_map(|g| g.iter().copied())
+    }
+}
+
+fn flat_reads<S: serde::Serializer>(
+    reads: &&'static [&'static [&'static str]],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(reads.iter().flat_map(|g| g.iter()))
 }
 
 pub static IMAGE_NOT_PINNED: Rule = Rule {
     code: "image-not-pinned",
     default_severity: DefaultSeverity::Error,
     summary: "the image tag is `latest`, or the image has neither a tag nor a digest",
-    reads: &["image.tag", "image.digest"],
+    reads: &[&["image.tag", "image.digest"]],
 };
 
 pub static IMAGE_TAG_NOT_DIGEST: Rule = Rule {
     code: "image-tag-not-digest",
     default_severity: DefaultSeverity::ErrorWhenPromoted,
     summary: "the image is pinned by a tag without a digest",
-    reads: &["image.tag", "image.digest"],
+    reads: &[&["image.tag", "image.digest"]],
 };
 
 pub static INLINE_SECRET: Rule = Rule {
@@ -112,7 +130,7 @@ pub static DAPR_COMPONENT: Rule = Rule {
     code: "dapr-component",
     default_severity: DefaultSeverity::Error,
     summary: "a named Dapr component is missing from the components dir, not in the app's namespace, or scoped away from the app",
-    reads: &["dapr.components", "dapr.appId"],
+    reads: &[&["dapr.components", "dapr.appId"]],
 };
 
 pub static NETWORK_NAMESPACE: Rule = Rule {
@@ -121,8 +139,8 @@ pub static NETWORK_NAMESPACE: Rule = Rule {
     summary:
         "a network policy allow names a namespace that is neither an app's nor a platform namespace",
     reads: &[
-        "networkPolicy.allowIngressFrom",
-        "networkPolicy.allowEgressTo",
+        &["networkPolicy.allowIngressFrom"],
+        &["networkPolicy.allowEgressTo"],
     ],
 };
 
@@ -130,14 +148,20 @@ pub static REQUESTS_EXCEED_LIMITS: Rule = Rule {
     code: "requests-exceed-limits",
     default_severity: DefaultSeverity::Error,
     summary: "a cpu or memory request is above its limit",
-    reads: &["resources", "dapr.sidecar.resources"],
+    reads: &[
+        &["resources.requests", "resources.limits"],
+        &[
+            "dapr.sidecar.resources.requests",
+            "dapr.sidecar.resources.limits",
+        ],
+    ],
 };
 
 pub static UNKNOWN_NODEPOOL: Rule = Rule {
     code: "unknown-nodepool",
     default_severity: DefaultSeverity::Error,
     summary: "`nodepool` is not one of `appkit.yaml` `nodePools`",
-    reads: &["nodepool"],
+    reads: &[&["nodepool"]],
 };
 
 pub static SYMLINK_ESCAPES: Rule = Rule {
@@ -175,6 +199,21 @@ pub static CHART_DUPLICATE_KEY: Rule = Rule {
     reads: &[],
 };
 
+pub static SCHEMA_MISSING: Rule = Rule {
+    code: "schema-missing",
+    default_severity: DefaultSeverity::Warning,
+    summary:
+        "the chart has no `values.schema.json`, so schema checks are skipped (said once per run)",
+    reads: &[],
+};
+
+pub static RULE_SKIPPED: Rule = Rule {
+    code: "rule-skipped",
+    default_severity: DefaultSeverity::Warning,
+    summary: "a rule above reads chart keys the chart does not declare, so it is not applied there (one per rule; `rules:` `<code>: off` silences it for that rule)",
+    reads: &[],
+};
+
 /// Every platform rule, in the order the table shows them.
 pub static RULES: &[&Rule] = &[
     &IMAGE_NOT_PINNED,
@@ -192,6 +231,8 @@ pub static RULES: &[&Rule] = &[
     &CHART_VERSION_NOT_STRICT,
     &CHART_NAME_NOT_LOWERCASE,
     &CHART_DUPLICATE_KEY,
+    &SCHEMA_MISSING,
+    &RULE_SKIPPED,
 ];
 
 /// The rule with this code.
@@ -255,10 +296,19 @@ pub fn table() -> String {
 
 fn reads_text(r: &Rule) -> String {
     if r.reads.is_empty() {
-        "(any chart)".into()
+        "(always applies)".into()
     } else {
-        r.reads.join(", ")
+        groups_text(r.reads, |k| k.to_string())
     }
+}
+
+/// Keys checked together joined by ` + `, groups by `, `.
+pub fn groups_text(groups: &[&[&str]], key: impl Fn(&str) -> String) -> String {
+    groups
+        .iter()
+        .map(|g| g.iter().map(|k| key(k)).collect::<Vec<_>>().join(" + "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `-o json`: `[{"code", "defaultSeverity", "summary", "reads"}]`.
@@ -277,19 +327,21 @@ pub fn markdown() -> String {
          severity (`error` | `warning` | `off`), and an unknown code there is an error. \
          `helm appkit validate --list-rules` prints this table (`-o json`: \
          `[{code, defaultSeverity, summary, reads}]`).\n\n\
-         `reads` lists the chart-contract values keys a rule looks at; a rule without any \
-         applies to whatever an app file writes, with any chart.\n\n\
+         `reads` lists the chart-contract values keys a rule reads; keys joined by `+` are \
+         checked together. A rule reads a key group only where the chart declares every key of \
+         it: its `values.schema.json` has the path under `properties` (following `$ref`s inside \
+         the document and `allOf` / `anyOf` / `oneOf` / `then` / `else`), or, for a chart \
+         without a schema, its `values.yaml` sets it. Each rule left out this way, wholly or in \
+         part, is one `rule-skipped` warning naming the keys (an error under `--strict`), so a \
+         hint such as \"set `image.digest`\" is never given for a chart that ignores that key. \
+         A rule that reads no chart key (—) always applies, with any chart.\n\n\
          | code | default | reads | what |\n|---|---|---|---|\n",
     );
     for r in RULES {
         let reads = if r.reads.is_empty() {
             "—".to_string()
         } else {
-            r.reads
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            groups_text(r.reads, |k| format!("`{k}`"))
         };
         out.push_str(&format!(
             "| `{}` | {} | {reads} | {} |\n",

@@ -21,6 +21,7 @@ mod plugin;
 mod quickstart;
 mod registry_faults;
 mod render;
+mod rule_applicability;
 mod scaffold;
 mod schema_suite;
 mod secrets;

@@ -257,7 +257,7 @@ fn verify(
         .with_context(|| format!("cannot load the chart at {}", ws.display(chart_dir)))?;
     let mut envs: Vec<Option<String>> = vec![None];
     envs.extend(loaded.config.environments.keys().cloned().map(Some));
-    let mut diags = Vec::new();
+    let mut diags = validator.chart_notes();
     for env in &envs {
         let files = workspace::app_files(staged, env.as_deref());
         diags.extend(validator.validate_files(app, &files, env.as_deref()));

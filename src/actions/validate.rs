@@ -86,6 +86,8 @@ pub fn run(ws: Option<&Workspace>, req: &Request<'_>) -> Result<Report> {
     let job_envs: BTreeSet<&str> = jobs.iter().filter_map(|j| j.env.as_deref()).collect();
     diags.extend(validator.run(&jobs));
     diags.extend(chart_warnings(&chart, ws));
+    // Once per run, not per app: no schema, rules the chart's keys leave out.
+    diags.extend(validator.chart_notes());
     diagnostics::sort_dedup(&mut diags);
     Ok(Report {
         apps: apps.len(),

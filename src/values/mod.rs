@@ -16,6 +16,7 @@
 
 pub mod coalesce;
 pub mod components;
+pub mod contract;
 pub mod fanout;
 pub mod formats;
 pub mod node;
@@ -237,6 +238,8 @@ pub struct Validator {
     chart_values: Arc<SourceFile>,
     defaults: Node,
     schema: Option<schema::Schema>,
+    /// Which keys the platform rules read the chart declares (schema, else defaults).
+    contract: contract::Contract,
     platform: rules::Platform,
     /// The apps directory of `appkit.yaml` ([`Validator::validate_files`] confines to it).
     apps_dir: Option<PathBuf>,
@@ -265,11 +268,18 @@ impl Validator {
         let (defaults, secrets) = yaml::parse_with_secrets(&text, 0, &path);
         let defaults = defaults?;
         let schema = schema::Schema::load(chart_dir)?;
+        let contract = match &schema {
+            Some(s) => {
+                contract::Contract::from_schema(s.doc(), &chart_dir.join("values.schema.json"))
+            }
+            None => contract::Contract::from_defaults(&defaults, &path),
+        };
         let platform = rules::Platform::load(loaded)?;
         Ok(Validator {
             chart_values: SourceFile::with_secrets(path, text, secrets),
             defaults,
             schema,
+            contract,
             platform,
             apps_dir: loaded.map(Loaded::apps_dir),
         })
@@ -404,12 +414,19 @@ impl Validator {
         })
     }
 
+    /// What holds for every app of the run, said once: the chart has no schema
+    /// (`schema-missing`), and each rule the chart's keys leave out (`rule-skipped`).
+    pub fn chart_notes(&self) -> Vec<Diagnostic> {
+        rules::chart_notes(&self.platform, &self.contract)
+    }
+
     /// Schema and platform rules over coalesced values.
     pub fn check(&self, values: &AppValues) -> Vec<Diagnostic> {
-        let mut rule_diags: Vec<Option<Diagnostic>> = rules::check(&self.platform, values)
-            .into_iter()
-            .map(Some)
-            .collect();
+        let mut rule_diags: Vec<Option<Diagnostic>> =
+            rules::check(&self.platform, &self.contract, values)
+                .into_iter()
+                .map(Some)
+                .collect();
         // Path → the first rule diagnostic about it (folding stays linear in the diagnostics).
         let mut by_path: std::collections::HashMap<String, usize> = Default::default();
         for (i, r) in rule_diags.iter().enumerate() {

@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 pub use super::components::{load_components, Component};
+use super::contract::Contract;
 use super::schema::{closest, display_path, to_pointer};
 use super::secrets::{holds_literal as is_literal, is_secret_key, looks_like_secret, norm};
 use super::yaml::{Node, Pos, Val};
 use super::{AppValues, ValuesError};
 use crate::config::{Loaded, RuleLevel};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Location};
 use crate::rules::{self, Rule};
 
 /// What the rules know about the platform (from `appkit.yaml`); empty without a config.
@@ -76,6 +77,20 @@ impl Platform {
         env.is_some_and(|e| self.promoted.contains(e))
     }
 
+    /// Whether `rule` runs at all with this platform: the rules about node pools, namespaces
+    /// and components need `appkit.yaml` (node pools: a non-empty `nodePools`).
+    fn runs(&self, rule: &Rule) -> bool {
+        if std::ptr::eq(rule, &rules::UNKNOWN_NODEPOOL) {
+            self.has_config && !self.node_pools.is_empty()
+        } else if std::ptr::eq(rule, &rules::NETWORK_NAMESPACE)
+            || std::ptr::eq(rule, &rules::DAPR_COMPONENT)
+        {
+            self.has_config
+        } else {
+            true
+        }
+    }
+
     pub(super) fn app_namespace(&self, app: &str) -> String {
         self.app_namespaces
             .get(app)
@@ -86,6 +101,8 @@ impl Platform {
 
 pub(super) struct Ctx<'a> {
     pub(super) p: &'a Platform,
+    /// Which key groups of each rule the chart declares ([`Contract::applies`]).
+    pub(super) c: &'a Contract,
     pub(super) v: &'a AppValues,
     out: Vec<Diagnostic>,
 }
@@ -111,22 +128,107 @@ impl Ctx<'_> {
     }
 }
 
-/// Run every rule over one app's coalesced values.
-pub fn check(p: &Platform, v: &AppValues) -> Vec<Diagnostic> {
+/// Run every rule over one app's coalesced values: a rule that reads chart keys only where the
+/// chart declares them ([`Contract`]; [`chart_notes`] says what is left out).
+pub fn check(p: &Platform, c: &Contract, v: &AppValues) -> Vec<Diagnostic> {
     let mut cx = Ctx {
         p,
+        c,
         v,
         out: Vec::new(),
     };
-    image(&mut cx);
+    // Both image rules read the same keys.
+    if c.applies(&rules::IMAGE_NOT_PINNED, 0) {
+        image(&mut cx);
+    }
     walk_user(&mut cx, &v.merged, &mut Vec::new());
     resources(&mut cx);
     if p.has_config {
-        nodepool(&mut cx);
+        if c.applies(&rules::UNKNOWN_NODEPOOL, 0) {
+            nodepool(&mut cx);
+        }
         network(&mut cx);
-        super::components::check(&mut cx);
+        if c.applies(&rules::DAPR_COMPONENT, 0) {
+            super::components::check(&mut cx);
+        }
     }
     cx.out
+}
+
+/// What holds for the whole run, once: the chart has no `values.schema.json`
+/// ([`rules::SCHEMA_MISSING`]), and one [`rules::RULE_SKIPPED`] per rule (that runs here and is
+/// not `off`) reading keys the chart does not declare, naming them.
+pub fn chart_notes(p: &Platform, c: &Contract) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let chart_dir = c.source.parent().map(PathBuf::from).unwrap_or_default();
+    if !c.has_schema {
+        if let Some(sev) = rules::resolve(&rules::SCHEMA_MISSING, &p.levels, false) {
+            let mut d = Diagnostic::warning(
+                rules::SCHEMA_MISSING.code,
+                "the chart has no values.schema.json: schema checks are skipped",
+            )
+            .help("Helm skips validation too, so a typo or a key the chart ignores is accepted; add a values.schema.json to the chart (`additionalProperties: false` refuses unknown keys)")
+            .at(Location::file_only(chart_dir.clone()));
+            d.severity = sev;
+            out.push(d);
+        }
+    }
+    let Some(sev) = rules::resolve(&rules::RULE_SKIPPED, &p.levels, false) else {
+        return out;
+    };
+    let ticked = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for rule in rules::RULES {
+        if rule.reads.is_empty()
+            || !p.runs(rule)
+            || rules::resolve(rule, &p.levels, false).is_none()
+        {
+            continue;
+        }
+        let Some((missing, partly)) = c.skipped(rule) else {
+            continue;
+        };
+        let message = if partly {
+            let kept: Vec<&[&str]> = (0..rule.reads.len())
+                .filter(|&g| c.applies(rule, g))
+                .map(|g| rule.reads[g])
+                .collect();
+            format!(
+                "rule `{}` partly skipped: the chart does not declare {}; it still checks {}",
+                rule.code,
+                ticked(&missing),
+                rules::groups_text(&kept, |k| format!("`{k}`"))
+            )
+        } else {
+            format!(
+                "rule `{}` skipped: the chart does not declare {}",
+                rule.code,
+                ticked(&missing)
+            )
+        };
+        let declare = if c.has_schema {
+            "declare them in its values.schema.json"
+        } else {
+            "declare them in a values.schema.json (the chart has none, and its values.yaml does \
+             not set them)"
+        };
+        let help = format!(
+            "if the chart uses these values, {declare} so the rule protects its apps; if it does \
+             not, `rules: {{{}: off}}` in appkit.yaml accepts that nothing checks them and \
+             silences this warning",
+            rule.code
+        );
+        let mut d = Diagnostic::warning(rules::RULE_SKIPPED.code, message)
+            .help(help)
+            .at(Location::file_only(c.source.clone()));
+        d.severity = sev;
+        out.push(d);
+    }
+    out
 }
 
 fn image(cx: &mut Ctx) {
@@ -337,7 +439,11 @@ fn node_quantity(n: &Node) -> Option<f64> {
 }
 
 fn resources(cx: &mut Ctx) {
-    for base in [vec!["resources"], vec!["dapr", "sidecar", "resources"]] {
+    let bases = [vec!["resources"], vec!["dapr", "sidecar", "resources"]];
+    for (group, base) in bases.into_iter().enumerate() {
+        if !cx.c.applies(&rules::REQUESTS_EXCEED_LIMITS, group) {
+            continue;
+        }
         for res in ["cpu", "memory"] {
             let at = |kind: &'static str| {
                 let mut p: Vec<&str> = base.clone();
@@ -405,7 +511,13 @@ fn nodepool(cx: &mut Ctx) {
 
 fn network(cx: &mut Ctx) {
     let known = &cx.p.known_namespaces;
-    for list in ["allowIngressFrom", "allowEgressTo"] {
+    for (group, list) in ["allowIngressFrom", "allowEgressTo"]
+        .into_iter()
+        .enumerate()
+    {
+        if !cx.c.applies(&rules::NETWORK_NAMESPACE, group) {
+            continue;
+        }
         let Some(Val::Seq(items)) = cx.v.merged.at(["networkPolicy", list]).map(|n| &n.val) else {
             continue;
         };

@@ -157,6 +157,11 @@ impl Schema {
         Ok(Schema { validator, doc })
     }
 
+    /// The schema document as written (before Go-pattern translation).
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
     /// True when the JSON values pass.
     #[cfg(test)]
     pub fn is_valid(&self, json: &Value) -> bool {
