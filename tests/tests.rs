@@ -22,6 +22,7 @@ mod quickstart;
 mod registry_faults;
 mod render;
 mod scaffold;
+mod schema_messages;
 mod schema_suite;
 mod secrets;
 mod tls;
