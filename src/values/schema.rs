@@ -1126,10 +1126,21 @@ mod tests {
     #[test]
     fn remote_refs_are_refused() {
         let doc = serde_json::json!({"$ref": "https://example.com/schema.json"});
-        let err = Schema::compile(doc, Path::new("s.json"))
-            .err()
-            .expect("must fail");
-        assert!(err.to_string().contains("never downloads"), "{err}");
+        let Err(SchemaError::Compile { invalid, .. }) = Schema::compile(doc, Path::new("s.json"))
+        else {
+            panic!("must fail to compile");
+        };
+        let help = invalid.diagnostics[0].help.as_deref().unwrap_or_default();
+        assert!(help.contains("never downloads"), "{help}");
+        // Any other reason to fail says nothing about downloads.
+        let doc = serde_json::json!({"$ref": "#/$defs/missing"});
+        let Err(SchemaError::Compile { invalid, .. }) = Schema::compile(doc, Path::new("s.json"))
+        else {
+            panic!("must fail to compile");
+        };
+        let d = &invalid.diagnostics[0];
+        assert!(d.message.contains("points at nothing"), "{}", d.message);
+        assert!(!format!("{d:?}").contains("never downloads"), "{d:?}");
     }
 
     #[test]
