@@ -7,11 +7,20 @@
 //! References are resolved offline only: a remote `$ref` (http, https, file) makes loading fail —
 //! appkit never fetches anything while validating (Helm's CVE-2025-55199 class of problems).
 //!
-//! Where an error points: the value at the error's instance path; for `additionalProperties` the
-//! unknown key itself; for `required` the mapping that lacks the key (its key line). Messages are
-//! written for app owners: unknown keys list the allowed keys and the closest match, type errors say
-//! what was given and what is expected (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text),
-//! pattern errors quote the schema's `description` of the field.
+//! Where an error points: the value at the error's instance path; for `additionalProperties`,
+//! `propertyNames` and `false` schemas the key itself; for `required` the mapping that lacks the
+//! key (its key line), for `dependentRequired` the key that asks for the missing one. Messages are
+//! written for app owners: unknown keys list the allowed keys (and `keys matching /re/` for
+//! `patternProperties`) and the closest match, type errors say what was given and what is expected
+//! (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text), pattern errors quote the schema's
+//! `description` of the field, enums and consts quote text (`"gold"`), `not: {enum: […]}` names
+//! the reserved values, `contains` says which item the list lacks, and a key that
+//! `unevaluatedProperties: {…}` lets in is checked against that subschema and reported like any
+//! other field. A value is quoted only from its source text, never when it is a secret.
+//!
+//! A schema that cannot be compiled is a `schema-invalid` diagnostic at its own file:line:col
+//! (the JSON pointer located in the text), saying why; only a remote `$ref` says that appkit never
+//! downloads one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -698,10 +707,14 @@ impl Schema {
                     ValidationErrorKind::MinLength { limit } => {
                         format!("key names here must be at least {limit} characters long")
                     }
-                    ValidationErrorKind::Enum { options } => format!(
-                        "key names here must be one of: {}",
-                        shown_list(options.as_array().map_or(&[], Vec::as_slice), ", ")
-                    ),
+                    ValidationErrorKind::Enum { options } => {
+                        match options.as_array().map_or(&[][..], Vec::as_slice) {
+                            [] => "no key names are accepted here".to_string(),
+                            list => {
+                                format!("key names here must be one of: {}", shown_list(list, ", "))
+                            }
+                        }
+                    }
                     ValidationErrorKind::Constant { expected_value } => {
                         format!(
                             "the only key name allowed here is {}",
