@@ -23,6 +23,7 @@ mod registry_faults;
 mod render;
 mod rule_applicability;
 mod scaffold;
+mod schema_messages;
 mod schema_suite;
 mod secrets;
 mod tls;

@@ -221,7 +221,7 @@ fn escape(seg: &str) -> String {
 }
 
 /// `%25` → `%` etc. in a URI fragment (JSON pointers in `$ref` are URI-encoded).
-fn percent_decode(s: &str) -> String {
+pub(super) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

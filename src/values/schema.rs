@@ -7,11 +7,20 @@
 //! References are resolved offline only: a remote `$ref` (http, https, file) makes loading fail —
 //! appkit never fetches anything while validating (Helm's CVE-2025-55199 class of problems).
 //!
-//! Where an error points: the value at the error's instance path; for `additionalProperties` the
-//! unknown key itself; for `required` the mapping that lacks the key (its key line). Messages are
-//! written for app owners: unknown keys list the allowed keys and the closest match, type errors say
-//! what was given and what is expected (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text),
-//! pattern errors quote the schema's `description` of the field.
+//! Where an error points: the value at the error's instance path; for `additionalProperties`,
+//! `propertyNames` and `false` schemas the key itself; for `required` the mapping that lacks the
+//! key (its key line), for `dependentRequired` the key that asks for the missing one. Messages are
+//! written for app owners: unknown keys list the allowed keys (and `keys matching /re/` for
+//! `patternProperties`) and the closest match, type errors say what was given and what is expected
+//! (with YAML 1.1 hints: `yes` is a boolean, `"8080"` is text), pattern errors quote the schema's
+//! `description` of the field, enums and consts quote text (`"gold"`), `not: {enum: […]}` names
+//! the reserved values, `contains` says which item the list lacks, and a key that
+//! `unevaluatedProperties: {…}` lets in is checked against that subschema and reported like any
+//! other field. A value is quoted only from its source text, never when it is a secret.
+//!
+//! A schema that cannot be compiled is a `schema-invalid` diagnostic at its own file:line:col
+//! (the JSON pointer located in the text), saying why; only a remote `$ref` says that appkit never
+//! downloads one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,8 +49,14 @@ pub enum SchemaError {
     },
     #[error("the chart schema {} is not valid JSON: {message}", path.display())]
     Json { path: PathBuf, message: String },
-    #[error("the chart schema {} cannot be compiled: {message}", path.display())]
-    Compile { path: PathBuf, message: String },
+    /// The schema is not one Helm can compile; its source carries the diagnostic at the
+    /// schema's file:line:col (exit 1).
+    #[error("the chart schema {} cannot be compiled", path.display())]
+    Compile {
+        path: PathBuf,
+        #[source]
+        invalid: crate::error::Invalid,
+    },
     /// The schema's `$ref`/`allOf`/`anyOf`/`oneOf` fan-out expands beyond
     /// [`super::fanout::MAX_EXPANSION`]; its source carries the diagnostic at the subschema (exit 1).
     #[error("the chart schema {} expands to more than {} schema nodes", path.display(), super::fanout::MAX_EXPANSION)]
@@ -87,10 +102,209 @@ fn fan_out_error(path: &Path, text: &str, over: &super::fanout::OverBudget) -> S
     }
 }
 
+/// A schema that cannot be compiled: the diagnostic at the JSON `pointer`'s file:line:col in
+/// the schema's `text` (the file only without it).
+fn compile_error(path: &Path, text: Option<&str>, pointer: &str, d: Diagnostic) -> SchemaError {
+    let location = match text {
+        Some(text) => {
+            let source = crate::diagnostics::SourceFile::new(path, text);
+            let range = super::fanout::locate(text, pointer).unwrap_or(0..0);
+            // Carets on the first line of the subschema only (it may span the whole file).
+            let end = text[range.clone()]
+                .find('\n')
+                .map_or(range.end, |i| range.start + i);
+            crate::diagnostics::Location::at_byte(&source, range.start, end)
+        }
+        None => crate::diagnostics::Location::file_only(path),
+    };
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    SchemaError::Compile {
+        path: path.into(),
+        invalid: crate::error::Invalid::new(format!("1 problem in {name}"))
+            .with_diagnostics(vec![d.at(location)]),
+    }
+}
+
+/// Why jsonschema refused to compile the schema, for the chart's author, and where (a JSON
+/// pointer into the schema).
+fn compile_diagnostic(e: &ValidationError<'_>, doc: &Value) -> (String, Diagnostic) {
+    let refs = || {
+        let mut all = Vec::new();
+        collect_refs(doc, &mut String::new(), &mut all);
+        all
+    };
+    let shown = |pointer: &str| {
+        if pointer.is_empty() {
+            "the schema".to_string()
+        } else {
+            format!("`#{pointer}`")
+        }
+    };
+    if let ValidationErrorKind::Referencing(r) = e.kind() {
+        use jsonschema::ReferencingError as R;
+        let found = |hit: &dyn Fn(&str) -> bool| {
+            refs().into_iter().find(|(_, r)| hit(r)).unwrap_or_default()
+        };
+        return match r {
+            R::Unretrievable { uri, .. } => {
+                let (at, reference) = found(&|r: &str| {
+                    let doc_part = r.split('#').next().unwrap_or_default();
+                    r == uri || (!doc_part.is_empty() && uri.ends_with(doc_part))
+                });
+                let reference = if reference.is_empty() {
+                    uri.clone()
+                } else {
+                    reference
+                };
+                (
+                    at,
+                    Diagnostic::error(
+                        "schema-invalid",
+                        format!("the reference `$ref: {reference}` points outside the schema file"),
+                    )
+                    .help(
+                        "appkit resolves references inside the schema only; it never downloads a \
+                         remote $ref. Copy the referenced schema into `$defs` and refer to it as \
+                         `#/$defs/NAME`",
+                    ),
+                )
+            }
+            R::PointerToNowhere { pointer } => {
+                let (at, reference) = found(&|r: &str| {
+                    r.split_once('#').is_some_and(|(_, f)| {
+                        f == pointer || super::fanout::percent_decode(f) == *pointer
+                    })
+                });
+                let reference = if reference.is_empty() {
+                    format!("#{pointer}")
+                } else {
+                    reference
+                };
+                (
+                    at,
+                    Diagnostic::error(
+                        "schema-invalid",
+                        format!(
+                            "the reference `$ref: {reference}` points at nothing: the schema has no `#{pointer}`"
+                        ),
+                    )
+                    .help("correct the reference, or add the definition it names"),
+                )
+            }
+            R::NoSuchAnchor { anchor } | R::InvalidAnchor { anchor } => {
+                let (at, reference) =
+                    found(&|r: &str| r.split_once('#').is_some_and(|(_, f)| f == anchor));
+                (
+                    at,
+                    Diagnostic::error(
+                        "schema-invalid",
+                        format!(
+                            "the reference `$ref: {reference}` points at nothing: the schema has no `$anchor: {anchor}`"
+                        ),
+                    )
+                    .help("correct the reference, or add the `$anchor` it names"),
+                )
+            }
+            other => (
+                String::new(),
+                Diagnostic::error(
+                    "schema-invalid",
+                    format!("the schema cannot be read: {other}"),
+                ),
+            ),
+        };
+    }
+    // The schema is not valid against its draft's meta-schema: the instance is the schema itself.
+    let pointer = e.instance_path().to_string();
+    let segs = pointer_segments(&pointer);
+    let d = match (segs.last().map(String::as_str), e.instance().as_ref()) {
+        (Some("type"), Value::String(t)) => Diagnostic::error(
+            "schema-invalid",
+            format!("{}: `{t}` is not a type JSON Schema knows", shown(&pointer)),
+        )
+        .help("a type is one of: array, boolean, integer, null, number, object, string"),
+        _ => Diagnostic::error(
+            "schema-invalid",
+            format!("{} is not valid JSON Schema: {e}", shown(&pointer)),
+        ),
+    };
+    (pointer, d)
+}
+
+/// Every `$ref` of a schema document: (JSON pointer of the `$ref` value, the reference).
+fn collect_refs(v: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                if matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                    continue;
+                }
+                let len = at.len();
+                at.push('/');
+                at.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push((at.clone(), r.clone())),
+                    _ => collect_refs(x, at, out),
+                }
+                at.truncate(len);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                collect_refs(x, at, out);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A compiled chart schema.
 pub struct Schema {
     validator: jsonschema::Validator,
+    /// The schema as written: descriptions, keys and patterns as the chart's author wrote them.
     doc: Value,
+    /// What `validator` was built from (patterns rewritten for Go's semantics) and its draft:
+    /// a subschema is validated on its own against it (see [`Schema::sub_validator`]).
+    compiled: Value,
+    draft: Draft,
+    /// Validators of single subschemas, by JSON pointer (`None`: it cannot be built alone).
+    subs: std::sync::Mutex<HashMap<String, Option<std::sync::Arc<jsonschema::Validator>>>>,
+}
+
+/// The URI the compiled schema is registered under when one of its subschemas is validated alone.
+const SELF_URI: &str = "urn:appkit:values-schema";
+
+/// Validation options as Helm 4 validates: offline, formats asserted for drafts ≤ 7 with Helm's
+/// rules, patterns on the `regex` crate, content keywords as annotations.
+/// `force`: use `draft` even though the schema has no `$schema` (a subschema's wrapper).
+fn options<'a>(draft: Draft, force: bool) -> jsonschema::ValidationOptions<'a> {
+    let assert_formats = matches!(draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
+    let mut options = jsonschema::options();
+    if force {
+        options = options.with_draft(draft);
+    }
+    let mut options = options
+        .offline()
+        .should_validate_formats(assert_formats)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
+        // Helm 4's library treats `contentMediaType`/`contentEncoding` as annotations only.
+        .without_content_media_type_support("application/json")
+        .without_content_encoding_support("base64");
+    if assert_formats {
+        for (name, check) in super::formats::HELM_FORMATS {
+            options = options.with_format(*name, *check);
+        }
+        for name in super::formats::UNKNOWN_TO_HELM {
+            options = options.with_format(*name, |_: &str| true);
+        }
+    }
+    options
 }
 
 impl Schema {
@@ -110,51 +324,68 @@ impl Schema {
         if let Err(over) = super::fanout::analyse(&doc, super::fanout::MAX_EXPANSION) {
             return Err(fan_out_error(&path, &text, &over));
         }
-        Self::compile(doc, &path).map(Some)
+        Self::compile_text(doc, &path, Some(&text)).map(Some)
     }
 
     /// Compile a schema document (offline: remote references are an error).
     pub fn compile(doc: Value, path: &Path) -> Result<Schema, SchemaError> {
+        Self::compile_text(doc, path, None)
+    }
+
+    /// Compile a schema document; with its `text`, a compile error points at its line.
+    fn compile_text(doc: Value, path: &Path, text: Option<&str>) -> Result<Schema, SchemaError> {
         // Patterns as Go's `regexp` reads them (Helm 4 evaluates them with it): one that Go
         // refuses makes Helm 4 refuse the schema; `\s`/`\S` are ASCII in Go.
-        let mut compiled_doc = doc.clone();
-        if let Err((pointer, pattern)) = go_patterns(&mut compiled_doc, &mut String::new()) {
-            return Err(SchemaError::Compile {
-                path: path.into(),
-                message: format!(
-                    "the pattern `{pattern}` at {pointer} is not a regular expression Helm accepts \
-                     (Helm 4 evaluates patterns with Go's regexp: RE2 syntax, no look-around, no \
-                     backreferences, no `\\c` control escapes, repetition counts up to 1000)"
-                ),
-            });
+        let mut compiled = doc.clone();
+        if let Err((pointer, pattern)) = go_patterns(&mut compiled, &mut String::new()) {
+            let d = Diagnostic::error(
+                "schema-invalid",
+                format!("the pattern `{pattern}` is not a regular expression Helm accepts"),
+            )
+            .help(
+                "Helm 4 evaluates patterns with Go's regexp: RE2 syntax, no look-around, no \
+                 backreferences, no `\\c` control escapes, repetition counts up to 1000",
+            );
+            return Err(compile_error(path, text, &pointer, d));
         }
         // The draft is the one `$schema` names (2020-12 without one), as in Helm 4; formats are
         // asserted the way Helm 4's library asserts them (drafts 4–7 only, its own rules); patterns
         // run on the `regex` crate, an RE2 dialect like Go's `regexp`.
         let draft = Draft::default().detect(&doc);
-        let assert_formats = matches!(draft, Draft::Draft4 | Draft::Draft6 | Draft::Draft7);
-        let mut options = jsonschema::options()
-            .offline()
-            .should_validate_formats(assert_formats)
-            .with_pattern_options(jsonschema::PatternOptions::regex())
-            // Helm 4's library treats `contentMediaType`/`contentEncoding` as annotations only.
-            .without_content_media_type_support("application/json")
-            .without_content_encoding_support("base64");
-        if assert_formats {
-            for (name, check) in super::formats::HELM_FORMATS {
-                options = options.with_format(*name, *check);
+        let validator = match options(draft, false).build(&compiled) {
+            Ok(v) => v,
+            Err(e) => {
+                let (pointer, d) = compile_diagnostic(&e, &doc);
+                return Err(compile_error(path, text, &pointer, d));
             }
-            for name in super::formats::UNKNOWN_TO_HELM {
-                options = options.with_format(*name, |_: &str| true);
-            }
-        }
-        let validator = options
-            .build(&compiled_doc)
-            .map_err(|e| SchemaError::Compile {
-                path: path.into(),
-                message: format!("{e} (appkit resolves references inside the schema only; it never downloads a remote $ref)"),
-            })?;
-        Ok(Schema { validator, doc })
+        };
+        Ok(Schema {
+            validator,
+            doc,
+            compiled,
+            draft,
+            subs: Default::default(),
+        })
+    }
+
+    /// A validator of the subschema at `pointer` alone (its `$ref`s resolve in the whole schema).
+    fn sub_validator(&self, pointer: &str) -> Option<std::sync::Arc<jsonschema::Validator>> {
+        let mut subs = self.subs.lock().unwrap_or_else(|e| e.into_inner());
+        subs.entry(pointer.to_string())
+            .or_insert_with(|| {
+                let registry = jsonschema::Registry::new()
+                    .add(SELF_URI, self.draft.create_resource(self.compiled.clone()))
+                    .ok()?
+                    .prepare()
+                    .ok()?;
+                let wrapper = serde_json::json!({ "$ref": format!("{SELF_URI}#{pointer}") });
+                options(self.draft, true)
+                    .with_registry(&registry)
+                    .build(&wrapper)
+                    .ok()
+                    .map(std::sync::Arc::new)
+            })
+            .clone()
     }
 
     /// The schema document as written (before Go-pattern translation).
@@ -172,30 +403,53 @@ impl Schema {
     pub fn check(&self, app: &AppValues) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for err in self.validator.iter_errors(&app.json) {
-            self.describe(&err, app, &mut out);
+            let path = pointer_segments(&err.instance_path().to_string());
+            self.describe(&err, path, app, &mut out);
         }
         out
     }
 
-    fn describe(&self, err: &ValidationError<'_>, app: &AppValues, out: &mut Vec<Diagnostic>) {
-        let path = pointer_segments(&err.instance_path().to_string());
+    /// One error as diagnostics; `path` is where its instance is in the app's values.
+    fn describe(
+        &self,
+        err: &ValidationError<'_>,
+        path: Vec<String>,
+        app: &AppValues,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let schema_path = err.schema_path().to_string();
         let node = app.merged.at(path.iter().map(String::as_str));
         let field = display_path(&path);
+        let where_ = if path.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{field}`")
+        };
+        let given = node.and_then(|n| shown_raw(app, n));
+        let parent = parent_pointer(&schema_path);
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected }
             | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
                 let allowed = self.allowed_keys(&schema_path);
+                let names: Vec<String> = allowed
+                    .iter()
+                    .filter(|k| !k.starts_with("keys matching "))
+                    .cloned()
+                    .collect();
+                // `unevaluatedProperties` with a subschema: the keys it reports are allowed, but
+                // their values fail that subschema.
+                let rule = match err.kind() {
+                    ValidationErrorKind::UnevaluatedProperties { .. } => self
+                        .doc
+                        .pointer(&schema_path)
+                        .filter(|v| !matches!(v, Value::Bool(false))),
+                    _ => None,
+                };
                 // One lookup table for the mapping (thousands of unknown keys stay linear).
                 let children: HashMap<&str, &Node> = node
                     .and_then(Node::as_map)
                     .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
                     .unwrap_or_default();
-                let where_ = if path.is_empty() {
-                    "at the top level".to_string()
-                } else {
-                    format!("in `{field}`")
-                };
                 let allowed_list = if allowed.is_empty() {
                     "no keys are allowed here".to_string()
                 } else {
@@ -205,6 +459,10 @@ impl Schema {
                     let mut child_path = path.clone();
                     child_path.push(key.clone());
                     let child = children.get(key.as_str()).copied();
+                    if rule.is_some() {
+                        self.describe_other_key(&schema_path, child_path, &allowed, app, out);
+                        continue;
+                    }
                     let mut d =
                         Diagnostic::error("schema", format!("unknown key `{key}` {where_}"));
                     d.path = Some(to_pointer(&child_path));
@@ -212,7 +470,7 @@ impl Schema {
                     // "Did you mean" for the first keys of a mapping only: thousands of unknown
                     // keys are not typos, and the comparisons are the costliest part.
                     if n < MAX_SUGGESTIONS {
-                        if let Some(best) = closest(key, &allowed) {
+                        if let Some(best) = closest(key, &names) {
                             help.push_str(&format!("did you mean `{best}`? "));
                         }
                     }
@@ -226,23 +484,35 @@ impl Schema {
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| property.to_string());
+                let desc = self.description(&format!("{parent}/properties/{prop}"));
+                let add = match desc {
+                    Some(desc) => format!("add `{prop}:` ({desc})"),
+                    None => format!("add `{prop}:`"),
+                };
+                let mut child = path.clone();
+                child.push(prop.clone());
+                let child_ptr = to_pointer(&child);
+                // `dependentRequired` (draft 7: `dependencies` with a list): another key asks
+                // for this one. Point at that key.
+                if let Some((trigger, at)) = self.dependent_trigger(&schema_path, node, &prop) {
+                    let message = if path.is_empty() {
+                        format!("the values set `{trigger}`, so they must also set `{prop}`")
+                    } else {
+                        format!("`{field}` sets `{trigger}`, so it must also set `{prop}`")
+                    };
+                    let mut d = Diagnostic::error("schema", message);
+                    d.help = Some(format!("{add}, or remove `{trigger}:`"));
+                    d.path = Some(child_ptr);
+                    out.push(app.place_default_note(d, Some(at)));
+                    return;
+                }
                 let message = if path.is_empty() {
                     format!("the values are missing the required key `{prop}`")
                 } else {
                     format!("`{field}` is missing the required key `{prop}`")
                 };
                 let mut d = Diagnostic::error("schema", message);
-                let desc = self.description(&format!(
-                    "{}/properties/{prop}",
-                    parent_pointer(&schema_path)
-                ));
-                d.help = Some(match desc {
-                    Some(desc) => format!("add `{prop}:` ({desc})"),
-                    None => format!("add `{prop}:`"),
-                });
-                let mut child = path.clone();
-                child.push(prop.clone());
-                let child_ptr = to_pointer(&child);
+                d.help = Some(add);
                 d.path = Some(to_pointer(&path));
                 // Removed by a `null` in an app file? Point at that line.
                 if let Some((_, pos)) = app.removed.iter().find(|(p, _)| *p == child_ptr) {
@@ -266,47 +536,218 @@ impl Schema {
                     format!("`{field}` must be {expected}, but it is {given}"),
                 );
                 d.path = Some(to_pointer(&path));
-                d.help = hint.or_else(|| {
-                    self.description(&parent_pointer(&schema_path))
-                        .map(|s| format!("`{field}`: {s}"))
-                });
+                d.help =
+                    hint.or_else(|| self.description(&parent).map(|s| format!("`{field}`: {s}")));
                 out.push(app.place_default_note(d, node.map(|n| n.pos)));
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let mut d =
                     Diagnostic::error("schema", format!("`{field}` is not in the expected format"));
                 d.path = Some(to_pointer(&path));
-                d.help = Some(match self.description(&parent_pointer(&schema_path)) {
+                d.help = Some(match self.description(&parent) {
                     Some(desc) => desc,
                     None => format!("it must match the pattern `{pattern}`"),
                 });
                 out.push(app.place_default_note(d, node.map(|n| n.pos)));
             }
-            ValidationErrorKind::Enum { options } => {
-                let opts: Vec<String> = options
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|v| {
-                                v.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| v.to_string())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+            ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MaxLength { limit } => {
+                let (least, s) = (
+                    matches!(err.kind(), ValidationErrorKind::MinLength { .. }),
+                    if *limit == 1 { "" } else { "s" },
+                );
+                let bound = if least { "at least" } else { "at most" };
                 let mut d = Diagnostic::error(
                     "schema",
-                    format!("`{field}` must be one of: {}", opts.join(", ")),
+                    format!("`{field}` must be {bound} {limit} character{s} long"),
                 );
                 d.path = Some(to_pointer(&path));
-                if let Some(best) = node
-                    .and_then(|n| n.as_str())
-                    .and_then(|s| closest(s, &opts))
-                {
-                    d.help = Some(format!("did you mean `{best}`?"));
-                }
+                d.help = self.description(&parent);
                 out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Enum { options } => {
+                let opts: &[Value] = options.as_array().map_or(&[], Vec::as_slice);
+                let mut d = Diagnostic::error(
+                    "schema",
+                    match opts {
+                        [] => format!(
+                            "`{field}` cannot be set: the chart's schema lists no value it accepts"
+                        ),
+                        [one] => format!("`{field}` must be {}", shown(one)),
+                        _ => format!("`{field}` must be one of: {}", shown_list(opts, ", ")),
+                    },
+                );
+                d.path = Some(to_pointer(&path));
+                let words: Vec<String> = opts
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                d.help = match node
+                    .and_then(|n| n.as_str())
+                    .and_then(|s| closest(s, &words))
+                {
+                    Some(best) => Some(format!("did you mean \"{best}\"?")),
+                    None if opts.is_empty() => Some(format!(
+                        "remove `{}:`; the chart's schema has an empty `enum` for it",
+                        path.last().map_or("it", String::as_str)
+                    )),
+                    None => self.description(&parent),
+                };
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Constant { expected_value } => {
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("`{field}` must be {}", shown(expected_value)),
+                );
+                d.path = Some(to_pointer(&path));
+                d.help = self.description(&parent);
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Not { schema } => {
+                let it_is = given.as_deref().map(|g| format!(" (it is `{g}`)"));
+                let message = match schema.get("enum").and_then(Value::as_array) {
+                    // Reserved values: `not: {enum: [...]}`; the value is one of them (as the
+                    // schema writes it), shown unless it is a secret.
+                    Some(list) if list.len() > 1 => match given
+                        .as_ref()
+                        .and_then(|_| list.iter().find(|v| *v == err.instance().as_ref()))
+                    {
+                        Some(g) => format!(
+                            "`{field}` must not be {}: the chart reserves {}",
+                            shown(g),
+                            shown_list(list, ", ")
+                        ),
+                        None => format!(
+                            "`{field}` must not be one of the values the chart reserves: {}",
+                            shown_list(list, ", ")
+                        ),
+                    },
+                    Some(list) if list.len() == 1 => {
+                        format!("`{field}` must not be {}", shown(&list[0]))
+                    }
+                    _ => match (schema.get("const"), schema_words(schema)) {
+                        (Some(c), _) => format!("`{field}` must not be {}", shown(c)),
+                        (None, Some(words)) => {
+                            format!("`{field}` must not be {words}{}", it_is.unwrap_or_default())
+                        }
+                        (None, None) => {
+                            format!("`{field}` has a value the chart's schema rules out here")
+                        }
+                    },
+                };
+                let mut d = Diagnostic::error("schema", message);
+                d.path = Some(to_pointer(&path));
+                d.help = self.description(&parent);
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::Contains => {
+                let keyword = schema_path.rsplit('/').next().unwrap_or_default();
+                let count = |k: &str| {
+                    self.doc
+                        .pointer(&format!("{parent}/{k}"))
+                        .and_then(Value::as_u64)
+                };
+                let sub = self.doc.pointer(&format!("{parent}/contains"));
+                let (bound, n) = match keyword {
+                    "maxContains" => ("at most", count("maxContains").unwrap_or(0)),
+                    _ => ("at least", count("minContains").unwrap_or(1)),
+                };
+                let items = match (n, bound) {
+                    (1, "at least") => "at least one item".to_string(),
+                    (1, _) => format!("{bound} one item"),
+                    (n, _) => format!("{bound} {n} items"),
+                };
+                let message = match sub.and_then(schema_words) {
+                    Some(words) => format!(
+                        "`{field}` must contain {items} that {} {words}",
+                        if n == 1 { "is" } else { "are" }
+                    ),
+                    None => {
+                        format!("`{field}` must contain {items} of the kind the chart asks for")
+                    }
+                };
+                let mut d = Diagnostic::error("schema", message);
+                d.path = Some(to_pointer(&path));
+                d.help = self
+                    .description(&format!("{parent}/contains"))
+                    .or_else(|| self.description(&parent));
+                out.push(app.place_default_note(d, node.map(|n| n.pos)));
+            }
+            ValidationErrorKind::FalseSchema => {
+                let last = path.last().map(String::as_str);
+                let (message, help) = match last {
+                    None => (
+                        "the chart's schema accepts no values at all (it is `false`)".to_string(),
+                        "the chart's values.schema.json must be fixed by its authors".to_string(),
+                    ),
+                    Some(i) if i.parse::<usize>().is_ok() => (
+                        format!("`{field}` is not allowed: the chart accepts no item at this position of the list"),
+                        "remove this item".to_string(),
+                    ),
+                    Some(key) => (
+                        format!("`{field}` is not allowed: the chart accepts no value for it"),
+                        format!("remove `{key}:`"),
+                    ),
+                };
+                let mut d = Diagnostic::error("schema", message);
+                d.path = Some(to_pointer(&path));
+                d.help = Some(help);
+                out.push(app.place_default_note(d, node.map(|n| n.key.unwrap_or(n.pos))));
+            }
+            ValidationErrorKind::PropertyNames { error } => {
+                let key = error
+                    .instance()
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| error.instance().to_string());
+                let names = parent_pointer(&error.schema_path().to_string());
+                let desc = self.description(&names);
+                let reason = match error.kind() {
+                    ValidationErrorKind::Pattern { pattern } => {
+                        format!("key names here must match the pattern `{pattern}`")
+                    }
+                    ValidationErrorKind::MaxLength { limit } => {
+                        format!("key names here can be at most {limit} characters long")
+                    }
+                    ValidationErrorKind::MinLength { limit } => {
+                        format!("key names here must be at least {limit} characters long")
+                    }
+                    ValidationErrorKind::Enum { options } => {
+                        match options.as_array().map_or(&[][..], Vec::as_slice) {
+                            [] => "no key names are accepted here".to_string(),
+                            list => {
+                                format!("key names here must be one of: {}", shown_list(list, ", "))
+                            }
+                        }
+                    }
+                    ValidationErrorKind::Constant { expected_value } => {
+                        format!(
+                            "the only key name allowed here is {}",
+                            shown(expected_value)
+                        )
+                    }
+                    ValidationErrorKind::FalseSchema => "no keys are allowed here".to_string(),
+                    ValidationErrorKind::Format { format } => {
+                        format!("key names here must be in the `{format}` format")
+                    }
+                    _ => format!("the chart's schema refuses it: {}", error.masked()),
+                };
+                let mut child_path = path.clone();
+                child_path.push(key.clone());
+                let child = node
+                    .and_then(Node::as_map)
+                    .and_then(|m| m.iter().find(|(k, _)| *k == key))
+                    .map(|(_, c)| c);
+                let mut d = Diagnostic::error(
+                    "schema",
+                    format!("`{key}` is not an accepted key name {where_}"),
+                );
+                d.path = Some(to_pointer(&child_path));
+                d.help = Some(match desc {
+                    Some(desc) => format!("{reason} ({desc})"),
+                    None => reason,
+                });
+                out.push(app.place_default_note(d, child.or(node).map(|c| c.key.unwrap_or(c.pos))));
             }
             ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
                 let mut d = Diagnostic::error(
@@ -314,20 +755,92 @@ impl Schema {
                     format!("`{field}` does not match any of the accepted forms"),
                 );
                 d.path = Some(to_pointer(&path));
-                d.help = self.description(&parent_pointer(&schema_path));
+                d.help = self.description(&parent);
                 out.push(app.place_default_note(d, node.map(|n| n.pos)));
             }
             _ => {
                 let what = err.masked().to_string();
                 let mut d = Diagnostic::error("schema", format!("`{field}`: {what}"));
                 d.path = Some(to_pointer(&path));
-                d.help = self.description(&parent_pointer(&schema_path));
+                d.help = self.description(&parent);
                 out.push(app.place_default_note(d, node.map(|n| n.pos)));
             }
         }
     }
 
-    /// Keys the schema allows next to an `additionalProperties` error (sorted).
+    /// A key that `unevaluatedProperties: {…}` (at `rule`) lets in but whose value fails that
+    /// subschema: what is wrong with the value, said as for any other field.
+    fn describe_other_key(
+        &self,
+        rule: &str,
+        child_path: Vec<String>,
+        allowed: &[String],
+        app: &AppValues,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let key = child_path.last().cloned().unwrap_or_default();
+        let note = if allowed.is_empty() {
+            "every key here must follow the chart's rule for extra keys".to_string()
+        } else {
+            format!(
+                "`{key}` is not one of the listed keys ({}), so it must follow the chart's rule for other keys",
+                allowed.join(", ")
+            )
+        };
+        let first = out.len();
+        let value = app.json.pointer(&to_pointer(&child_path));
+        if let (Some(v), Some(value)) = (self.sub_validator(rule), value) {
+            for e in v.iter_errors(value) {
+                let mut p = child_path.clone();
+                p.extend(pointer_segments(&e.instance_path().to_string()));
+                self.describe(&e, p, app, out);
+            }
+        }
+        if out.len() == first {
+            let node = app.merged.at(child_path.iter().map(String::as_str));
+            let mut d = Diagnostic::error(
+                "schema",
+                format!(
+                    "`{}` has a value the chart does not accept",
+                    display_path(&child_path)
+                ),
+            );
+            d.path = Some(to_pointer(&child_path));
+            out.push(app.place_default_note(d, node.map(|n| n.pos)));
+        }
+        for d in &mut out[first..] {
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h}; {note}"),
+                None => note.clone(),
+            });
+        }
+    }
+
+    /// For a `required` error of `dependentRequired` (or draft 7's `dependencies`) at
+    /// `schema_path`: the key of the mapping that asks for `prop`, and its position.
+    fn dependent_trigger(
+        &self,
+        schema_path: &str,
+        node: Option<&Node>,
+        prop: &str,
+    ) -> Option<(String, super::yaml::Pos)> {
+        let keyword = schema_path.rsplit('/').next()?;
+        if !matches!(keyword, "dependentRequired" | "dependencies") {
+            return None;
+        }
+        let deps = self.doc.pointer(schema_path)?.as_object()?;
+        node?.as_map()?.iter().find_map(|(k, v)| {
+            let wants = deps
+                .get(k)?
+                .as_array()?
+                .iter()
+                .any(|x| x.as_str() == Some(prop));
+            wants.then(|| (k.clone(), v.key.unwrap_or(v.pos)))
+        })
+    }
+
+    /// Keys the schema allows next to an `additionalProperties` error (sorted), then the
+    /// patterns of its `patternProperties` as `keys matching /re/`.
     fn allowed_keys(&self, schema_path: &str) -> Vec<String> {
         let parent = parent_pointer(schema_path);
         let mut keys: Vec<String> = self
@@ -337,6 +850,13 @@ impl Schema {
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
         keys.sort();
+        if let Some(patterns) = self
+            .doc
+            .pointer(&format!("{parent}/patternProperties"))
+            .and_then(Value::as_object)
+        {
+            keys.extend(patterns.keys().map(|p| format!("keys matching /{p}/")));
+        }
         keys
     }
 
@@ -352,6 +872,63 @@ impl Schema {
 /// The closest allowed word ([`crate::diagnostics::closest`]).
 pub fn closest(word: &str, allowed: &[String]) -> Option<String> {
     crate::diagnostics::closest(word, allowed).map(str::to_string)
+}
+
+/// A value of the schema as an app owner reads it: text in double quotes, the rest as JSON.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+fn shown_list(vs: &[Value], sep: &str) -> String {
+    vs.iter().map(shown).collect::<Vec<_>>().join(sep)
+}
+
+/// The source text of a value, when it is short, on one line and not a secret.
+fn shown_raw(app: &AppValues, n: &Node) -> Option<String> {
+    app.raw(n)
+        .filter(|r| !r.is_empty() && r.len() <= 40 && !r.contains('\n'))
+        .map(str::to_string)
+}
+
+/// A simple subschema in words (`"prod"`, `one of: "a", "b"`, `text`); `None` when it is not
+/// one of those forms.
+fn schema_words(s: &Value) -> Option<String> {
+    let o = s.as_object()?;
+    if let Some(c) = o.get("const") {
+        return Some(shown(c));
+    }
+    if let Some(list) = o.get("enum").and_then(Value::as_array) {
+        return match list.as_slice() {
+            [] => None,
+            [one] => Some(shown(one)),
+            many => Some(format!("one of: {}", shown_list(many, ", "))),
+        };
+    }
+    if o.len() != 1 {
+        return None;
+    }
+    let word = |t: &str| match t {
+        "string" => Some("text"),
+        "integer" => Some("a whole number"),
+        "number" => Some("a number"),
+        "boolean" => Some("true or false"),
+        "array" => Some("a list"),
+        "object" => Some("a mapping"),
+        "null" => Some("null"),
+        _ => None,
+    };
+    match o.get("type")? {
+        Value::String(t) => word(t).map(str::to_string),
+        Value::Array(ts) => ts
+            .iter()
+            .map(|t| t.as_str().and_then(word))
+            .collect::<Option<Vec<_>>>()
+            .map(|w| w.join(" or ")),
+        _ => None,
+    }
 }
 
 fn expected_words(kind: &TypeKind) -> String {
@@ -567,10 +1144,21 @@ mod tests {
     #[test]
     fn remote_refs_are_refused() {
         let doc = serde_json::json!({"$ref": "https://example.com/schema.json"});
-        let err = Schema::compile(doc, Path::new("s.json"))
-            .err()
-            .expect("must fail");
-        assert!(err.to_string().contains("never downloads"), "{err}");
+        let Err(SchemaError::Compile { invalid, .. }) = Schema::compile(doc, Path::new("s.json"))
+        else {
+            panic!("must fail to compile");
+        };
+        let help = invalid.diagnostics[0].help.as_deref().unwrap_or_default();
+        assert!(help.contains("never downloads"), "{help}");
+        // Any other reason to fail says nothing about downloads.
+        let doc = serde_json::json!({"$ref": "#/$defs/missing"});
+        let Err(SchemaError::Compile { invalid, .. }) = Schema::compile(doc, Path::new("s.json"))
+        else {
+            panic!("must fail to compile");
+        };
+        let d = &invalid.diagnostics[0];
+        assert!(d.message.contains("points at nothing"), "{}", d.message);
+        assert!(!format!("{d:?}").contains("never downloads"), "{d:?}");
     }
 
     #[test]
