@@ -476,3 +476,109 @@ fn pull_selects_the_version_helm_pull_selects() {
         cases.len()
     );
 }
+
+/// Item 10: a chart `helm push` published is "already published" for `appkit push` of the same
+/// archive (the manifests differ — Helm sets `created`, appkit `mediaType` — the config and layer
+/// do not): exit 0, no manifest written. Other content under that tag is refused (exit 1).
+#[test]
+fn push_onto_a_tag_helm_push_made_with_the_same_chart_is_already_published() {
+    use crate::common::registry::Registry;
+    use crate::oci::{appkit_in, helm_push, Work};
+    for major in [3, 4] {
+        let reg = Registry::anonymous();
+        let w = Work::new();
+        let tgz = w.tgz("0.3.0");
+        helm_push(major, &w.home(), &tgz, &reg.oci("p"), &reg.helm_flags());
+        let puts = reg.count("PUT", "/manifests/");
+        let out = run(&mut appkit_in(
+            &reg.appkit_flags(),
+            &["push", tgz.to_str().unwrap(), &reg.oci("p"), "-o", "json"],
+        ));
+        assert!(out.status.success(), "Helm {major}: {}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["alreadyPublished"], true, "Helm {major}: {v}");
+        assert!(puts >= 1);
+        assert_eq!(
+            reg.count("PUT", "/manifests/"),
+            puts,
+            "Helm {major}: no manifest written"
+        );
+        // The same version with other content is refused, and the tag keeps Helm's manifest.
+        let other = w.chart("other", "0.3.0");
+        fs::write(other.join("templates/extra.yaml"), "kind: ConfigMap\n").unwrap();
+        let other_tgz = w.package(&other, "other-out", "0.3.0");
+        let out = run(&mut appkit_in(
+            &reg.appkit_flags(),
+            &["push", other_tgz.to_str().unwrap(), &reg.oci("p")],
+        ));
+        assert_eq!(out.status.code(), Some(1), "Helm {major}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("already exists with digest"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(reg.count("PUT", "/manifests/"), puts);
+    }
+}
+
+/// Item 8: a chart name Helm packages but that cannot be an OCI repository (upper case) is
+/// refused by `helm push` and by `appkit push` alike (exit 1), and `validate` warns about it
+/// and about the other things Helm packages that are not portable, each under its rule code.
+#[test]
+fn an_upper_case_chart_name_is_refused_at_push_like_helm_and_validate_warns() {
+    use crate::common::registry::Registry;
+    use crate::oci::appkit_in;
+    let reg = Registry::anonymous();
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("MyChart");
+    fs::create_dir_all(chart.join("templates")).unwrap();
+    fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v1\nname: MyChart\nversion: v0.1.0\n",
+    )
+    .unwrap();
+    let home = tmp.path().join("home");
+    let out = run(helm(4, &home)
+        .arg("package")
+        .arg(&chart)
+        .arg("-d")
+        .arg(tmp.path()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tgz = tmp.path().join("MyChart-v0.1.0.tgz");
+    let helm_says = run(helm(4, &home)
+        .arg("push")
+        .arg(&tgz)
+        .arg(reg.oci("p"))
+        .args(reg.helm_flags()));
+    assert!(!helm_says.status.success(), "Helm 4 pushes it?");
+    let out = run(&mut appkit_in(
+        &reg.appkit_flags(),
+        &["push", tgz.to_str().unwrap(), &reg.oci("p")],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("MyChart"), "{}", stderr(&out));
+    assert_eq!(reg.count("PUT", "/manifests/"), 0);
+    // appkit packages it as Helm does; `validate --chart` warns, under each rule's code.
+    let dest = tmp.path().join("ours");
+    let out = run(appkit().arg("package").arg(&chart).arg("-d").arg(&dest));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let values = tmp.path().join("v.yaml");
+    fs::write(&values, "{}\n").unwrap();
+    let out = run(appkit()
+        .current_dir(tmp.path())
+        .args(["validate", "-o", "json", "--chart"])
+        .arg(&chart)
+        .arg(&values));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    for code in [
+        "chart-legacy-api-version",
+        "chart-version-not-strict",
+        "chart-name-not-lowercase",
+    ] {
+        assert!(
+            text.contains(code),
+            "{code} missing: {text}\n{}",
+            stderr(&out)
+        );
+    }
+}
