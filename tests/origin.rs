@@ -340,7 +340,7 @@ fn a_tag_list_linking_to_itself_is_a_loop() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("its `Link` points back at a page already read (after 1 pages)"),
+        err.contains("its `Link` points back at a page already read (after 1 page)"),
         "{err}"
     );
     // The challenge and one page: the loop is seen before a second request.

@@ -258,8 +258,9 @@ impl RegistryClient {
                 return Err(endless(
                     &url,
                     format!(
-                        "its `Link` points back at a page already read (after {} pages): the registry's pagination loops",
-                        seen.len()
+                        "its `Link` points back at a page already read (after {} page{}): the registry's pagination loops",
+                        seen.len(),
+                        if seen.len() == 1 { "" } else { "s" }
                     ),
                 ));
             }
