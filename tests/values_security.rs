@@ -23,12 +23,13 @@ const MAX_RSS_KB: u64 = 140 * 1024;
 const CPU_HEADROOM: f64 = 2.0;
 const WALL_HEADROOM: f64 = 8.0;
 
-/// `measured` seconds of CPU in a debug build (release: a tenth, at least 0.1 s).
+/// `measured` seconds of CPU in a debug build (release: a third, at least 0.1 s — measured: the
+/// 40k-key case takes 1.9 s in a debug build and 0.48 s in a release build).
 fn budget(measured: f64) -> f64 {
     if cfg!(debug_assertions) {
         measured
     } else {
-        (measured / 10.0).max(0.1)
+        (measured / 3.0).max(0.1)
     }
 }
 
