@@ -186,8 +186,9 @@ fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
     let loaded = ws.config();
     let shown = |p: &Path| ws.display(p);
     let dir = loaded.components_dir();
-    let components = rules::load_components(&dir)
+    let mut components = rules::load_components(&dir)
         .with_context(|| format!("cannot read the Dapr components in {}", shown(&dir)))?;
+    components.retain(rules::Component::is_component);
     let namespace = loaded.app_namespace(app);
     let mut problems = Vec::new();
     for name in uses {

@@ -14,16 +14,39 @@ use super::yaml::{self, Node, Val};
 use super::ValuesError;
 use crate::rules;
 
-/// A Dapr Component found in the platform's components directory.
+/// The Dapr resource kinds the platform's Dapr directory may hold (`apiVersion: dapr.io/…`).
+pub const DAPR_KINDS: [&str; 5] = [
+    "Component",
+    "Configuration",
+    "Resiliency",
+    "Subscription",
+    "HTTPEndpoint",
+];
+
+/// A Dapr resource found in the platform's components directory: a `Component` (what
+/// `dapr.components` names), or another Dapr kind ([`DAPR_KINDS`]: the `Configuration` that
+/// `dapr.config` names, a `Resiliency`, …).
 #[derive(Debug, Clone)]
 pub struct Component {
     pub name: String,
+    /// `Component`, `Configuration`, `Resiliency`, `Subscription` or `HTTPEndpoint`.
+    pub kind: String,
     pub namespace: Option<String>,
     pub scopes: Vec<String>,
     pub file: PathBuf,
+    /// The whole document, with positions in `file` (file index 0).
+    pub doc: Node,
 }
 
-/// Dapr `Component`s of every `*.yaml`/`*.yml` file in the directory (other kinds are ignored).
+impl Component {
+    /// Whether this is a Dapr `Component` (what `dapr.components` names).
+    pub fn is_component(&self) -> bool {
+        self.kind == "Component"
+    }
+}
+
+/// The Dapr resources ([`DAPR_KINDS`]) of every `*.yaml`/`*.yml` file in the directory (other
+/// kinds are ignored).
 /// A FIFO or device with such a name is an error (read_source refuses it), not silently skipped;
 /// a file that leads out of the directory through a symbolic link is refused unread.
 pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesError> {
@@ -45,9 +68,10 @@ pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesEr
                     .and_then(Node::as_str)
                     .map(str::to_string)
             };
-            if s(&["kind"]).as_deref() != Some("Component")
-                || !s(&["apiVersion"]).is_some_and(|a| a.starts_with("dapr.io/"))
-            {
+            let Some(kind) = s(&["kind"]).filter(|k| DAPR_KINDS.contains(&k.as_str())) else {
+                continue;
+            };
+            if !s(&["apiVersion"]).is_some_and(|a| a.starts_with("dapr.io/")) {
                 continue;
             }
             let Some(name) = s(&["metadata", "name"]) else {
@@ -62,9 +86,11 @@ pub fn load_components(dir: &std::path::Path) -> Result<Vec<Component>, ValuesEr
             };
             out.push(Component {
                 name,
+                kind,
                 namespace: s(&["metadata", "namespace"]),
                 scopes,
                 file: path.clone(),
+                doc: doc.clone(),
             });
         }
     }
@@ -93,12 +119,17 @@ pub(super) fn check(cx: &mut Ctx) {
             continue;
         };
         let path = vec!["dapr".to_string(), "components".into(), i.to_string()];
-        let same_name: Vec<&Component> =
-            cx.p.components.iter().filter(|c| c.name == name).collect();
+        let same_name: Vec<&Component> = cx
+            .p
+            .components
+            .iter()
+            .filter(|c| c.is_component() && c.name == name)
+            .collect();
         if same_name.is_empty() {
             let names: Vec<String> =
                 cx.p.components
                     .iter()
+                    .filter(|c| c.is_component())
                     .map(|c| c.name.clone())
                     .collect::<BTreeSet<_>>()
                     .into_iter()
