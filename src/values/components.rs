@@ -119,12 +119,11 @@ pub(super) fn check(cx: &mut Ctx) {
             continue;
         };
         let path = vec!["dapr".to_string(), "components".into(), i.to_string()];
-        let same_name: Vec<&Component> = cx
-            .p
-            .components
-            .iter()
-            .filter(|c| c.is_component() && c.name == name)
-            .collect();
+        let same_name: Vec<&Component> =
+            cx.p.components
+                .iter()
+                .filter(|c| c.is_component() && c.name == name)
+                .collect();
         if same_name.is_empty() {
             let names: Vec<String> =
                 cx.p.components

@@ -98,9 +98,17 @@ pub struct AppValues {
     pub removed: Vec<(String, Pos)>,
     /// Every secret of every file, as written and as read: never quoted in a message.
     pub secret_words: HashSet<String>,
+    /// The index in `files` of `appkit.yaml` when platform values (`platformValues`) are part of
+    /// the values: what comes from there is the platform's, not the app's.
+    pub platform_file: Option<u32>,
 }
 
 impl AppValues {
+    /// Whether a value at `pos` was written by the app (its values file or an overlay), not by
+    /// the chart's defaults nor by the platform's `platformValues`.
+    pub fn from_app(&self, pos: Pos) -> bool {
+        pos.file != 0 && Some(pos.file) != self.platform_file
+    }
     pub fn location(&self, pos: Pos) -> Location {
         Location::in_source(
             &self.files[pos.file as usize],
@@ -411,6 +419,7 @@ impl Validator {
             json,
             removed,
             secret_words,
+            platform_file: None,
         })
     }
 

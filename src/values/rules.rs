@@ -309,7 +309,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
     match &node.val {
         Val::Map(entries) => {
             for (k, v) in entries {
-                if v.pos.file == 0 {
+                if !cx.v.from_app(v.pos) {
                     continue;
                 }
                 path.push(k.clone());
@@ -355,7 +355,7 @@ fn walk_user(cx: &mut Ctx, node: &Node, path: &mut Vec<String>) {
         }
         Val::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
-                if item.pos.file == 0 {
+                if !cx.v.from_app(item.pos) {
                     continue;
                 }
                 path.push(i.to_string());
@@ -458,7 +458,7 @@ fn resources(cx: &mut Ctx) {
             ) else {
                 continue;
             };
-            if req.pos.file == 0 && lim.pos.file == 0 {
+            if !cx.v.from_app(req.pos) && !cx.v.from_app(lim.pos) {
                 continue;
             }
             if let (Some(r), Some(l)) = (node_quantity(req), node_quantity(lim)) {
@@ -475,7 +475,7 @@ fn resources(cx: &mut Ctx) {
                         format!("`{}` ({rs}) is more than `{lim_field}` ({ls})", display_path(&path)),
                         "Kubernetes rejects a pod whose request is above its limit; lower the request or raise the limit".into(),
                         &path,
-                        Some(if req.pos.file != 0 { req.pos } else { lim.pos }),
+                        Some(if cx.v.from_app(req.pos) { req.pos } else { lim.pos }),
                     );
                 }
             }
