@@ -150,16 +150,10 @@ pub struct RenderArgs {
     /// Write nothing; print a unified diff of what would change and exit 1 if anything would
     #[arg(long)]
     pub check: bool,
-    /// Chart source for the HelmReleases: an OCIRepository with chartRef (pins the digest), or a
-    /// HelmRepository of type oci with chart.spec (legacy, for Flux older than 2.6)
-    #[arg(long, value_enum, default_value_t = RenderSource::Ocirepository)]
-    pub source: RenderSource,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RenderSource {
-    Ocirepository,
-    Helmrepository,
+    /// Removed: the chart source is `flux.sourceKind` in appkit.yaml, so `render --check` needs
+    /// no flags. Kept hidden to say so.
+    #[arg(long, hide = true, value_name = "KIND")]
+    pub source: Option<String>,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.

@@ -97,6 +97,13 @@ pub struct Config {
     /// Rule code → `error` | `warning` | `off`.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleLevel>,
+    /// Values the platform sets for every app (`defaults`, below the app's files) or enforces
+    /// (`locked`, above them; an app file that sets a locked path is a `platform-owned` error).
+    #[serde(default)]
+    pub platform_values: PlatformValues,
+    /// Network access the platform grants every app (`platformIngress`).
+    #[serde(default)]
+    pub network: NetworkConfig,
     /// Directory of the platform's own tera templates for `new` and `docs`; a file there named like
     /// an embedded template (`values.yaml.tera`, `overlay.yaml.tera`, `README.md.tera`) replaces it.
     #[serde(default)]
@@ -117,6 +124,10 @@ pub struct ChartConfig {
 pub struct AppsConfig {
     #[serde(default = "default_apps_dir")]
     pub dir: PathBuf,
+    /// The namespace of every app, as a pattern where `{app}` is the app name (`"{app}-ns"`);
+    /// default `{app}`. A per-app `settings.<app>.namespace` wins.
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// Per-app release settings owned by the platform (namespace, dependencies).
     #[serde(default)]
     pub settings: BTreeMap<String, AppSettings>,
@@ -126,10 +137,45 @@ impl Default for AppsConfig {
     fn default() -> Self {
         AppsConfig {
             dir: default_apps_dir(),
+            namespace: None,
             settings: BTreeMap::new(),
         }
     }
 }
+
+/// `platformValues:` (top level, and per environment merged over it).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformValues {
+    /// Chart values the platform sets for every app; an app's files may override them.
+    #[serde(default)]
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// Chart values the platform enforces; an app file may not set them.
+    #[serde(default)]
+    pub locked: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `network:`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Platform namespaces admitted to every app, on the ports named.
+    #[serde(default)]
+    pub platform_ingress: Vec<PlatformIngress>,
+}
+
+/// One `network.platformIngress` entry: `{namespace: ingress-nginx, ports: [app]}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformIngress {
+    pub namespace: String,
+    /// `app` (the app's port), `dapr-metrics` (the sidecar's 9090), `metrics` (the app's
+    /// `metricsPort`) or a port number.
+    pub ports: Vec<serde_json::Value>,
+}
+
+/// The port names `network.platformIngress` accepts besides numbers.
+pub const PORT_NAMES: [&str; 3] = ["app", "dapr-metrics", "metrics"];
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -153,6 +199,10 @@ pub struct RegistryConfig {
     pub ca_secret: Option<String>,
     /// Verify chart signatures with cosign using this secret's public key.
     pub cosign_secret: Option<String>,
+    /// The registry speaks plain HTTP (an in-cluster Harbor): Flux sources get `insecure: true`
+    /// and appkit's own calls to it use HTTP, as if `--plain-http` were given.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -171,6 +221,10 @@ pub struct FluxDefaults {
     pub test: bool,
     #[serde(default = "default_true")]
     pub create_namespace: bool,
+    /// Where HelmReleases get the chart: `ocirepository` (OCIRepository + `chartRef`, pins the
+    /// digest) or `helmrepository` (HelmRepository `type: oci` + `chart.spec`, legacy).
+    #[serde(default = "default_source_kind")]
+    pub source_kind: String,
 }
 
 impl Default for FluxDefaults {
@@ -182,9 +236,13 @@ impl Default for FluxDefaults {
             drift_detection: default_drift(),
             test: false,
             create_namespace: true,
+            source_kind: default_source_kind(),
         }
     }
 }
+
+/// The values `flux.sourceKind` accepts.
+pub const SOURCE_KINDS: [&str; 2] = ["ocirepository", "helmrepository"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -202,6 +260,9 @@ pub struct Environment {
     /// Promoted environments (prod) require images pinned by digest.
     #[serde(default)]
     pub promoted: bool,
+    /// Platform values of this environment, merged over the top-level `platformValues`.
+    #[serde(default)]
+    pub platform_values: PlatformValues,
 }
 
 impl Environment {
@@ -243,6 +304,9 @@ fn default_drift() -> String {
 fn default_true() -> bool {
     true
 }
+fn default_source_kind() -> String {
+    "ocirepository".into()
+}
 fn default_flux_namespace() -> String {
     "flux-system".into()
 }
@@ -270,13 +334,14 @@ impl Loaded {
     pub fn lock_path(&self) -> PathBuf {
         self.root.join(crate::lock::LOCK_FILE)
     }
-    /// The namespace an app is deployed to.
+    /// The namespace an app is deployed to: its `apps.settings.<app>.namespace`, else the
+    /// `apps.namespace` pattern with `{app}` replaced, else the app name.
     pub fn app_namespace(&self, app: &str) -> String {
-        self.config
-            .apps
-            .settings
+        let apps = &self.config.apps;
+        apps.settings
             .get(app)
             .and_then(|s| s.namespace.clone())
+            .or_else(|| apps.namespace.as_ref().map(|p| p.replace("{app}", app)))
             .unwrap_or_else(|| app.to_string())
     }
     /// The Helm release name of an app (its `releaseName` setting, else the app name).

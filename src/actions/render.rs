@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 
 use crate::diagnostics::{self, Diagnostic};
 use crate::flux::drift::{self, EnvPlan};
-use crate::flux::render::{self as flux_render, RenderOptions, SourceKind};
+use crate::flux::render::{self as flux_render, RenderOptions};
 use crate::flux::FluxError;
 use crate::values::Validator;
 use crate::workspace::{self, Workspace};
@@ -26,7 +26,6 @@ pub struct Request<'a> {
     pub out: Option<PathBuf>,
     /// Plan only; write nothing.
     pub check: bool,
-    pub source: SourceKind,
 }
 
 /// How a render ended.
@@ -85,13 +84,16 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
         envs,
         apps: ws.apps()?,
         out: req.out.clone(),
-        source: req.source,
     };
     // Render refuses apps whose values fail validation (schema + platform rules), per environment.
     let validator = Validator::new(loaded)
         .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
     let check_app = |app: &str, dir: &std::path::Path, env: &str| {
-        validator.validate_files(app, &workspace::app_files(dir, Some(env)), Some(env))
+        let files = workspace::app_files(dir, Some(env));
+        match validator.coalesce(app, &files, Some(env), Some(&loaded.apps_dir())) {
+            Ok(values) => (validator.check(&values), Some(values.release)),
+            Err(diagnostics) => (diagnostics, None),
+        }
     };
     let rendered = match flux_render::render(loaded, &opts, &check_app) {
         Ok(r) => r,

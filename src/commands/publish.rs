@@ -17,7 +17,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::registry::{action_error, open_target};
+use super::registry::{action_error, open_target_for};
 use crate::actions::validate;
 use crate::actions::{self, publish as action};
 use crate::cli::{GlobalArgs, PublishArgs};
@@ -86,13 +86,14 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         .clone()
         .unwrap_or_else(|| loaded.config.chart.repository.clone());
     let location = Location::parse(&remote, true).map_err(anyhow::Error::new)?;
-    let opened = open_target(
+    let opened = open_target_for(
         &location,
         Access::Push {
             chart: &artifact.name,
         },
         &args.registry,
         printer,
+        Some(loaded),
     )?;
     let chart_ref = action::lock_chart(&loaded.config.chart.repository, &artifact.name);
     let lock_path = loaded.lock_path();

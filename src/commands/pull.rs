@@ -9,7 +9,7 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::registry::{action_error, oci_error, open_target};
+use super::registry::{action_error, oci_error, open_target_for};
 use crate::actions::pull::{self as action, Select};
 use crate::cli::{GlobalArgs, PullArgs};
 use crate::error::Status;
@@ -28,7 +28,7 @@ struct Pulled<'a> {
     path: String,
 }
 
-pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Status> {
+pub fn run(global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Status> {
     let location = Location::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
     let (ref_tag, ref_digest) = match &location {
         Location::Registry(r) => (r.tag.clone(), r.digest.clone()),
@@ -74,7 +74,14 @@ pub fn run(_global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<St
         Select::Matching(_) => None,
         _ => args.version.as_deref(),
     };
-    let opened = open_target(&location, Access::Pull, &args.registry, printer)?;
+    let platform = super::registry::platform_config(global);
+    let opened = open_target_for(
+        &location,
+        Access::Pull,
+        &args.registry,
+        printer,
+        platform.as_ref().map(|w| w.config()),
+    )?;
     let fetched = runtime::block_on(async {
         with_target!(&opened, |t| action::fetch(t, select, &args.chart_ref).await)
     })

@@ -7,7 +7,7 @@
 
 use anyhow::{bail, Result};
 
-use super::registry::{action_error, oci_error, open_target};
+use super::registry::{action_error, oci_error, open_target_for};
 use crate::actions::push as action;
 use crate::cli::{GlobalArgs, PushArgs};
 use crate::error::Status;
@@ -17,7 +17,7 @@ use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
 use crate::runtime;
 
-pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Status> {
+pub fn run(global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Status> {
     let remote = match (&args.remote, &args.to_layout) {
         (Some(r), None) => r.clone(),
         (None, Some(dir)) => format!("{LAYOUT_SCHEME}{}", dir.display()),
@@ -29,13 +29,15 @@ pub fn run(_global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<St
         printer.debug(&format!("packaged {file_name} (sha256:{sha256})"));
     }
     let artifact = prepared.artifact;
-    let opened = open_target(
+    let platform = super::registry::platform_config(global);
+    let opened = open_target_for(
         &location,
         Access::Push {
             chart: &artifact.name,
         },
         &args.registry,
         printer,
+        platform.as_ref().map(|w| w.config()),
     )?;
     let progress = |ev: PushEvent| report_progress(printer, ev);
     let report = runtime::block_on(async {

@@ -41,17 +41,50 @@ pub fn report_credentials(printer: &Printer, source: Option<&CredentialSource>) 
 
 /// Open the target `location` names for `access`: the connection from the registry flags, the
 /// credentials for its host (where they came from is reported), an OCI error as a command error.
-pub fn open_target(
+/// In a platform repo (`platform`), a registry `appkit.yaml` marks plain-HTTP
+/// (`registry.insecure: true`, for the host of `chart.repository`) is spoken to over HTTP, as if
+/// `--plain-http` were given — an explicit ask of the platform's config, said on stderr.
+pub fn open_target_for(
     location: &Location,
     access: Access<'_>,
     args: &RegistryArgs,
     printer: &Printer,
+    platform: Option<&crate::config::Loaded>,
 ) -> Result<Opened> {
-    let conn = connection(args, printer)?;
+    let mut conn = connection(args, printer)?;
+    if let (Some(l), Location::Registry(r)) = (platform, location) {
+        if l.config.registry.insecure
+            && insecure_host(&l.config.chart.repository) == Some(r.registry.as_str())
+        {
+            if args.ca_file.is_some() || args.insecure_skip_tls_verify {
+                bail!("{} is a plain-HTTP registry (registry.insecure in appkit.yaml): --ca-file and --insecure-skip-tls-verify do not apply to it", r.registry);
+            }
+            if !conn.options.plain_http {
+                printer.debug(&format!(
+                    "plain HTTP to {}: registry.insecure is true in appkit.yaml",
+                    r.registry
+                ));
+            }
+            conn.options.plain_http = true;
+        }
+    }
     let (opened, source) =
         crate::oci::target::open(location, access, &conn).map_err(|e| oci_error(e, location))?;
     report_credentials(printer, source.as_ref());
     Ok(opened)
+}
+
+/// The platform repo's config when the command runs in one (for `registry.insecure`); a missing
+/// or invalid `appkit.yaml` is not this command's business.
+pub fn platform_config(global: &crate::cli::GlobalArgs) -> Option<crate::workspace::Workspace> {
+    crate::workspace::Workspace::open_optional(global)
+        .ok()
+        .flatten()
+}
+
+/// The registry host of an `oci://host/project` repository.
+fn insecure_host(repository: &str) -> Option<&str> {
+    repository.strip_prefix("oci://")?.split('/').next()
 }
 
 /// Resolve the connection settings; reads the password from stdin for `--password-stdin`.

@@ -8,12 +8,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::actions::render::{self, Outcome, Request};
-use crate::cli::{GlobalArgs, RenderArgs, RenderSource};
+use crate::cli::{GlobalArgs, RenderArgs};
 use crate::config::ConfigError;
 use crate::diagnostics::{self, Diagnostic};
 use crate::error::{Invalid, Status};
 use crate::flux::drift::{self, Action};
-use crate::flux::render::SourceKind;
 use crate::printer::Printer;
 use crate::workspace::{self, Workspace};
 
@@ -44,6 +43,13 @@ struct JsonReport {
 }
 
 pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<Status> {
+    if let Some(kind) = &args.source {
+        return Err(crate::error::Hinted::new(
+            anyhow::anyhow!("render --source was removed: the chart source is a setting of appkit.yaml"),
+            format!("set `flux: {{sourceKind: {}}}` in appkit.yaml (ocirepository or helmrepository), so `render --check` needs no flags", kind.to_ascii_lowercase()),
+        )
+        .into());
+    }
     let cwd = workspace::current_dir();
     let ws = match Workspace::open(global) {
         Ok(ws) => ws,
@@ -64,10 +70,6 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             envs: &args.envs.env,
             out: args.out.clone(),
             check: args.check,
-            source: match args.source {
-                RenderSource::Ocirepository => SourceKind::OciRepository,
-                RenderSource::Helmrepository => SourceKind::HelmRepository,
-            },
         },
     )?;
     let (warnings, plans, apps) = match outcome {

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 
-use super::registry::{oci_error, open_target};
+use super::registry::{oci_error, open_target_for};
 use crate::actions::versions as action;
 use crate::cli::{GlobalArgs, VersionsArgs};
 use crate::error::Status;
@@ -14,7 +14,7 @@ use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
 use crate::runtime;
 
-pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Result<Status> {
+pub fn run(global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Result<Status> {
     let location = Location::parse(&args.chart_ref, false).map_err(anyhow::Error::new)?;
     if let Location::Registry(r) = &location {
         if r.tag.is_some() || r.digest.is_some() {
@@ -24,7 +24,14 @@ pub fn run(_global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Resul
             );
         }
     }
-    let opened = open_target(&location, Access::Pull, &args.registry, printer)?;
+    let platform = super::registry::platform_config(global);
+    let opened = open_target_for(
+        &location,
+        Access::Pull,
+        &args.registry,
+        printer,
+        platform.as_ref().map(|w| w.config()),
+    )?;
     let listing = runtime::block_on(async { with_target!(&opened, |t| action::list(t).await) })
         .map_err(|e| oci_error(e, &location))?;
     printer.debug(&format!("{} HTTP request(s)", listing.requests));

@@ -23,6 +23,24 @@ impl Loaded {
                     Diagnostic::error("app-name", format!("app directory name {app:?} {why}"))
                         .help("app names become Kubernetes object names: lowercase letters, digits and '-'"),
                 );
+            } else if let Some(pattern) = &self.config.apps.namespace {
+                let ns = self.app_namespace(app);
+                let own = self
+                    .config
+                    .apps
+                    .settings
+                    .get(app)
+                    .is_some_and(|s| s.namespace.is_some());
+                if let (false, Some(why)) = (own, dns1123_label(&ns)) {
+                    out.push(
+                        Diagnostic::error(
+                            "name",
+                            format!("app {app:?} gets namespace {ns:?} from apps.namespace {pattern:?}, which {why}"),
+                        )
+                        .at(sm.value("apps/namespace"))
+                        .help(format!("set apps.settings.{app}.namespace to a shorter name, or shorten the pattern")),
+                    );
+                }
             }
         }
         for (app, settings) in &self.config.apps.settings {
@@ -295,6 +313,84 @@ pub fn check(config: &Config, sm: &SourceMap) -> Vec<Diagnostic> {
             ),
             "",
         );
+    }
+    if config.registry.insecure && config.registry.ca_secret.is_some() {
+        err(
+            "registry/caSecret",
+            "registry",
+            "registry.caSecret is set but registry.insecure says the registry speaks plain HTTP"
+                .into(),
+            "a CA certificate is for a TLS registry: remove caSecret, or remove insecure: true",
+        );
+    }
+    if !crate::config::SOURCE_KINDS.contains(&config.flux.source_kind.as_str()) {
+        err(
+            "flux/sourceKind",
+            "source-kind",
+            format!(
+                "sourceKind {:?} is not one of ocirepository, helmrepository",
+                config.flux.source_kind
+            ),
+            "ocirepository (OCIRepository + chartRef, pins the chart digest; Flux >= 2.6) or helmrepository (HelmRepository type oci + chart.spec, for older Flux)",
+        );
+    }
+    if let Some(pattern) = &config.apps.namespace {
+        // The pattern with a typical app name must be a namespace name.
+        let sample = pattern.replace("{app}", "app");
+        if !pattern.contains("{app}") {
+            err(
+                "apps/namespace",
+                "name",
+                format!("apps.namespace {pattern:?} does not contain `{{app}}`, so every app would share one namespace"),
+                "write a pattern such as \"{app}-ns\"; to put one app elsewhere use apps.settings.<app>.namespace",
+            );
+        } else if let Some(why) = dns1123_label(&sample) {
+            err(
+                "apps/namespace",
+                "name",
+                format!("apps.namespace {pattern:?} gives namespace {sample:?}, which {why}"),
+                "namespaces are DNS-1123 labels: lowercase letters, digits and '-'",
+            );
+        }
+    }
+    for (i, entry) in config.network.platform_ingress.iter().enumerate() {
+        let p = format!("network/platformIngress/{i}");
+        if let Some(why) = dns1123_label(&entry.namespace) {
+            err(
+                &format!("{p}/namespace"),
+                "name",
+                format!("namespace {:?} {why}", entry.namespace),
+                "",
+            );
+        }
+        if entry.ports.is_empty() {
+            err(
+                &format!("{p}/ports"),
+                "port",
+                format!("network.platformIngress[{i}] names no ports"),
+                "name the ports the namespace may reach: app, dapr-metrics, metrics or a number",
+            );
+        }
+        for (j, port) in entry.ports.iter().enumerate() {
+            let ok = match port {
+                serde_json::Value::Number(n) => {
+                    n.as_u64().is_some_and(|n| (1..=65535).contains(&n))
+                }
+                serde_json::Value::String(s) => {
+                    crate::config::PORT_NAMES.contains(&s.as_str())
+                        || s.parse::<u64>().is_ok_and(|n| (1..=65535).contains(&n))
+                }
+                _ => false,
+            };
+            if !ok {
+                err(
+                    &format!("{p}/ports/{j}"),
+                    "port",
+                    format!("port {port} is neither a port number (1-65535) nor one of app, dapr-metrics, metrics"),
+                    "app = the app's port, dapr-metrics = the Dapr sidecar's metrics port (9090), metrics = the app's metricsPort",
+                );
+            }
+        }
     }
     for (i, ns) in config.platform_namespaces.iter().enumerate() {
         if let Some(why) = dns1123_label(ns) {

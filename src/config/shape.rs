@@ -37,6 +37,8 @@ enum Shape {
     /// `rules:`: keys are codes of the rule registry, values levels.
     Rules,
     Struct(&'static [Field]),
+    /// A mapping of anything (chart values): only its being a mapping is checked here.
+    AnyMap,
 }
 
 struct Field {
@@ -87,6 +89,7 @@ const CONFIG: Shape = Shape::Struct(&[
         "apps",
         Shape::Struct(&[
             opt("dir", TEXT),
+            maybe("namespace", TEXT),
             opt(
                 "settings",
                 Shape::Map(&Shape::Struct(&[
@@ -104,6 +107,7 @@ const CONFIG: Shape = Shape::Struct(&[
             maybe("pullSecret", TEXT),
             maybe("caSecret", TEXT),
             maybe("cosignSecret", TEXT),
+            opt("insecure", Shape::Bool),
         ]),
     ),
     opt(
@@ -115,6 +119,7 @@ const CONFIG: Shape = Shape::Struct(&[
             opt("driftDetection", TEXT),
             opt("test", Shape::Bool),
             opt("createNamespace", Shape::Bool),
+            opt("sourceKind", TEXT),
         ]),
     ),
     req(
@@ -125,13 +130,29 @@ const CONFIG: Shape = Shape::Struct(&[
             req("chartVersion", TEXT),
             opt("pins", Shape::Map(&TEXT)),
             opt("promoted", Shape::Bool),
+            opt("platformValues", PLATFORM_VALUES),
         ])),
     ),
     opt("nodePools", TEXTS),
     opt("platformNamespaces", TEXTS),
     opt("rules", Shape::Rules),
     maybe("templates", TEXT),
+    opt("platformValues", PLATFORM_VALUES),
+    opt(
+        "network",
+        Shape::Struct(&[opt(
+            "platformIngress",
+            Shape::List(&Shape::Struct(&[
+                req("namespace", TEXT),
+                req("ports", TEXTS),
+            ])),
+        )]),
+    ),
 ]);
+
+/// `platformValues` (top level and per environment).
+const PLATFORM_VALUES: Shape =
+    Shape::Struct(&[opt("defaults", Shape::AnyMap), opt("locked", Shape::AnyMap)]);
 
 /// The result of checking the shape.
 pub(super) struct Checked {
@@ -345,6 +366,9 @@ impl Walker<'_> {
                 }
                 Some(Value::Object(out))
             }
+            // Chart values: what they may hold is the chart schema's business (checked with the
+            // app values they are coalesced with); the semantic checks do not look inside.
+            (Shape::AnyMap, YamlData::Mapping(_)) => Some(Value::Object(Map::new())),
             (Shape::Struct(fields), YamlData::Mapping(m)) => {
                 let mut out = Map::new();
                 let mut complete = true;
@@ -506,7 +530,7 @@ fn expected(shape: &Shape) -> &'static str {
         Shape::Bool => "`true` or `false`",
         Shape::Level => "one of `error`, `warning`, `off`",
         Shape::List(_) => "a list",
-        Shape::Map(_) | Shape::Rules | Shape::Struct(_) => "a mapping",
+        Shape::Map(_) | Shape::Rules | Shape::Struct(_) | Shape::AnyMap => "a mapping",
     }
 }
 

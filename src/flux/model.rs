@@ -49,6 +49,9 @@ pub struct OciRepositorySpec {
     pub reference: OciRepositoryRef,
     pub layer_selector: OciLayerSelector,
     pub interval: String,
+    /// The registry speaks plain HTTP (`registry.insecure`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +108,9 @@ pub struct HelmRepositorySpec {
     /// `oci://host/project` (the chart name is in the HelmRelease's `chart.spec.chart`).
     pub url: String,
     pub interval: String,
+    /// The registry speaks plain HTTP (`registry.insecure`; Flux reads it for `type: oci`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -373,6 +379,7 @@ mod tests {
                     operation: "copy".into(),
                 },
                 interval: "10m".into(),
+                insecure: None,
                 secret_ref: Some(LocalObjectReference {
                     name: "pull".into(),
                 }),

@@ -44,7 +44,16 @@ pub struct RenderOptions {
     pub apps: Vec<String>,
     /// Output directory overriding the environment's (only with exactly one environment).
     pub out: Option<PathBuf>,
-    pub source: SourceKind,
+}
+
+impl SourceKind {
+    /// `flux.sourceKind` of `appkit.yaml` (checked when it was loaded).
+    pub fn of(config: &crate::config::Config) -> SourceKind {
+        match config.flux.source_kind.as_str() {
+            "helmrepository" => SourceKind::HelmRepository,
+            _ => SourceKind::OciRepository,
+        }
+    }
 }
 
 /// The settings that decide which Helm release a HelmRelease manages; when one changes, Flux
@@ -73,8 +82,10 @@ pub struct Rendered {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Checks one app's values for one environment (the validation engine); returns diagnostics.
-pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> Vec<Diagnostic> + Sync + 'a;
+/// Checks one app's values for one environment (the validation engine): its diagnostics, and
+/// the values its HelmRelease passes (`spec.values`: the app's files with the platform's values,
+/// from the one coalescer in `values::platform`) when they could be read.
+pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> (Vec<Diagnostic>, Option<Value>) + Sync + 'a;
 
 /// Render every selected environment, or report every problem found.
 pub fn render(
@@ -112,7 +123,7 @@ pub fn render(
                 app,
                 chart_name.as_deref(),
                 lock.as_ref(),
-                opts.source,
+                SourceKind::of(cfg),
                 check_app,
             )
         });
@@ -165,11 +176,8 @@ fn app_file(
     let sm = &loaded.source_map;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let app_dir = loaded.apps_dir().join(app);
-    problems.extend(
-        check_app(app, &app_dir, env_name)
-            .into_iter()
-            .filter(Diagnostic::is_error),
-    );
+    let (diagnostics, release_values) = check_app(app, &app_dir, env_name);
+    problems.extend(diagnostics.into_iter().filter(Diagnostic::is_error));
     let version = env.chart_version_for(app).to_string();
     let version_at = if env.pins.contains_key(app) {
         sm.value(&format!("environments/{env_name}/pins/{app}"))
@@ -218,15 +226,12 @@ fn app_file(
         }
         problems.push(d);
     }
-    let values = match crate::values::app_overlay_values(&app_dir, Some(env_name)) {
-        Ok(mut v) => {
+    let values = match release_values {
+        Some(mut v) => {
             crate::yamlout::sort_keys(&mut v);
             v
         }
-        Err(e) => {
-            problems.push(Diagnostic::error("values", e.to_string()));
-            return (problems, None);
-        }
+        None => return (problems, None),
     };
     let (Some(chart), Some(digest)) = (chart_name, digest) else {
         return (problems, None);
@@ -335,6 +340,7 @@ fn render_app(
                         operation: "copy".into(),
                     },
                     interval: flux.interval.clone(),
+                    insecure: cfg.registry.insecure.then_some(true),
                     secret_ref: secret(&cfg.registry.pull_secret),
                     cert_secret_ref: secret(&cfg.registry.ca_secret),
                     verify: cfg.registry.cosign_secret.as_ref().map(|n| {
@@ -374,6 +380,7 @@ fn render_app(
                     repo_type: "oci".into(),
                     url: repository.to_string(),
                     interval: flux.interval.clone(),
+                    insecure: cfg.registry.insecure.then_some(true),
                     secret_ref: secret(&cfg.registry.pull_secret),
                     cert_secret_ref: secret(&cfg.registry.ca_secret),
                 },

@@ -77,8 +77,13 @@ impl Contract {
     }
 }
 
+/// The keys the rules read, and the `platform.*` keys appkit fills
+/// ([`super::platform::DERIVED_KEYS`]: added only where the chart declares them).
 fn rule_keys() -> impl Iterator<Item = &'static str> {
-    RULES.iter().flat_map(|r| r.keys())
+    RULES
+        .iter()
+        .flat_map(|r| r.keys())
+        .chain(super::platform::DERIVED_KEYS)
 }
 
 /// Whether `doc` declares the dotted `key` under `properties`.

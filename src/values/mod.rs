@@ -14,12 +14,14 @@
 //! Which files make an app and which environments are checked is the workspace's business, not
 //! this module's.
 
+pub mod backends;
 pub mod coalesce;
 pub mod components;
 pub mod contract;
 pub mod fanout;
 pub mod formats;
 pub mod node;
+pub mod platform;
 pub mod rules;
 pub mod scalar;
 pub mod schema;
@@ -101,6 +103,11 @@ pub struct AppValues {
     /// The index in `files` of `appkit.yaml` when platform values (`platformValues`) are part of
     /// the values: what comes from there is the platform's, not the app's.
     pub platform_file: Option<u32>,
+    /// What the HelmRelease passes as `spec.values`: the app's files with the platform's layers
+    /// ([`platform`]), before Helm coalesces the chart's defaults under them.
+    pub release: Value,
+    /// `platform-owned` errors for locked paths the app's files set.
+    pub owned: Vec<Diagnostic>,
 }
 
 impl AppValues {
@@ -171,9 +178,13 @@ impl AppValues {
         });
         d
     }
-    /// Like [`place`](Self::place), and say so when the value comes from the chart's defaults.
+    /// Like [`place`](Self::place), and say so when the value comes from the chart's defaults
+    /// (or from the platform's values in `appkit.yaml`).
     pub fn place_default_note(&self, mut d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
-        if pos.is_some_and(|p| p.file == 0) {
+        if pos.is_some_and(|p| Some(p.file) == self.platform_file) {
+            d.message
+                .push_str(" (this value comes from the platform's platformValues in appkit.yaml)");
+        } else if pos.is_some_and(|p| p.file == 0) {
             d.message
                 .push_str(" (this value comes from the chart's defaults)");
             let extra = "set it in the app's values file to override the chart default";
@@ -249,6 +260,8 @@ pub struct Validator {
     /// Which keys the platform rules read the chart declares (schema, else defaults).
     contract: contract::Contract,
     platform: rules::Platform,
+    /// The platform's values (`platformValues`, derived `platform.*`), with `appkit.yaml`.
+    layers: Option<platform::Layers>,
     /// The apps directory of `appkit.yaml` ([`Validator::validate_files`] confines to it).
     apps_dir: Option<PathBuf>,
 }
@@ -283,12 +296,14 @@ impl Validator {
             None => contract::Contract::from_defaults(&defaults, &path),
         };
         let platform = rules::Platform::load(loaded)?;
+        let layers = loaded.map(platform::Layers::load).transpose()?;
         Ok(Validator {
             chart_values: SourceFile::with_secrets(path, text, secrets),
             defaults,
             schema,
             contract,
             platform,
+            layers,
             apps_dir: loaded.map(Loaded::apps_dir),
         })
     }
@@ -397,7 +412,12 @@ impl Validator {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let mut merged = user.unwrap_or_else(Node::empty_map);
+        let user = user.unwrap_or_else(Node::empty_map);
+        let (mut merged, platform_file, owned) = match &self.layers {
+            Some(l) => self.with_platform(l, app, env, user, &mut files),
+            None => (user, None, Vec::new()),
+        };
+        let release = merged.to_json();
         let mut removed = Vec::new();
         coalesce::coalesce_at(
             &mut merged,
@@ -419,8 +439,56 @@ impl Validator {
             json,
             removed,
             secret_words,
-            platform_file: None,
+            platform_file,
+            release,
+            owned,
         })
+    }
+
+    /// The app's values `user` with the platform's layers (see [`platform`]): the tree, the index
+    /// of `appkit.yaml` in `files` when it contributed, and the `platform-owned` errors.
+    fn with_platform(
+        &self,
+        layers: &platform::Layers,
+        app: &str,
+        env: Option<&str>,
+        user: Node,
+        files: &mut Vec<Arc<SourceFile>>,
+    ) -> (Node, Option<u32>, Vec<Diagnostic>) {
+        let idx = files.len() as u32;
+        let platform::ForEnv { defaults, locked } = layers.for_env(env, idx);
+        let owned = match &locked {
+            Some(lk) => layers.owned(&user, lk, files),
+            None => Vec::new(),
+        };
+        let mut used = defaults.is_some() || locked.is_some();
+        let mut tree = match defaults {
+            Some(mut d) => {
+                let keep = (user.pos, user.key);
+                coalesce::merge_user(&mut d, user);
+                (d.pos, d.key) = keep;
+                d
+            }
+            None => user,
+        };
+        if let Some(lk) = locked {
+            let keep = (tree.pos, tree.key);
+            coalesce::merge_user(&mut tree, lk);
+            (tree.pos, tree.key) = keep;
+        }
+        let ns = self.platform.app_namespace(app);
+        let derived =
+            platform::Derived::for_app(layers, &self.platform.components, &ns, &tree, idx);
+        if !derived.is_empty() {
+            used = true;
+            derived.apply(&mut tree, &self.contract, layers.anchor(idx));
+        }
+        if used {
+            files.push(layers.source.clone());
+            (tree, Some(idx), owned)
+        } else {
+            (tree, None, owned)
+        }
     }
 
     /// What holds for every app of the run, said once: the chart has no schema
@@ -462,6 +530,7 @@ impl Validator {
             }
         }
         out.extend(rule_diags.into_iter().flatten());
+        out.extend(values.owned.iter().cloned());
         for d in &mut out {
             values.redact(d);
         }
