@@ -17,6 +17,7 @@ mod oci_integrity;
 mod oci_publish;
 mod origin;
 mod package;
+mod platform_values;
 mod plugin;
 mod quickstart;
 mod registry_faults;

@@ -137,30 +137,35 @@ fn crd_errors(
 fn rendered_objects_validate_against_the_flux_crds() {
     let validators = crd_validators();
     let p = Platform::new();
-    p.write(
-        "appkit.yaml",
-        &APPKIT_YAML
+    let config = |source: &str, insecure: bool| {
+        let registry = if insecure {
+            "  insecure: true\n  cosignSecret: cosign-pub\n"
+        } else {
+            "  caSecret: harbor-ca\n  cosignSecret: cosign-pub\n"
+        };
+        APPKIT_YAML
+            .replace("  caSecret: harbor-ca\n", registry)
             .replace(
-                "  caSecret: harbor-ca\n",
-                "  caSecret: harbor-ca\n  cosignSecret: cosign-pub\n",
+                "  retries: 3\n",
+                &format!("  retries: 3\n  sourceKind: {source}\n"),
             )
             .replace(
                 "    promoted: true\n",
                 "    promoted: true\n    pins:\n      app2: 0.2.0\n",
-            ),
-    );
+            )
+    };
     let mut seen = BTreeMap::new();
-    for source in ["ocirepository", "helmrepository"] {
-        let out = format!("out-{source}");
+    let mut insecure_sources = 0;
+    for (source, insecure) in [
+        ("ocirepository", false),
+        ("helmrepository", false),
+        ("ocirepository", true),
+        ("helmrepository", true),
+    ] {
+        p.write("appkit.yaml", &config(source, insecure));
+        let out = format!("out-{source}{}", if insecure { "-insecure" } else { "" });
         for env in ["dev", "prod"] {
-            p.render_ok(&[
-                "--env",
-                env,
-                "--out",
-                &format!("{out}/{env}"),
-                "--source",
-                source,
-            ]);
+            p.render_ok(&["--env", env, "--out", &format!("{out}/{env}")]);
         }
         for (file, bytes) in p.snapshot(&out) {
             if file.ends_with("kustomization.yaml") {
@@ -177,12 +182,23 @@ fn rendered_objects_validate_against_the_flux_crds() {
                 *seen
                     .entry(doc["kind"].as_str().unwrap().to_string())
                     .or_insert(0) += 1;
+                // registry.insecure: every source says so, and only then.
+                if doc["kind"] != "HelmRelease" {
+                    assert_eq!(
+                        doc["spec"].get("insecure"),
+                        insecure.then_some(&json!(true)),
+                        "{file}: {doc:#}"
+                    );
+                    assert_eq!(doc["spec"].get("certSecretRef").is_some(), !insecure);
+                    insecure_sources += usize::from(insecure);
+                }
             }
         }
     }
-    assert_eq!(seen.get("HelmRelease"), Some(&8), "{seen:?}");
-    assert_eq!(seen.get("OCIRepository"), Some(&4), "{seen:?}");
-    assert_eq!(seen.get("HelmRepository"), Some(&4), "{seen:?}");
+    assert_eq!(seen.get("HelmRelease"), Some(&16), "{seen:?}");
+    assert_eq!(seen.get("OCIRepository"), Some(&8), "{seen:?}");
+    assert_eq!(seen.get("HelmRepository"), Some(&8), "{seen:?}");
+    assert_eq!(insecure_sources, 8);
 
     // The check can fail: a typo'd field, a wrong enum value and a missing chart are all caught.
     let text = p.read("out-ocirepository/prod/app2.yaml");
