@@ -91,8 +91,15 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     let check_app = |app: &str, dir: &std::path::Path, env: &str| {
         let files = workspace::app_files(dir, Some(env));
         match validator.coalesce(app, &files, Some(env), Some(&loaded.apps_dir())) {
-            Ok(values) => (validator.check(&values), Some(values.release)),
-            Err(diagnostics) => (diagnostics, None),
+            Ok(values) => flux_render::AppChecked {
+                diagnostics: validator.check(&values),
+                release: Some(values.release.clone()),
+                values: Some(values.json),
+            },
+            Err(diagnostics) => flux_render::AppChecked {
+                diagnostics,
+                ..Default::default()
+            },
         }
     };
     let rendered = match flux_render::render(loaded, &opts, &check_app) {

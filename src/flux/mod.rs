@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use crate::diagnostics::Diagnostic;
 
+pub mod dapr;
 pub mod drift;
 pub mod model;
 pub mod render;

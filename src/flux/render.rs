@@ -85,7 +85,17 @@ pub struct Rendered {
 /// Checks one app's values for one environment (the validation engine): its diagnostics, and
 /// the values its HelmRelease passes (`spec.values`: the app's files with the platform's values,
 /// from the one coalescer in `values::platform`) when they could be read.
-pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> (Vec<Diagnostic>, Option<Value>) + Sync + 'a;
+pub type AppCheck<'a> = dyn Fn(&str, &Path, &str) -> AppChecked + Sync + 'a;
+
+/// What the validation engine says of one app in one environment.
+#[derive(Debug, Default)]
+pub struct AppChecked {
+    pub diagnostics: Vec<Diagnostic>,
+    /// The HelmRelease's `spec.values` (platform values included, chart defaults not).
+    pub release: Option<Value>,
+    /// The coalesced values as Helm sees them (chart defaults included).
+    pub values: Option<Value>,
+}
 
 /// Render every selected environment, or report every problem found.
 pub fn render(
@@ -106,6 +116,14 @@ pub fn render(
 
     let chart_name = chart_name(loaded, &mut problems)?;
     let lock = load_lock(loaded, chart_name.as_deref(), &mut problems)?;
+    let dapr_resources = match crate::values::components::load_components(&loaded.components_dir())
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            problems.push(Diagnostic::error("components", e.to_string()));
+            None
+        }
+    };
 
     let mut out = Vec::new();
     for env_name in envs {
@@ -127,8 +145,10 @@ pub fn render(
                 check_app,
             )
         });
-        for (app, (app_problems, rendered)) in apps.iter().zip(results) {
+        let mut dapr_apps = Vec::new();
+        for (app, (app_problems, rendered, dapr)) in apps.iter().zip(results) {
             problems.extend(app_problems);
+            dapr_apps.extend(dapr);
             if let Some((text, identity)) = rendered {
                 let file = format!("{app}.yaml");
                 releases.insert(file.clone(), identity);
@@ -145,12 +165,28 @@ pub fn render(
             "kustomization.yaml".into(),
             format!("{header}{}", to_yaml(&kustomization)),
         );
+        let platform = platform_render(env_name, &out_dir, dapr_resources.as_deref(), &dapr_apps);
         out.push(EnvRender {
             env: env_name.clone(),
             out_dir,
             files,
             releases,
         });
+        out.extend(platform);
+    }
+    // Two environments whose Dapr directories (or a Dapr directory and an output) coincide
+    // would overwrite each other.
+    let mut dirs: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for e in &out {
+        if let Some(other) = dirs.insert(lexical(&e.out_dir), &e.env) {
+            problems.push(
+                Diagnostic::error(
+                    "output",
+                    format!("{} and {} would both write {}", other, e.env, e.out_dir.display()),
+                )
+                .help("the platform's Dapr resources go to <output>/../platform: give each environment an output directory of its own parent, e.g. clusters/<env>/apps"),
+            );
+        }
     }
 
     if problems.iter().any(Diagnostic::is_error) {
@@ -171,13 +207,17 @@ fn app_file(
     lock: Option<&Lock>,
     source: SourceKind,
     check_app: &AppCheck<'_>,
-) -> (Vec<Diagnostic>, Option<(String, ReleaseIdentity)>) {
+) -> AppResult {
     let env = &loaded.config.environments[env_name];
     let sm = &loaded.source_map;
     let mut problems: Vec<Diagnostic> = Vec::new();
     let app_dir = loaded.apps_dir().join(app);
-    let (diagnostics, release_values) = check_app(app, &app_dir, env_name);
-    problems.extend(diagnostics.into_iter().filter(Diagnostic::is_error));
+    let checked = check_app(app, &app_dir, env_name);
+    problems.extend(checked.diagnostics.into_iter().filter(Diagnostic::is_error));
+    let release_values = checked.release;
+    let dapr = checked.values.as_ref().and_then(|v| {
+        super::dapr::AppDapr::from_values(v, &loaded.app_namespace(app), &loaded.release_name(app))
+    });
     let version = env.chart_version_for(app).to_string();
     let version_at = if env.pins.contains_key(app) {
         sm.value(&format!("environments/{env_name}/pins/{app}"))
@@ -231,13 +271,13 @@ fn app_file(
             crate::yamlout::sort_keys(&mut v);
             v
         }
-        None => return (problems, None),
+        None => return (problems, None, dapr),
     };
     let (Some(chart), Some(digest)) = (chart_name, digest) else {
-        return (problems, None);
+        return (problems, None, dapr);
     };
     if problems.iter().any(Diagnostic::is_error) {
-        return (problems, None);
+        return (problems, None, dapr);
     }
     let app_ctx = AppContext {
         app,
@@ -249,8 +289,16 @@ fn app_file(
         release_name,
     };
     let rendered = render_app(loaded, &app_ctx, source);
-    (problems, Some(rendered))
+    (problems, Some(rendered), dapr)
 }
+
+/// One app in one environment: its problems, its file and release identity, what it needs of
+/// the platform's Dapr resources.
+type AppResult = (
+    Vec<Diagnostic>,
+    Option<(String, ReleaseIdentity)>,
+    Option<super::dapr::AppDapr>,
+);
 
 struct AppContext<'a> {
     app: &'a str,
@@ -411,6 +459,72 @@ fn render_app(
         format!("{header}{source_doc}---\n{}", to_yaml(&release)),
         identity,
     )
+}
+
+/// The directory the platform's Dapr resources of an environment go to: beside its output.
+pub fn platform_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .parent()
+        .map(|p| p.join("platform"))
+        .unwrap_or_else(|| PathBuf::from("platform"))
+}
+
+/// The environment's Dapr resources ([`super::dapr`]) as a directory of its own: one file per
+/// namespace and a kustomization; `None` when there is nothing to deliver.
+fn platform_render(
+    env_name: &str,
+    out_dir: &Path,
+    resources: Option<&[crate::values::components::Component]>,
+    apps: &[super::dapr::AppDapr],
+) -> Option<EnvRender> {
+    let delivered = super::dapr::deliver(resources?, apps);
+    if delivered.is_empty() {
+        return None;
+    }
+    let header = format!(
+        "{} (appkit {}): the platform's Dapr resources, environment {env_name}. Do not edit.\n",
+        super::GENERATED_MARKER,
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut files = BTreeMap::new();
+    for (ns, docs) in delivered {
+        let body: Vec<String> = docs
+            .iter()
+            .map(|d| crate::yamlout::to_yaml(d, crate::yamlout::Profile::Appkit))
+            .collect();
+        files.insert(
+            format!("{ns}.yaml"),
+            format!("{header}{}", body.join("---\n")),
+        );
+    }
+    let kustomization = Kustomization::new(files.keys().cloned().collect());
+    files.insert(
+        "kustomization.yaml".into(),
+        format!("{header}{}", to_yaml(&kustomization)),
+    );
+    Some(EnvRender {
+        env: format!("{env_name} (Dapr resources)"),
+        out_dir: platform_dir(out_dir),
+        files,
+        releases: BTreeMap::new(),
+    })
+}
+
+/// A path without `.` and with `..` folded (for comparing output directories).
+fn lexical(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A relative path with `/` separators and no leading `./` (the workspace's display rule).
