@@ -199,6 +199,27 @@ pub static CHART_DUPLICATE_KEY: Rule = Rule {
     reads: &[],
 };
 
+pub static DAPR_APP_ID: Rule = Rule {
+    code: "dapr-app-id",
+    default_severity: DefaultSeverity::Error,
+    summary: "the Dapr app id (`dapr.appId`, else the release name) is not a DNS-1123 label short enough for `<id>-dapr` (at most 58 lower-case letters, digits and `-`, alphanumeric at both ends)",
+    reads: &[&["dapr.appId"]],
+};
+
+pub static INVOCATION_ONE_SIDED: Rule = Rule {
+    code: "invocation-one-sided",
+    default_severity: DefaultSeverity::Error,
+    summary: "one app's egress, ingress or a platform Resiliency names another app, but the other side does not allow the traffic (checked across the fleet, both directions)",
+    reads: &[&["networkPolicy.allowIngressFrom", "networkPolicy.allowEgressTo"]],
+};
+
+pub static COMPONENT_UNSCOPED: Rule = Rule {
+    code: "component-unscoped",
+    default_severity: DefaultSeverity::Warning,
+    summary: "a Dapr resource with a fixed namespace and no `scopes` sits in a namespace several apps share, so all of them see it",
+    reads: &[],
+};
+
 pub static SCHEMA_MISSING: Rule = Rule {
     code: "schema-missing",
     default_severity: DefaultSeverity::Warning,
@@ -231,6 +252,9 @@ pub static RULES: &[&Rule] = &[
     &CHART_VERSION_NOT_STRICT,
     &CHART_NAME_NOT_LOWERCASE,
     &CHART_DUPLICATE_KEY,
+    &DAPR_APP_ID,
+    &INVOCATION_ONE_SIDED,
+    &COMPONENT_UNSCOPED,
     &SCHEMA_MISSING,
     &RULE_SKIPPED,
 ];

@@ -88,11 +88,18 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     // Render refuses apps whose values fail validation (schema + platform rules), per environment.
     let validator = Validator::new(loaded)
         .with_context(|| format!("cannot load the chart at {}", loaded.chart_dir().display()))?;
+    // What the fleet checks need of each app, collected while the apps are checked.
+    let entries = std::sync::Mutex::new(Vec::new());
     let check_app = |app: &str, dir: &std::path::Path, env: &str| {
         let files = workspace::app_files(dir, Some(env));
         match validator.coalesce(app, &files, Some(env), Some(&loaded.apps_dir())) {
             Ok(values) => flux_render::AppChecked {
-                diagnostics: validator.check(&values),
+                diagnostics: {
+                    if let Some(e) = validator.fleet_entry(&values) {
+                        entries.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                    }
+                    validator.check(&values)
+                },
                 release: Some(values.release.clone()),
                 values: Some(values.json),
             },
@@ -102,9 +109,22 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
             },
         }
     };
-    let rendered = match flux_render::render(loaded, &opts, &check_app) {
+    let rendered = flux_render::render(loaded, &opts, &check_app);
+    let mut entries = entries.into_inner().unwrap_or_else(|p| p.into_inner());
+    entries.sort_by(|a, b| (&a.env, &a.app).cmp(&(&b.env, &b.app)));
+    let fleet: Vec<Diagnostic> = validator
+        .fleet(&entries)
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    let rendered = match rendered {
+        Ok(_) if !fleet.is_empty() => return Ok(Outcome::Invalid(fleet)),
         Ok(r) => r,
-        Err(FluxError::Invalid(diagnostics)) => return Ok(Outcome::Invalid(diagnostics)),
+        Err(FluxError::Invalid(mut diagnostics)) => {
+            diagnostics.extend(fleet);
+            diagnostics::sort_dedup(&mut diagnostics);
+            return Ok(Outcome::Invalid(diagnostics));
+        }
         Err(e) => return Err(e.into()),
     };
     let mut warnings: Vec<Diagnostic> = ws.config_warnings().to_vec();

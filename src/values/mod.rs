@@ -19,6 +19,7 @@ pub mod coalesce;
 pub mod components;
 pub mod contract;
 pub mod fanout;
+pub mod fleet;
 pub mod formats;
 pub mod node;
 pub mod platform;
@@ -311,11 +312,12 @@ impl Validator {
     /// Run jobs on a few threads (the machine's cores, at most 8); diagnostics in job order.
     /// Each thread takes a contiguous chunk, so the environments of one app run one after the
     /// other and share one load of its `values.yaml` ([`LoadCache`]).
+    /// With `appkit.yaml`, the fleet checks ([`fleet`]) run over every job's values at the end.
     pub fn run(&self, jobs: &[Job]) -> Vec<Diagnostic> {
         let chunk_diags = |c: &[Job]| {
             let mut cache = LoadCache::default();
             c.iter()
-                .flat_map(|j| {
+                .map(|j| {
                     let confine = j.confine.as_deref();
                     match self.coalesce_with(
                         &j.app,
@@ -324,13 +326,21 @@ impl Validator {
                         confine,
                         &mut cache,
                     ) {
-                        Ok(values) => self.check(&values),
-                        Err(diags) => diags,
+                        Ok(values) => (self.check(&values), self.fleet_entry(&values)),
+                        Err(diags) => (diags, None),
                     }
                 })
                 .collect::<Vec<_>>()
         };
-        crate::par::map_chunks(jobs, 1, |c: &[Job]| chunk_diags(c))
+        let results = crate::par::map_chunks(jobs, 1, |c: &[Job]| chunk_diags(c));
+        let mut out = Vec::new();
+        let mut entries = Vec::new();
+        for (d, e) in results {
+            out.extend(d);
+            entries.extend(e);
+        }
+        out.extend(self.fleet(&entries));
+        out
     }
 
     /// Validate an app's files (merged in order) as the values of `app` in `env`; files under the
@@ -489,6 +499,29 @@ impl Validator {
         } else {
             (tree, None, owned)
         }
+    }
+
+    /// What the fleet checks need of one app's values (`None` without `appkit.yaml`).
+    pub fn fleet_entry(&self, values: &AppValues) -> Option<fleet::Entry> {
+        let l = self.layers.as_ref()?;
+        let release = l
+            .releases
+            .get(&values.app)
+            .cloned()
+            .unwrap_or_else(|| values.app.clone());
+        Some(fleet::Entry::of(
+            values,
+            &self.platform.app_namespace(&values.app),
+            &release,
+        ))
+    }
+
+    /// The fleet checks over every app's entry ([`fleet`]); nothing without `appkit.yaml`.
+    pub fn fleet(&self, entries: &[fleet::Entry]) -> Vec<Diagnostic> {
+        let Some(l) = self.layers.as_ref() else {
+            return Vec::new();
+        };
+        fleet::check(entries, &self.platform.components, l.levels(), &l.promoted)
     }
 
     /// What holds for every app of the run, said once: the chart has no schema

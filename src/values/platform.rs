@@ -60,6 +60,10 @@ pub struct Layers {
     pub(super) apps: BTreeMap<String, String>,
     /// Namespaces the platform knows (platform and app namespaces), for `svc.ns` backend hosts.
     pub(super) known: BTreeSet<String>,
+    /// Every app → its Helm release name.
+    pub(super) releases: BTreeMap<String, String>,
+    /// The promoted environments.
+    pub(super) promoted: BTreeSet<String>,
 }
 
 /// The platform layers for one app in one environment, placed at file index `file`.
@@ -73,9 +77,17 @@ impl Layers {
     pub fn load(loaded: &Loaded) -> Result<Layers, ValuesError> {
         let c = &loaded.config;
         let mut apps = BTreeMap::new();
+        let mut releases = BTreeMap::new();
         for app in crate::workspace::list_apps(&loaded.apps_dir()).unwrap_or_default() {
             apps.insert(app.clone(), loaded.app_namespace(&app));
+            releases.insert(app.clone(), loaded.release_name(&app));
         }
+        let promoted = c
+            .environments
+            .iter()
+            .filter(|(_, e)| e.promoted)
+            .map(|(n, _)| n.clone())
+            .collect();
         let mut known: BTreeSet<String> = c.platform_namespaces.iter().cloned().collect();
         known.extend(apps.values().cloned());
         let text = yaml::read_source(&loaded.path)?;
@@ -113,7 +125,9 @@ impl Layers {
             ingress,
             anchor,
             apps,
+            releases,
             known,
+            promoted,
         })
     }
 
@@ -175,6 +189,11 @@ impl Layers {
                 d
             })
             .collect()
+    }
+
+    /// The `appkit.yaml` `rules:` levels.
+    pub(super) fn levels(&self) -> &BTreeMap<String, RuleLevel> {
+        &self.levels
     }
 
     /// `network.platformIngress` as the chart value `platform.ingress`, placed in file `file`.
