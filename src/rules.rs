@@ -24,7 +24,9 @@ use crate::diagnostics::Severity;
 pub enum DefaultSeverity {
     Error,
     Warning,
-    /// An error in `promoted` environments, a warning elsewhere.
+    /// An error in `promoted` environments, whatever `appkit.yaml` `rules:` says (only by no
+    /// longer promoting the environment can it be relaxed); a warning elsewhere, where `rules:`
+    /// sets its level.
     ErrorWhenPromoted,
     /// Always an error: `appkit.yaml` `rules:` cannot lower it (a safety rule).
     Always,
@@ -45,7 +47,7 @@ impl DefaultSeverity {
         match self {
             DefaultSeverity::Error => "error",
             DefaultSeverity::Warning => "warning",
-            DefaultSeverity::ErrorWhenPromoted => "error in promoted envs, else warning",
+            DefaultSeverity::ErrorWhenPromoted => "error in promoted envs (always), else warning",
             DefaultSeverity::Always => "error (cannot be changed)",
         }
     }
@@ -93,7 +95,7 @@ pub static IMAGE_NOT_PINNED: Rule = Rule {
 pub static IMAGE_TAG_NOT_DIGEST: Rule = Rule {
     code: "image-tag-not-digest",
     default_severity: DefaultSeverity::ErrorWhenPromoted,
-    summary: "the image is pinned by a tag without a digest",
+    summary: "the image is pinned by a tag without a digest; a `promoted: true` environment requires a digest whatever `rules:` says (`rules:` sets the level elsewhere; to relax it, the environment must stop being promoted)",
     reads: &[&["image.tag", "image.digest"]],
 };
 
@@ -115,7 +117,21 @@ pub static BUILD_CONFIG: Rule = Rule {
 pub static DAPR_BACKEND_CONFIG: Rule = Rule {
     code: "dapr-backend-config",
     default_severity: DefaultSeverity::Error,
-    summary: "a Dapr back-end setting (`redisHost`, `vaultAddr`, `host(s)`, `metadata`, …) in an app file",
+    summary: "a Dapr back-end setting (`redisHost`, `vaultAddr`, `host(s)`, `metadata`, …) in an app file, or an address key (`address`, `url`, `host`, `endpoint`, `port`, …) at any depth under a key named after a back end or building block (`secretstore.vault.address`, `redis.port`)",
+    reads: &[],
+};
+
+pub static URL_CREDENTIALS: Rule = Rule {
+    code: "url-credentials",
+    default_severity: DefaultSeverity::Error,
+    summary: "a URL with a user and password (or a token) in an app-written value, env values included (`postgres://admin:pw@db/x`, `redis://:pw@redis:6379`), also inside `key=value` or JSON text; the credential is never printed",
+    reads: &[],
+};
+
+pub static BACKEND_HOST_IN_ENV: Rule = Rule {
+    code: "backend-host-in-env",
+    default_severity: DefaultSeverity::Error,
+    summary: "an environment variable hands the app a back end's address: a back-end name with HOST/ADDR/URL/URI/PORT/BROKERS/ENDPOINT (`REDIS_HOST`, `VAULT_ADDR`, `DATABASE_URL`), or a value that is a back end's cluster-service address (`redis-master.redis-system.svc.cluster.local:6379`)",
     reads: &[],
 };
 
@@ -131,6 +147,44 @@ pub static DAPR_COMPONENT: Rule = Rule {
     default_severity: DefaultSeverity::Error,
     summary: "a named Dapr component is missing from the components dir, not in the app's namespace, or scoped away from the app",
     reads: &[&["dapr.components", "dapr.appId"]],
+};
+
+pub static DAPR_CONFIG_MISSING: Rule = Rule {
+    code: "dapr-config-missing",
+    default_severity: DefaultSeverity::Error,
+    summary: "the Dapr Configuration `dapr.config` names is not among the platform's Dapr files, or not visible in the app's namespace (daprd does not start without it)",
+    reads: &[&["dapr.config"]],
+};
+
+pub static DAPR_APP_ID: Rule = Rule {
+    code: "dapr-app-id",
+    default_severity: DefaultSeverity::Error,
+    summary: "the Dapr app id (`dapr.appId`, else the release name) is not a DNS-1123 label short enough for `<id>-dapr` (at most 58 lower-case letters, digits and `-`, alphanumeric at both ends)",
+    reads: &[&["dapr.appId"]],
+};
+
+pub static QUOTA_FIT: Rule = Rule {
+    code: "quota-fit",
+    default_severity: DefaultSeverity::Error,
+    summary: "during a rollout, (replicas + maxSurge) pods × (app + sidecar requests or limits) exceed the namespace quota's cpu or memory, or replicas + maxSurge exceed its pods (maxSurge: `platform.rollout.maxSurge` when the values set it, a number or a percentage of replicas rounded up, else Kubernetes' default 25 %)",
+    reads: &[
+        &[
+            "replicas",
+            "resources.requests",
+            "resources.limits",
+            "platform.quota.enabled",
+            "platform.quota.requestsCpu",
+            "platform.quota.requestsMemory",
+            "platform.quota.limitsCpu",
+            "platform.quota.limitsMemory",
+            "platform.quota.pods",
+        ],
+        &[
+            "dapr.enabled",
+            "dapr.sidecar.resources.requests",
+            "dapr.sidecar.resources.limits",
+        ],
+    ],
 };
 
 pub static NETWORK_NAMESPACE: Rule = Rule {
@@ -242,10 +296,15 @@ pub static RULES: &[&Rule] = &[
     &INLINE_SECRET,
     &BUILD_CONFIG,
     &DAPR_BACKEND_CONFIG,
+    &URL_CREDENTIALS,
+    &BACKEND_HOST_IN_ENV,
     &PLATFORM_OWNED,
     &DAPR_COMPONENT,
+    &DAPR_CONFIG_MISSING,
+    &DAPR_APP_ID,
     &NETWORK_NAMESPACE,
     &REQUESTS_EXCEED_LIMITS,
+    &QUOTA_FIT,
     &UNKNOWN_NODEPOOL,
     &SYMLINK_ESCAPES,
     &CHART_LEGACY_API_VERSION,
@@ -270,13 +329,17 @@ pub fn suggest(code: &str) -> Option<&'static str> {
 }
 
 /// The severity of `rule` in an environment: `appkit.yaml` `rules:` wins over the default;
-/// `None` when it is turned off.
+/// `None` when it is turned off. A safety rule ([`DefaultSeverity::Always`]), and a
+/// [`DefaultSeverity::ErrorWhenPromoted`] rule in a promoted environment (what "environment
+/// `prod` requires a digest" says), are errors whatever `rules:` says.
 pub fn resolve(
     rule: &Rule,
     levels: &BTreeMap<String, RuleLevel>,
     promoted: bool,
 ) -> Option<Severity> {
-    if rule.default_severity == DefaultSeverity::Always {
+    if rule.default_severity == DefaultSeverity::Always
+        || (promoted && rule.default_severity == DefaultSeverity::ErrorWhenPromoted)
+    {
         return Some(Severity::Error);
     }
     match levels.get(rule.code) {
@@ -349,6 +412,10 @@ pub fn markdown() -> String {
          `helm appkit validate` checks every app's values against the chart's schema and against \
          these platform rules. Each rule has a stable code; `appkit.yaml` `rules:` sets its \
          severity (`error` | `warning` | `off`), and an unknown code there is an error. \
+         Two exceptions: a rule whose default says \"cannot be changed\" is always an error, and \
+         `image-tag-not-digest` is always an error in a `promoted: true` environment (a message \
+         that says an environment \"requires\" a digest is an error); there `rules:` does not \
+         apply, and only an environment that is no longer promoted relaxes it. \
          `helm appkit validate --list-rules` prints this table (`-o json`: \
          `[{code, defaultSeverity, summary, reads}]`).\n\n\
          `reads` lists the chart-contract values keys a rule reads; keys joined by `+` are \
@@ -413,7 +480,21 @@ mod tests {
             Some(Severity::Error)
         );
         levels.insert("image-tag-not-digest".into(), RuleLevel::Off);
-        assert_eq!(resolve(&IMAGE_TAG_NOT_DIGEST, &levels, true), None);
+        assert_eq!(resolve(&IMAGE_TAG_NOT_DIGEST, &levels, false), None);
+        // A promoted environment requires a digest whatever `rules:` says.
+        assert_eq!(
+            resolve(&IMAGE_TAG_NOT_DIGEST, &levels, true),
+            Some(Severity::Error)
+        );
+        levels.insert("image-tag-not-digest".into(), RuleLevel::Warning);
+        assert_eq!(
+            resolve(&IMAGE_TAG_NOT_DIGEST, &levels, true),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            resolve(&IMAGE_TAG_NOT_DIGEST, &levels, false),
+            Some(Severity::Warning)
+        );
         levels.insert("image-tag-not-digest".into(), RuleLevel::Error);
         assert_eq!(
             resolve(&IMAGE_TAG_NOT_DIGEST, &levels, false),

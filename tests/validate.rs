@@ -159,7 +159,7 @@ fn json_output_snapshot() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = common::stdout(&out);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["errors"], 12);
+    assert_eq!(v["errors"], 13);
     assert_eq!(v["warnings"], 2);
     assert!(!stdout.contains("s3cr3t-value"));
     snapshot("json.expected", &stdout);

@@ -178,7 +178,9 @@ fn check_app(ws: &Workspace, app: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every `--uses` name must be a Component in the app's namespace whose scopes include the app.
+/// Every `--uses` name must be a Component visible in the app's namespace (no
+/// `metadata.namespace`: delivered to every app namespace; else that one) whose scopes include
+/// the app's Dapr app id (a new app's values leave `dapr.appId` empty: its release name).
 fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
     if uses.is_empty() {
         return Ok(());
@@ -190,6 +192,7 @@ fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
         .with_context(|| format!("cannot read the Dapr components in {}", shown(&dir)))?;
     components.retain(rules::Component::is_component);
     let namespace = loaded.app_namespace(app);
+    let app_id = loaded.release_name(app);
     let mut problems = Vec::new();
     for name in uses {
         let same: Vec<&rules::Component> = components.iter().filter(|c| &c.name == name).collect();
@@ -208,20 +211,22 @@ fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
             ));
             continue;
         }
-        let visible = same.iter().any(|c| {
-            c.namespace.as_deref() == Some(namespace.as_str())
-                && (c.scopes.is_empty() || c.scopes.iter().any(|s| s == app))
-        });
+        let visible = same
+            .iter()
+            .any(|c| c.visible_in(&namespace) && c.scoped_to(&app_id));
         if !visible {
             let wheres: Vec<String> = same
                 .iter()
                 .map(|c| {
-                    let ns = c.namespace.as_deref().unwrap_or("no namespace");
+                    let ns = match &c.namespace {
+                        Some(n) => format!("namespace `{n}`"),
+                        None => "every app namespace (no `metadata.namespace`)".to_string(),
+                    };
                     if c.scopes.is_empty() {
-                        format!("namespace `{ns}` ({})", shown(&c.file))
+                        format!("{ns} ({})", shown(&c.file))
                     } else {
                         format!(
-                            "namespace `{ns}`, scoped to {} ({})",
+                            "{ns}, scoped to {} ({})",
                             c.scopes.join(", "),
                             shown(&c.file)
                         )
@@ -229,7 +234,7 @@ fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
                 })
                 .collect();
             problems.push(format!(
-                "Dapr component `{name}` exists but not for app `{app}` in namespace `{namespace}`: it is in {}",
+                "Dapr component `{name}` exists but not for app `{app}` (Dapr app id `{app_id}`) in namespace `{namespace}`: it is in {}",
                 wheres.join("; ")
             ));
         }
@@ -239,7 +244,7 @@ fn check_components(ws: &Workspace, app: &str, uses: &[String]) -> Result<()> {
     }
     bail!(Invalid::new(format!("--uses: {}", problems.join("\n  ")))
         .with_hint(format!(
-            "components are defined by the platform team in {}; ask them to add one for namespace `{namespace}` scoped to `{app}`",
+            "components are defined by the platform team in {}; ask them to add one for namespace `{namespace}` (or without a namespace) scoped to `{app_id}`",
             shown(&dir)
         )))
 }

@@ -1,9 +1,17 @@
-//! The `dapr-component` rule ([`crate::rules::DAPR_COMPONENT`]): every Dapr component an app names must exist in the platform's
-//! components directory as a `Component` (apiVersion `dapr.io/…`), in the app's namespace (a
-//! component without `metadata.namespace` is not counted as visible: where it lands depends on how
-//! it is applied), and, when it has `scopes`, scoped to the app's Dapr app id (`dapr.appId`, else
-//! the app name). This catches "the component is in Git but the sidecar cannot find it" before
-//! deploy.
+//! The platform's Dapr resources and the rules about them: `dapr-component`
+//! ([`crate::rules::DAPR_COMPONENT`]) and `dapr-config-missing`
+//! ([`crate::rules::DAPR_CONFIG_MISSING`]).
+//!
+//! Every Dapr component an app names must exist in the platform's components directory as a
+//! `Component` (apiVersion `dapr.io/…`) visible in the app's namespace and, when it has
+//! `scopes`, scoped to the app's real Dapr app id ([`super::rules::app_id`]: `dapr.appId`,
+//! else the release name, else the app name). The Configuration `dapr.config` names must exist
+//! there too, visible in the app's namespace: daprd does not start without it.
+//!
+//! Visibility follows how `render` delivers these files: a resource WITHOUT
+//! `metadata.namespace` is a platform template copied into every app namespace that uses it,
+//! so every app sees it; one WITH a namespace exists only there ([`Component::visible_in`]).
+//! This catches "the component is in Git but the sidecar cannot find it" before deploy.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -42,6 +50,19 @@ impl Component {
     /// Whether this is a Dapr `Component` (what `dapr.components` names).
     pub fn is_component(&self) -> bool {
         self.kind == "Component"
+    }
+    /// Whether this is a Dapr `Configuration` (what `dapr.config` names).
+    pub fn is_configuration(&self) -> bool {
+        self.kind == "Configuration"
+    }
+    /// Whether an app in `namespace` sees this resource: it has no `metadata.namespace` (a
+    /// platform template `render` copies into every app namespace that uses it), or that one.
+    pub fn visible_in(&self, namespace: &str) -> bool {
+        self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+    /// Whether app id `app_id` may use it: no `scopes`, or scopes that name it.
+    pub fn scoped_to(&self, app_id: &str) -> bool {
+        self.scopes.is_empty() || self.scopes.iter().any(|s| s == app_id)
     }
 }
 
@@ -103,13 +124,7 @@ pub(super) fn check(cx: &mut Ctx) {
         return;
     };
     let ns = cx.p.app_namespace(&cx.v.app);
-    let app_id =
-        cx.v.merged
-            .at(["dapr", "appId"])
-            .and_then(Node::as_str)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&cx.v.app)
-            .to_string();
+    let (app_id, source, _) = super::rules::app_id(cx.p, cx.v);
     let dir = cx.p.components_rel.display().to_string();
     for (i, item) in items.iter().enumerate() {
         let Some(name) = item
@@ -153,17 +168,12 @@ pub(super) fn check(cx: &mut Ctx) {
             );
             continue;
         }
-        let in_ns: Vec<&&Component> = same_name
-            .iter()
-            .filter(|c| c.namespace.as_deref() == Some(ns.as_str()))
-            .collect();
+        let in_ns: Vec<&&Component> = same_name.iter().filter(|c| c.visible_in(&ns)).collect();
         if in_ns.is_empty() {
             let wheres: Vec<String> = same_name
                 .iter()
-                .map(|c| match &c.namespace {
-                    Some(n) => format!("namespace `{n}`"),
-                    None => format!("no namespace ({})", c.file.display()),
-                })
+                .filter_map(|c| c.namespace.as_ref())
+                .map(|n| format!("namespace `{n}`"))
                 .collect();
             cx.emit(
                 &rules::DAPR_COMPONENT,
@@ -174,17 +184,92 @@ pub(super) fn check(cx: &mut Ctx) {
             );
             continue;
         }
-        if in_ns
-            .iter()
-            .all(|c| !c.scopes.is_empty() && !c.scopes.contains(&app_id))
-        {
+        if in_ns.iter().all(|c| !c.scoped_to(&app_id)) {
+            let whence = match source {
+                super::rules::AppIdSource::Values => "from `dapr.appId`",
+                super::rules::AppIdSource::ReleaseName => {
+                    "the release name, as `dapr.appId` is empty"
+                }
+                super::rules::AppIdSource::AppName => "the app's name, as `dapr.appId` is empty",
+            };
             cx.emit(
                 &rules::DAPR_COMPONENT,
-                format!("Dapr component `{name}` is scoped to {} and not to this app's Dapr id `{app_id}`", in_ns[0].scopes.join(", ")),
+                format!("Dapr component `{name}` is scoped to {} and not to this app's Dapr id `{app_id}` ({whence})", in_ns[0].scopes.join(", ")),
                 format!("ask the platform team to add `{app_id}` to the component's `scopes`, or set `dapr.appId` to a scoped id"),
                 &path,
                 Some(item.pos),
             );
         }
     }
+}
+
+/// `dapr-config-missing`: the Configuration `dapr.config` names (when not empty) must be among
+/// the platform's Dapr files, visible in the app's namespace.
+pub(super) fn check_config(cx: &mut Ctx) {
+    if !super::rules::dapr_enabled(cx.v) {
+        return;
+    }
+    let Some(node) = cx.v.merged.at(["dapr", "config"]) else {
+        return;
+    };
+    let Some(name) = node.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
+        return;
+    };
+    let ns = cx.p.app_namespace(&cx.v.app);
+    let configs: Vec<&Component> =
+        cx.p.components
+            .iter()
+            .filter(|c| c.is_configuration())
+            .collect();
+    let same: Vec<&&Component> = configs.iter().filter(|c| c.name == name).collect();
+    if same.iter().any(|c| c.visible_in(&ns)) {
+        return;
+    }
+    let dir = cx.p.components_rel.display().to_string();
+    let path = vec!["dapr".to_string(), "config".into()];
+    if same.is_empty() {
+        let names: Vec<String> = configs
+            .iter()
+            .filter(|c| c.visible_in(&ns))
+            .map(|c| c.name.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut help = format!(
+            "daprd does not start without the Configuration it is given; Configurations the platform defines in {dir} for namespace `{ns}`: {}; set `dapr.config` to one of them, or ask the platform team to add `{name}`",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+        if let Some(best) = closest(name, &names) {
+            help = format!("did you mean `{best}`? {help}");
+        }
+        cx.emit(
+            &rules::DAPR_CONFIG_MISSING,
+            format!("no Dapr Configuration named `{name}` among the platform's Dapr files"),
+            help,
+            &path,
+            Some(node.pos),
+        );
+        return;
+    }
+    let wheres: Vec<String> = same
+        .iter()
+        .filter_map(|c| c.namespace.as_ref())
+        .map(|n| format!("namespace `{n}`"))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    cx.emit(
+        &rules::DAPR_CONFIG_MISSING,
+        format!(
+            "Dapr Configuration `{name}` exists, but not in this app's namespace `{ns}` (it is in {})",
+            wheres.join(", ")
+        ),
+        format!("the sidecar only reads a Configuration of its own namespace; ask the platform team to add `{name}` to namespace `{ns}` (or to drop its `metadata.namespace`, so that it is delivered to every app namespace)"),
+        &path,
+        Some(node.pos),
+    );
 }

@@ -33,13 +33,112 @@ fn scalar_text(n: &Node) -> Option<String> {
     }
 }
 
-/// A scalar that looks like a secret wherever it is (a key, a value, a list item).
-pub(super) fn scalar(n: &Node, out: &mut Found) {
+/// A scalar that looks like a secret wherever it is (a key, a value, a list item), and the
+/// credentials of every URL in it (`postgres://user:password@host`): `text` is the file's text,
+/// where the scalar's bytes are `n.pos.start..n.pos.end`.
+pub(super) fn scalar(n: &Node, text: &str, out: &mut Found) {
     if let Val::Str(s) = &n.val {
         if looks_like_secret(s).is_some() {
             out.push((n.pos.start..n.pos.end, s.clone()));
         }
+        url_secrets(s, n.pos.start..n.pos.end, text, out);
     }
+}
+
+/// The credentials of the URLs in the string `s` read from `span` of `text`: each one's bytes
+/// as written (found in the span; when the scalar was escaped or folded so that they cannot be
+/// found there, the whole scalar), with the credential, its password and the whole string as
+/// words never to be quoted.
+fn url_secrets(s: &str, span: Range<usize>, text: &str, out: &mut Found) {
+    let creds = url_credentials(s);
+    if creds.is_empty() {
+        return;
+    }
+    let written = text.get(span.clone()).unwrap_or("");
+    for c in creds {
+        let userinfo = &s[c.userinfo.clone()];
+        let at = written
+            .find(&format!("://{userinfo}@"))
+            .map(|i| span.start + i + 3);
+        let range = match at {
+            Some(a) => a..a + userinfo.len(),
+            None => span.clone(),
+        };
+        out.push((range.clone(), userinfo.to_string()));
+        out.push((range.clone(), s.to_string()));
+        if let Some(pw) = c.password.clone() {
+            out.push((range, s[pw].to_string()));
+        }
+    }
+}
+
+/// Credentials in a URL: `scheme://user:password@host…` (or a token as the user alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlCredential {
+    /// The scheme, as written (`postgres`).
+    pub scheme: String,
+    /// `host[:port]` after the credentials (no user, no password).
+    pub host: String,
+    /// The bytes of `user:password` in the string.
+    pub userinfo: Range<usize>,
+    /// The bytes of the password in the string, when there is one.
+    pub password: Option<Range<usize>>,
+}
+
+/// Whether a password is a placeholder filled in later, not a credential: `$(DB_PASSWORD)`
+/// (Kubernetes expands it), `${…}`, `$VAR`, `{{ … }}`, `<password>`, `****`, `xxx`.
+fn placeholder(p: &str) -> bool {
+    p.starts_with('$')
+        || p.starts_with("{{")
+        || (p.starts_with('<') && p.ends_with('>'))
+        || p.chars().all(|c| c == '*' || c == 'x' || c == 'X')
+}
+
+/// Every URL with credentials in `s`, wherever it is in the string (`DSN=postgres://…`,
+/// `{"url":"redis://:pw@…"}`): a scheme, `://`, then `user:password@` (the password not a
+/// [`placeholder`]) or a user alone that looks like a token.
+pub fn url_credentials(s: &str) -> Vec<UrlCredential> {
+    let mut out = Vec::new();
+    for (i, _) in s.match_indices("://") {
+        let before = &s[..i];
+        let scheme_start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .map_or(0, |k| k + 1);
+        let scheme = before[scheme_start..].trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+        if scheme.is_empty() {
+            continue;
+        }
+        let a = i + 3;
+        let rest = &s[a..];
+        let len = rest
+            .find(|c: char| c.is_whitespace() || "/?#\"'`,;<>(){}|".contains(c))
+            .unwrap_or(rest.len());
+        let authority = &rest[..len];
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
+        let password = userinfo.find(':').map(|c| a + c + 1..a + at);
+        let credential = match &password {
+            Some(p) => !s[p.clone()].is_empty() && !placeholder(&s[p.clone()]),
+            None => {
+                looks_like_secret(userinfo).is_some()
+                    || (userinfo.len() >= 32
+                        && userinfo
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            }
+        };
+        if credential {
+            out.push(UrlCredential {
+                scheme: scheme.to_string(),
+                host: host.to_string(),
+                userinfo: a..a + at,
+                password,
+            });
+        }
+    }
+    out
 }
 
 /// `key: value` with a credential key and a literal value.
@@ -101,6 +200,11 @@ pub fn lexical(text: &str) -> Found {
             if !value.is_empty() && value != "|" && value != ">" {
                 out.push((at..at + value.len(), value.to_string()));
             }
+        }
+        // Credentials in URLs.
+        for c in url_credentials(line) {
+            let r = line_start + c.userinfo.start..line_start + c.userinfo.end;
+            out.push((r, line[c.userinfo].to_string()));
         }
         // Words that look like secrets.
         for word in line.split(|c: char| c.is_whitespace() || "{}[],\"'".contains(c)) {
@@ -214,6 +318,97 @@ mod tests {
             ]
         );
         assert!(lexical(text).iter().all(|(r, v)| &text[r.clone()] == v));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_found_wherever_they_are_in_the_string() {
+        let shown = |s: &str| -> Vec<(String, String, Option<String>)> {
+            url_credentials(s)
+                .into_iter()
+                .map(|c| {
+                    (
+                        format!("{}://{}", c.scheme, c.host),
+                        s[c.userinfo].to_string(),
+                        c.password.map(|p| s[p].to_string()),
+                    )
+                })
+                .collect()
+        };
+        let one = |url: &str, ui: &str, pw: Option<&str>| {
+            vec![(url.to_string(), ui.to_string(), pw.map(str::to_string))]
+        };
+        assert_eq!(
+            shown("postgres://admin:pw@db:5432/x"),
+            one("postgres://db:5432", "admin:pw", Some("pw"))
+        );
+        assert_eq!(
+            shown("redis://:pw@redis:6379"),
+            one("redis://redis:6379", ":pw", Some("pw"))
+        );
+        assert_eq!(
+            shown("DSN=mysql://u:p%40ss@tcp:3306 other=1"),
+            one("mysql://tcp:3306", "u:p%40ss", Some("p%40ss"))
+        );
+        assert_eq!(
+            shown(r#"{"url":"amqp://guest:guest@rabbit:5672","x":1}"#),
+            one("amqp://rabbit:5672", "guest:guest", Some("guest"))
+        );
+        // An unencoded `@` in the password: the host is after the last one.
+        assert_eq!(
+            shown("redis://:p@ss@redis:6379"),
+            one("redis://redis:6379", ":p@ss", Some("p@ss"))
+        );
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        assert_eq!(
+            shown(&format!("https://{token}@github.com/org/repo")),
+            one("https://github.com", token, None)
+        );
+        // Not credentials: no password, a placeholder, `@` past the authority, no scheme.
+        for s in [
+            "ssh://git@github.com/org/repo",
+            "postgres://app:$(DB_PASSWORD)@db:5432/x",
+            "postgres://app:${DB_PASSWORD}@db/x",
+            "postgres://app:****@db/x",
+            "postgres://app:@db/x",
+            "https://example.com/users/a:b@c",
+            "user:pw@host",
+            "://u:p@h",
+        ] {
+            assert_eq!(shown(s), vec![], "{s}");
+        }
+    }
+
+    #[test]
+    fn a_url_credential_is_a_secret_span_of_its_file() {
+        // Plain and quoted scalars: the credential's bytes are found in the file; an escaped
+        // scalar (`\x40` for `@`) masks the whole value.
+        for (text, masked) in [
+            (
+                "u: postgres://admin:hunter2pw@db:5432/x\n",
+                "admin:hunter2pw",
+            ),
+            ("u: \"redis://:hunter2pw@redis:6379\"\n", ":hunter2pw"),
+            (
+                "u: \"redis://:hunter2pw\\x40x@redis:6379\"\n",
+                "\"redis://:hunter2pw\\x40x@redis:6379\"",
+            ),
+        ] {
+            let (node, found) =
+                super::super::yaml::parse_with_secrets(text, 1, std::path::Path::new("v.yaml"));
+            node.unwrap();
+            let spans: Vec<&str> = found.iter().map(|(r, _)| &text[r.clone()]).collect();
+            assert!(spans.iter().all(|s| *s == masked), "{text}: {spans:?}");
+            assert!(!spans.is_empty(), "{text}");
+            assert!(
+                found.iter().any(|(_, w)| w.starts_with("hunter2pw")),
+                "the password is a word never quoted: {found:?}"
+            );
+        }
+        // A file that does not parse is scanned by line.
+        let broken = "u: [postgres://admin:hunter2pw@db/x\n";
+        assert!(lexical(broken)
+            .iter()
+            .any(|(r, _)| &broken[r.clone()] == "admin:hunter2pw"));
     }
 
     #[test]

@@ -331,7 +331,7 @@ impl<'a> Loader<'a> {
                 }
             };
             let Some(node) = done else { continue };
-            secrets::scalar(&node, &mut self.secrets);
+            secrets::scalar(&node, self.text, &mut self.secrets);
             match stack.last_mut() {
                 None => docs.push(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),

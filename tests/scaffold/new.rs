@@ -137,7 +137,7 @@ fn new_refuses_and_writes_nothing() {
         (
             vec!["app3", "--image", &img, "--uses", "statestore"],
             1,
-            "Dapr component `statestore` exists but not for app `app3` in namespace `app3`",
+            "Dapr component `statestore` exists but not for app `app3` (Dapr app id `app3`) in namespace `app3`",
         ),
         (
             vec!["app3", "--image", &img, "--env", "staging"],
