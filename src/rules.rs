@@ -253,13 +253,6 @@ pub static CHART_DUPLICATE_KEY: Rule = Rule {
     reads: &[],
 };
 
-pub static DAPR_APP_ID: Rule = Rule {
-    code: "dapr-app-id",
-    default_severity: DefaultSeverity::Error,
-    summary: "the Dapr app id (`dapr.appId`, else the release name) is not a DNS-1123 label short enough for `<id>-dapr` (at most 58 lower-case letters, digits and `-`, alphanumeric at both ends)",
-    reads: &[&["dapr.appId"]],
-};
-
 pub static INVOCATION_ONE_SIDED: Rule = Rule {
     code: "invocation-one-sided",
     default_severity: DefaultSeverity::Error,
@@ -311,7 +304,6 @@ pub static RULES: &[&Rule] = &[
     &CHART_VERSION_NOT_STRICT,
     &CHART_NAME_NOT_LOWERCASE,
     &CHART_DUPLICATE_KEY,
-    &DAPR_APP_ID,
     &INVOCATION_ONE_SIDED,
     &COMPONENT_UNSCOPED,
     &SCHEMA_MISSING,

@@ -149,8 +149,13 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                     plan.kept.join(", ")
                 ));
             }
+            let what = if plan.env.ends_with("(Dapr resources)") {
+                format!("{apps} namespace(s)")
+            } else {
+                format!("{apps} app(s)")
+            };
             printer.status(&format!(
-                "{}: rendered {apps} app(s) into {} ({created} new, {updated} changed, {removed} removed)",
+                "{}: rendered {what} into {} ({created} new, {updated} changed, {removed} removed)",
                 plan.env,
                 shown(&plan.out_dir)
             ));

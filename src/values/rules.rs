@@ -64,6 +64,8 @@ impl Platform {
         let mut known_namespaces: BTreeSet<String> =
             c.platform_namespaces.iter().cloned().collect();
         known_namespaces.extend(app_namespaces.values().cloned());
+        // Allows may name apps too: the chart resolves them through `platform.appNamespaces`.
+        known_namespaces.extend(app_namespaces.keys().cloned());
         Ok(Platform {
             has_config: true,
             known_namespaces,
