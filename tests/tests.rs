@@ -28,6 +28,7 @@ mod scaffold;
 mod schema_messages;
 mod schema_suite;
 mod secrets;
+mod small_defects;
 mod tls;
 mod validate;
 mod values_security;

@@ -10,7 +10,8 @@
 //!    holding this exact content means there is nothing to push; the same version with other
 //!    content is refused;
 //! 4. [`execute`]: push (only missing blobs, manifest last), then record `version → tag, digest`
-//!    in `appkit.lock` — saved only after a successful push. A concurrent publish or push of
+//!    in `appkit.lock` — saved only after a successful push, and also when only the chart's
+//!    repository changed (the same digest published elsewhere). A concurrent publish or push of
 //!    this version with other content that wins the tag fails the push
 //!    ([`crate::oci::OciError::TagConflict`], checked again before and read back after the tag
 //!    is moved; see `oci::ops::push`), so the lock never names a digest the tag does not.
@@ -219,8 +220,13 @@ pub async fn execute<T: Target>(
     if lock.chart != chart_ref {
         outcome.lock_chart_replaced = Some(std::mem::replace(&mut lock.chart, chart_ref.into()));
     }
-    if lock.digest_of(&plan.artifact.version) != Some(outcome.digest.as_str()) {
-        lock.record(&plan.artifact.version, &plan.tag, &outcome.digest);
+    // A changed repository is recorded even when the digest is unchanged (a copied platform repo
+    // pointed at another registry): render pins the chart the lock names.
+    let digest_changed = lock.digest_of(&plan.artifact.version) != Some(outcome.digest.as_str());
+    if digest_changed || outcome.lock_chart_replaced.is_some() {
+        if digest_changed {
+            lock.record(&plan.artifact.version, &plan.tag, &outcome.digest);
+        }
         lock.save(lock_path)?;
         outcome.lock_written = Some(lock_path.to_path_buf());
     }

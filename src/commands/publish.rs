@@ -8,7 +8,8 @@
 //!    no-op). Same version with other content → exit 1 with a hint to raise the version;
 //! 4. push (only missing blobs, manifest last) — skipped with `--dry-run`;
 //! 5. record `version → tag, digest` in `appkit.lock` next to appkit.yaml (atomic write, only after
-//!    a successful push, never with `--dry-run`).
+//!    a successful push, never with `--dry-run`) — and the chart's repository when it changed,
+//!    even if the version was already published there with this digest.
 //!
 //! Steps 2–5 are [`actions::publish`] (build → plan → decide → execute; a dry run stops after
 //! decide); the target is read and written inside one `runtime::block_on`. This file keeps the
@@ -170,8 +171,9 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         }
     }
     if let Some(old) = &outcome.lock_chart_replaced {
+        // Said even when the digest is unchanged: render pins the repository the lock names.
         printer.warn(&format!(
-            "{} recorded {old}; now publishing to {chart_ref}",
+            "recorded the new repository {chart_ref} in {} (it named {old}); render now points Flux there",
             lock_path.display(),
         ));
     }
