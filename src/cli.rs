@@ -284,6 +284,10 @@ pub struct NewArgs {
     /// platform's components directory
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub uses: Vec<String>,
+    /// The node pool the app runs on, written as `nodepool:` in values.yaml; one of appkit.yaml
+    /// `nodePools` when the platform lists pools (then required when the chart's default is not one)
+    #[arg(long, value_name = "POOL")]
+    pub nodepool: Option<String>,
     /// Also write an empty, commented overlay `values.<ENV>.yaml` for these environments of
     /// appkit.yaml (repeatable: `-e a -e b`, or comma-separated: `--env a,b`)
     #[arg(long = "env", short = 'e', value_name = "ENV", value_delimiter = ',')]

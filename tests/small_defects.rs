@@ -147,3 +147,109 @@ fn publish_records_a_changed_repository_when_the_digest_is_unchanged() {
         before
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. new --nodepool, suggestions from the platform's pools only, no leftover directories
+
+const DIGEST: &str = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
+
+/// The example platform with one pool per app (`nodePools: [app1, app2]`, the chart's default
+/// `apps` not among them) and no apps directory yet.
+fn pools_platform(dir: &Path) -> std::path::PathBuf {
+    let root = example_platform(dir);
+    edit(
+        &root.join("appkit.yaml"),
+        "nodePools: [apps, apps-highmem]",
+        "nodePools: [app1, app2]",
+    );
+    std::fs::remove_dir_all(root.join("apps")).unwrap();
+    root
+}
+
+fn new_app(root: &Path, extra: &[&str]) -> Output {
+    let image = format!("harbor.example.com/apps/app1@{DIGEST}");
+    let mut args = vec!["new", "app1", "--image", &image, "--uses", "statestore"];
+    args.extend_from_slice(extra);
+    appkit_in(root, &args)
+}
+
+#[test]
+fn new_without_nodepool_on_a_per_app_pool_platform_is_a_usage_error_listing_the_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = pools_platform(dir.path());
+    let out = new_app(&root, &[]);
+    assert_exit(&out, 2, "new without --nodepool");
+    let err = stderr(&out);
+    assert!(
+        err.contains("--nodepool is required: the chart's default node pool `apps` is not one of the platform's (`nodePools` in appkit.yaml: `app1`, `app2`)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: pass one of `app1`, `app2`, e.g. `--nodepool app1`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("did you mean"),
+        "no guess from the chart's default: {err}"
+    );
+    assert!(!root.join("apps").exists(), "no apps/ left behind");
+}
+
+#[test]
+fn new_nodepool_must_be_a_platform_pool_and_is_written_into_values_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = pools_platform(dir.path());
+
+    let out = new_app(&root, &["--nodepool", "app11"]);
+    assert_exit(&out, 2, "new --nodepool app11");
+    let err = stderr(&out);
+    assert!(
+        err.contains("--nodepool app11: `app11` is not a node pool of the platform (`nodePools` in appkit.yaml: `app1`, `app2`)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: did you mean `app1`? pass one of `app1`, `app2`"),
+        "{err}"
+    );
+    assert!(!err.contains("`apps`"), "never the chart's default: {err}");
+    assert!(!root.join("apps").exists(), "no apps/ left behind");
+
+    let out = new_app(&root, &["--nodepool", "app1"]);
+    assert_exit(&out, 0, "new --nodepool app1");
+    let values = std::fs::read_to_string(root.join("apps/app1/values.yaml")).unwrap();
+    assert!(
+        values.lines().any(|l| l == "nodepool: app1"),
+        "nodepool written, uncommented:\n{values}"
+    );
+    assert!(
+        stdout(&out).contains("apps/app1/values.yaml"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A request that passes every check before staging and fails validation of the staged files
+/// (a port the sidecar takes) leaves neither the staging directory nor the apps directory that
+/// `new` created for it.
+#[test]
+fn a_failed_new_leaves_no_apps_directory_it_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = pools_platform(dir.path());
+    let out = new_app(&root, &["--nodepool", "app1", "--port", "3500"]);
+    assert_exit(&out, 1, "new --port 3500");
+    let err = stderr(&out);
+    assert!(err.contains("apps/app1/values.yaml:"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(
+        !root.join("apps").exists(),
+        "apps/ did not exist before and must not after: {:?}",
+        std::fs::read_dir(root.join("apps")).map(|d| d.count())
+    );
+
+    // An apps directory that existed stays, empty of leftovers.
+    std::fs::create_dir(root.join("apps")).unwrap();
+    let out = new_app(&root, &["--nodepool", "app1", "--port", "3500"]);
+    assert_exit(&out, 1, "again, with apps/ present");
+    let left: Vec<_> = std::fs::read_dir(root.join("apps")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

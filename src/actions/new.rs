@@ -2,15 +2,22 @@
 //! namespaces, environments, Dapr components), render the scaffold from the chart's schema,
 //! stage it in a hidden directory next to the apps, validate the staged files exactly as
 //! `helm appkit validate` would (no overlay, then every environment), and only then move the app
-//! directory into place in one rename — nothing is left behind when any step fails.
+//! directory into place in one rename — nothing is left behind when any step fails: not the
+//! staging directory, and not the apps directory (or its parents) when `new` created it.
+//!
+//! `--nodepool` ([`Request::nodepool`]) is checked here against appkit.yaml `nodePools` before
+//! anything is rendered: a pool the platform does not have, or no flag when the chart's default
+//! pool is not one of the platform's, is a usage error that lists the platform's pools (the only
+//! names ever suggested).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::config::PlatformValues;
 use crate::diagnostics::{self, Diagnostic};
-use crate::error::Invalid;
+use crate::error::{Hinted, Invalid};
 use crate::scaffold::model::Schema;
 use crate::scaffold::newapp::{self, EnvInfo, ImageRef, NewApp};
 use crate::scaffold::templates::{Templates, OVERLAY, VALUES};
@@ -26,6 +33,8 @@ pub struct Request<'a> {
     pub port: Option<u16>,
     /// Dapr components the app uses (duplicates and blanks are dropped).
     pub uses: &'a [String],
+    /// `--nodepool`: written as `nodepool:`; one of appkit.yaml `nodePools` when it lists any.
+    pub nodepool: Option<&'a str>,
     /// Environments to write an overlay for (`--env`).
     pub envs: &'a [String],
 }
@@ -76,6 +85,7 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     let chart_dir = loaded.chart_dir();
     let templates = Templates::load(templates_dir(ws).as_deref(), &[VALUES, OVERLAY])?;
     let schema = Schema::load(&chart_dir)?;
+    check_nodepool(ws, app, req.nodepool, &schema)?;
     let chart = ChartMeta::load(&chart_dir)?;
     let files = newapp::render(
         &templates,
@@ -86,11 +96,15 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
             image: req.image.clone(),
             port: req.port,
             uses,
+            nodepool: req.nodepool.map(str::to_string),
             envs,
         },
     )?;
 
     let apps_dir = loaded.apps_dir();
+    // Declared before the staging directory, so dropped after it: on any failure below, the
+    // directories this run created are removed again (emptied first by the staging drop).
+    let mut created = CreatedDirs::missing(&apps_dir);
     std::fs::create_dir_all(&apps_dir)
         .with_context(|| format!("cannot create {}", ws.display(&apps_dir)))?;
     crate::fsutil::sweep_stale(&apps_dir);
@@ -114,6 +128,7 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(e).with_context(|| format!("cannot create {}", target.display()));
     }
+    created.keep();
     Ok(Outcome {
         files: files.iter().map(|(n, _)| target.join(n)).collect(),
         dir: target,
@@ -176,6 +191,115 @@ fn check_app(ws: &Workspace, app: &str) -> Result<()> {
         .with_hint("remove it first if it is left over, or choose another name"));
     }
     Ok(())
+}
+
+/// `--nodepool` against appkit.yaml `nodePools` (usage errors, exit 2). With pools listed: a
+/// given pool must be one of them; without the flag, the chart's default pool must be one (unless
+/// the platform sets `nodepool` itself in `platformValues`). Only the platform's pools are ever
+/// suggested. A pool the platform locks cannot be given.
+fn check_nodepool(ws: &Workspace, app: &str, given: Option<&str>, schema: &Schema) -> Result<()> {
+    let loaded = ws.config();
+    let config = &loaded.config;
+    let cfg = ws.display(&loaded.path);
+    let every = || {
+        std::iter::once(&config.platform_values)
+            .chain(config.environments.values().map(|e| &e.platform_values))
+    };
+    let sets = |pv: &PlatformValues, locked: bool| {
+        let map = if locked { &pv.locked } else { &pv.defaults };
+        map.contains_key("nodepool")
+    };
+    let pools = &config.node_pools;
+    let listed = || {
+        pools
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The pool to show in an example: the app's own (one pool per app), else the first.
+    let example = || {
+        pools
+            .iter()
+            .find(|p| *p == app)
+            .or(pools.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    if let Some(pool) = given {
+        if every().any(|pv| sets(pv, true)) {
+            return Err(Hinted::new(
+                anyhow::anyhow!(
+                    "--nodepool {pool}: `nodepool` is locked by the platform (`platformValues.locked` in {cfg}); an app may not set it"
+                ),
+                "leave out --nodepool: the platform decides the node pool",
+            )
+            .into());
+        }
+        if !pools.is_empty() && !pools.iter().any(|p| p == pool) {
+            let guess = match crate::diagnostics::closest(pool, pools.iter()) {
+                Some(best) => format!("did you mean `{best}`? "),
+                None => String::new(),
+            };
+            return Err(Hinted::new(
+                anyhow::anyhow!(
+                    "--nodepool {pool}: `{pool}` is not a node pool of the platform (`nodePools` in {cfg}: {})",
+                    listed()
+                ),
+                format!("{guess}pass one of {}, e.g. `--nodepool {}`", listed(), example()),
+            )
+            .into());
+        }
+        return Ok(());
+    }
+    if pools.is_empty() || every().any(|pv| sets(pv, false) || sets(pv, true)) {
+        return Ok(());
+    }
+    let default = schema
+        .find(&["nodepool"])
+        .and_then(|f| f.default.as_ref())
+        .and_then(|d| d.as_str());
+    match default {
+        None => Ok(()),
+        Some(d) if pools.iter().any(|p| p == d) => Ok(()),
+        Some(d) => Err(Hinted::new(
+            anyhow::anyhow!(
+                "--nodepool is required: the chart's default node pool `{d}` is not one of the platform's (`nodePools` in {cfg}: {})",
+                listed()
+            ),
+            format!("pass one of {}, e.g. `--nodepool {}`", listed(), example()),
+        )
+        .into()),
+    }
+}
+
+/// The directories `create_dir_all(dir)` is about to create (`dir` and its missing parents),
+/// removed again on drop unless [`CreatedDirs::keep`] was called. Only empty directories are
+/// removed (`remove_dir`), deepest first, so nothing anyone else wrote meanwhile is lost.
+struct CreatedDirs {
+    dirs: Vec<PathBuf>,
+}
+
+impl CreatedDirs {
+    fn missing(dir: &Path) -> CreatedDirs {
+        let dirs = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && d.symlink_metadata().is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        CreatedDirs { dirs }
+    }
+    fn keep(&mut self) {
+        self.dirs.clear();
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
 }
 
 /// Every `--uses` name must be a Component visible in the app's namespace (no

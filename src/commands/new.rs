@@ -4,9 +4,12 @@
 //! app directory into place in one rename — nothing is written when any check fails.
 //!
 //! `--image` is required: the file must validate as written, and a placeholder image would either
-//! fail validation or deploy nothing. Exit 2: usage (no or malformed `--image`, unknown
-//! environment), I/O. Exit 1: the request was checked and refused (bad or taken name, platform
+//! fail validation or deploy nothing. `--nodepool` is written as `nodepool:`; when appkit.yaml lists
+//! `nodePools` it must be one of them, and it is required when the chart's default pool is not
+//! (suggestions come from the platform's pools only). Exit 2: usage (no or malformed `--image`,
+//! unknown environment, a `--nodepool` the platform does not have or a missing one), I/O. Exit 1: the request was checked and refused (bad or taken name, platform
 //! namespace, component missing or not visible to the app, generated values that do not validate).
+//! A refused `new` leaves nothing behind: not the app directory, not an apps directory it created.
 
 use anyhow::{bail, Result};
 
@@ -41,6 +44,7 @@ pub fn run(global: &GlobalArgs, args: NewArgs, printer: &Printer) -> Result<Stat
             image,
             port: args.port,
             uses: &args.uses,
+            nodepool: args.nodepool.as_deref(),
             envs: &args.env,
         },
     );

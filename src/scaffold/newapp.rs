@@ -122,6 +122,8 @@ pub struct NewApp {
     pub image: ImageRef,
     pub port: Option<u16>,
     pub uses: Vec<String>,
+    /// `--nodepool`: the node pool, checked against the platform's pools by `actions::new`.
+    pub nodepool: Option<String>,
     pub envs: Vec<EnvInfo>,
 }
 
@@ -165,6 +167,9 @@ fn flag_values(req: &NewApp) -> Vec<(Vec<&'static str>, Value, &'static str)> {
     }
     if let Some(port) = req.port {
         v.push((vec!["port"], Value::from(port), "--port"));
+    }
+    if let Some(pool) = &req.nodepool {
+        v.push((vec!["nodepool"], Value::String(pool.clone()), "--nodepool"));
     }
     if !req.uses.is_empty() {
         v.push((
