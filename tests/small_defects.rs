@@ -253,3 +253,103 @@ fn a_failed_new_leaves_no_apps_directory_it_created() {
     let left: Vec<_> = std::fs::read_dir(root.join("apps")).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. render warns about the uninstalls its pruning causes; --check lists them
+
+/// The example platform with a third app, `app3`, rendered; then its directory is removed.
+fn platform_with_app3_removed(dir: &Path) -> std::path::PathBuf {
+    let root = example_platform(dir);
+    let image = format!("harbor.example.com/apps/app3@{DIGEST}");
+    assert_exit(
+        &appkit_in(&root, &["new", "app3", "--image", &image]),
+        0,
+        "new app3",
+    );
+    assert_exit(&appkit_in(&root, &["render"]), 0, "render with app3");
+    let file = root.join("clusters/dev/apps/app3.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("kind: HelmRelease"), "{text}");
+    assert!(text.contains("releaseName: app3"), "{text}");
+    std::fs::remove_dir_all(root.join("apps/app3")).unwrap();
+    root
+}
+
+const UNINSTALL_DEV: &str =
+    "clusters/dev/apps/app3.yaml: Flux will uninstall release app3 in namespace app3";
+
+#[test]
+fn render_check_lists_the_removal_of_an_app_as_an_uninstall() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = platform_with_app3_removed(dir.path());
+
+    let out = appkit_in(&root, &["render", "--check"]);
+    assert_exit(&out, 1, "render --check after removing app3");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("warning: would remove {UNINSTALL_DEV}\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: would remove clusters/prod/apps/app3.yaml: Flux will uninstall release app3 in namespace app3"),
+        "{err}"
+    );
+    assert!(err.contains("1 removed, 1 release uninstalled)"), "{err}");
+    assert!(stdout(&out).contains("+++ /dev/null"), "{}", stdout(&out));
+
+    let out = appkit_in(&root, &["render", "--check", "-o", "json"]);
+    assert_exit(&out, 1, "render --check -o json");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dev = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["env"] == "dev")
+        .unwrap();
+    let files = dev["files"].as_array().unwrap();
+    let app3 = files
+        .iter()
+        .find(|f| f["path"] == "clusters/dev/apps/app3.yaml")
+        .unwrap_or_else(|| panic!("{dev}"));
+    assert_eq!(app3["action"], "remove");
+    assert_eq!(app3["uninstall"], true, "{app3}");
+    assert_eq!(
+        app3["releases"],
+        serde_json::json!([{"release": "app3", "namespace": "app3"}])
+    );
+    // Only the pruned HelmRelease carries the marker (the kustomization only changes).
+    for f in files.iter().filter(|f| f["path"] != app3["path"]) {
+        assert!(f.get("uninstall").is_none(), "{f}");
+    }
+    assert!(
+        dev["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str() == Some(&format!("would remove {UNINSTALL_DEV}"))),
+        "{dev}"
+    );
+    assert!(
+        root.join("clusters/dev/apps/app3.yaml").exists(),
+        "--check writes nothing"
+    );
+}
+
+#[test]
+fn render_warns_loudly_when_pruning_an_app_flux_will_uninstall() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = platform_with_app3_removed(dir.path());
+    let out = appkit_in(&root, &["render", "--quiet"]);
+    assert_exit(&out, 0, "render after removing app3");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("warning: removing {UNINSTALL_DEV}\n")),
+        "the warning survives --quiet: {err}"
+    );
+    assert!(!root.join("clusters/dev/apps/app3.yaml").exists());
+
+    // Nothing left to prune: no warning.
+    let out = appkit_in(&root, &["render"]);
+    assert_exit(&out, 0, "render again");
+    assert!(!stderr(&out).contains("uninstall"), "{}", stderr(&out));
+}

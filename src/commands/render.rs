@@ -1,6 +1,12 @@
 //! `helm appkit render`: appkit.yaml + appkit.lock + apps/ → Flux files per environment, or with
 //! `--check` a unified diff of what would change (exit 1 on drift). Arguments → workspace →
 //! [`crate::actions::render`] → human text or JSON; all decisions live in `actions/` and `flux/`.
+//!
+//! Pruning a generated file that holds a HelmRelease (the app's directory is gone) makes Flux
+//! uninstall that release: render warns on stderr for each one (`warning: removing
+//! clusters/dev/apps/app3.yaml: Flux will uninstall release app3 in namespace app3`; with
+//! `--check`, `would remove …`), and the JSON file entry carries `"uninstall": true` with the
+//! `releases` (`[{"release", "namespace"}]`) it uninstalls.
 
 use std::path::Path;
 
@@ -12,7 +18,7 @@ use crate::cli::{GlobalArgs, RenderArgs};
 use crate::config::ConfigError;
 use crate::diagnostics::{self, Diagnostic};
 use crate::error::{Invalid, Status};
-use crate::flux::drift::{self, Action};
+use crate::flux::drift::{self, Action, Uninstall};
 use crate::printer::Printer;
 use crate::workspace::{self, Workspace};
 
@@ -23,6 +29,12 @@ struct JsonFile {
     /// With `--check`: the unified diff of a file that would change.
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
+    /// A removal that makes Flux uninstall a release (the file held a HelmRelease).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    uninstall: bool,
+    /// The releases that removal uninstalls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    releases: Vec<Uninstall>,
 }
 
 #[derive(Serialize)]
@@ -97,11 +109,32 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
         diagnostics: json_diagnostics(&warnings, &cwd),
     };
     for (plan, apps) in plans.iter().zip(apps) {
+        let verb = if args.check {
+            "would remove"
+        } else {
+            "removing"
+        };
+        let uninstall_warnings = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .flat_map(|c| {
+                c.uninstalls
+                    .iter()
+                    .map(move |u| format!("{verb} {}: {}", shown(&c.path), u.sentence()))
+            });
         let plan_warnings: Vec<String> = plan
             .warnings
             .iter()
             .map(|w| format!("{}: {}", shown(&w.path), w.message))
+            .chain(uninstall_warnings)
             .collect();
+        let uninstalling: usize = plan.changes.iter().map(|c| c.uninstalls.len()).sum();
+        let uninstalled = match uninstalling {
+            0 => String::new(),
+            1 => ", 1 release uninstalled".to_string(),
+            n => format!(", {n} releases uninstalled"),
+        };
         for w in &plan_warnings {
             printer.warn(w);
         }
@@ -123,7 +156,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
             }
             if plan.drifted() {
                 printer.status(&format!(
-                    "{}: {} would change ({created} new, {updated} changed, {removed} removed)",
+                    "{}: {} would change ({created} new, {updated} changed, {removed} removed{uninstalled})",
                     plan.env,
                     shown(&plan.out_dir)
                 ));
@@ -155,7 +188,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 format!("{apps} app(s)")
             };
             printer.status(&format!(
-                "{}: rendered {what} into {} ({created} new, {updated} changed, {removed} removed)",
+                "{}: rendered {what} into {} ({created} new, {updated} changed, {removed} removed{uninstalled})",
                 plan.env,
                 shown(&plan.out_dir)
             ));
@@ -171,6 +204,8 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                     action: c.action,
                     diff: (args.check && c.action != Action::Unchanged)
                         .then(|| drift::unified_diff(c, &shown(&c.path))),
+                    uninstall: !c.uninstalls.is_empty(),
+                    releases: c.uninstalls.clone(),
                 })
                 .collect(),
             warnings: plan_warnings,

@@ -1,6 +1,8 @@
 //! A render compared with the files on disk: which files are new, changed, unchanged or to be
-//! pruned, and which HelmReleases would make Flux uninstall and reinstall a release. The same
-//! plan is either applied (atomic writes, then removals) or shown as a unified diff (`--check`).
+//! pruned, which HelmReleases would make Flux uninstall and reinstall a release, and which pruned
+//! files hold a HelmRelease Flux will uninstall ([`FileChange::uninstalls`]: an app whose
+//! directory is gone). The same plan is either applied (atomic writes, then removals) or shown as
+//! a unified diff (`--check`).
 //!
 //! Safety rules: a file in the output directory is only ever overwritten or removed when it starts
 //! with [`super::GENERATED_MARKER`]; anything else there is left alone (and blocks overwriting).
@@ -42,6 +44,29 @@ pub struct FileChange {
     pub old: Option<String>,
     /// What render produces (None for removed files).
     pub new: Option<String>,
+    /// For a removed file: the Helm releases of its HelmReleases, which Flux uninstalls once the
+    /// file is gone from the cluster's source (empty for any other change).
+    pub uninstalls: Vec<Uninstall>,
+}
+
+/// A Helm release Flux uninstalls because the HelmRelease managing it is pruned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Uninstall {
+    /// The Helm release name (`spec.releaseName`, else Flux's default).
+    pub release: String,
+    /// The namespace the release is installed in (`spec.targetNamespace`, else the
+    /// HelmRelease's own namespace).
+    pub namespace: String,
+}
+
+impl Uninstall {
+    /// `Flux will uninstall release app3 in namespace app3`.
+    pub fn sentence(&self) -> String {
+        format!(
+            "Flux will uninstall release {} in namespace {}",
+            self.release, self.namespace
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +125,7 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
             action,
             old,
             new: Some(new.clone()),
+            uninstalls: Vec::new(),
         });
     }
     for path in generated_files(&render.out_dir)? {
@@ -109,11 +135,13 @@ pub fn plan(render: &EnvRender) -> Result<EnvPlan, FluxError> {
             .unwrap_or_default();
         if !render.files.contains_key(name) {
             let old = read_optional(&path)?;
+            let uninstalls = old.as_deref().map(uninstalls).unwrap_or_default();
             changes.push(FileChange {
                 path,
                 action: Action::Remove,
                 old,
                 new: None,
+                uninstalls,
             });
         }
     }
@@ -474,6 +502,40 @@ fn starts_with_marker(path: &Path) -> std::io::Result<bool> {
 
 /// When the committed HelmRelease names another release identity than the new render, Flux will
 /// uninstall the old release and install a new one (downtime, lost release history).
+/// The Helm releases of the HelmReleases in a generated file (what pruning it uninstalls). Flux's
+/// defaults: the release name is `spec.releaseName`, else `<targetNamespace>-<name>` when a target
+/// namespace is set, else `metadata.name`; the namespace is `spec.targetNamespace`, else the
+/// HelmRelease's. A file that does not parse names none.
+fn uninstalls(old_text: &str) -> Vec<Uninstall> {
+    let Ok(docs) = serde_saphyr::from_multiple::<Value>(old_text) else {
+        return Vec::new();
+    };
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    docs.iter()
+        .filter(|d| d["kind"] == "HelmRelease")
+        .filter_map(|d| {
+            let meta = d.get("metadata")?;
+            let name = text(meta, "name")?;
+            let own_ns = text(meta, "namespace").unwrap_or_else(|| "default".into());
+            let spec = d.get("spec").cloned().unwrap_or(Value::Null);
+            let target = text(&spec, "targetNamespace");
+            let release = text(&spec, "releaseName").unwrap_or_else(|| match &target {
+                Some(t) => format!("{t}-{name}"),
+                None => name.clone(),
+            });
+            Some(Uninstall {
+                release,
+                namespace: target.unwrap_or(own_ns),
+            })
+        })
+        .collect()
+}
+
 fn reinstall_warning(old_text: &str, new: &ReleaseIdentity) -> Option<String> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(old_text).ok()?;
     let spec = docs
@@ -581,6 +643,34 @@ mod tests {
         std::fs::write(dir.path().join("app1.yaml"), "kind: Mine\n").unwrap();
         let r = env_render(dir.path(), &[("app1.yaml", "x")]);
         assert!(matches!(plan(&r), Err(FluxError::NotGenerated { .. })));
+    }
+
+    #[test]
+    fn a_pruned_helmrelease_names_the_release_flux_uninstalls() {
+        let old = "# c\nkind: OCIRepository\n---\nkind: HelmRelease\nmetadata:\n  name: app3\n  namespace: flux-system\nspec:\n  releaseName: app3\n  targetNamespace: app3-ns\n";
+        assert_eq!(
+            uninstalls(old),
+            vec![Uninstall {
+                release: "app3".into(),
+                namespace: "app3-ns".into()
+            }]
+        );
+        // Flux's defaults without releaseName / targetNamespace.
+        let bare = "kind: HelmRelease\nmetadata:\n  name: x\n  namespace: team\nspec:\n  targetNamespace: t\n---\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: team\n";
+        let got: Vec<(String, String)> = uninstalls(bare)
+            .into_iter()
+            .map(|u| (u.release, u.namespace))
+            .collect();
+        assert_eq!(
+            got,
+            [("t-x".into(), "t".into()), ("web".into(), "team".into())]
+        );
+        assert!(uninstalls("kind: Kustomization\n").is_empty());
+        assert!(uninstalls(": : not yaml [").is_empty());
+        assert_eq!(
+            uninstalls(old)[0].sentence(),
+            "Flux will uninstall release app3 in namespace app3-ns"
+        );
     }
 
     #[test]
