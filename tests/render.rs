@@ -72,6 +72,11 @@ impl Platform {
         );
         p.write("apps/app1/values.prod.yaml", "replicas: 3\n");
         p.write("apps/app2/values.yaml", &app_values("app2", ""));
+        // The Dapr Configuration the chart's `dapr.config` names (dapr-config-missing).
+        p.write(
+            "platform/components/appconfig.yaml",
+            "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: appconfig\nspec: {}\n",
+        );
         p
     }
     fn path(&self, rel: &str) -> PathBuf {

@@ -135,6 +135,7 @@ pub fn check(
     resources: &[Component],
     levels: &BTreeMap<String, RuleLevel>,
     promoted: &BTreeSet<String>,
+    complete: bool,
 ) -> Vec<Diagnostic> {
     let mut out = Out {
         levels,
@@ -148,7 +149,9 @@ pub fn check(
     for (env, apps) in by_env {
         invocations(&mut out, env, &apps, resources);
         app_ids(&mut out, env, &apps);
-        scopes(&mut out, env, &apps, resources);
+        if complete {
+            scopes(&mut out, env, &apps, resources);
+        }
     }
     out.diags
 }

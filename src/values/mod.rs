@@ -521,7 +521,15 @@ impl Validator {
         let Some(l) = self.layers.as_ref() else {
             return Vec::new();
         };
-        fleet::check(entries, &self.platform.components, l.levels(), &l.promoted)
+        // Scopes naming no app id can only be judged with every app in view.
+        let complete = l.apps.keys().all(|a| entries.iter().any(|e| &e.app == a));
+        fleet::check(
+            entries,
+            &self.platform.components,
+            l.levels(),
+            &l.promoted,
+            complete,
+        )
     }
 
     /// What holds for every app of the run, said once: the chart has no schema

@@ -82,7 +82,7 @@ fn release_name_over_53_characters_is_refused() {
     p.write(&format!("apps/{long}/values.yaml"), &app_values("x", ""));
     p.write(
         "apps/app1/values.yaml",
-        &app_values("app1", "replicas: 5\n"),
+        &app_values("app1", "replicas: 3\n"),
     );
     let out = p.appkit(&["render"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
