@@ -202,9 +202,9 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
                     }
                     releases.push(r)
                 }
-                Err(d) => global.push(d),
+                Err(d) => global.push(*d),
             },
-            Kind::Source => {}
+            Kind::Source | Kind::FileList => {}
             Kind::Other(what) => global.push(
                 Diagnostic::warning(
                     "not-imported",
@@ -637,15 +637,19 @@ impl Planner<'_> {
                 Some(n) => file_side(n).0,
                 None => format!(
                     "{} does not set it",
-                    if names[1].is_empty() || sources[1].is_none() { &names[0] } else { &names[1] }
+                    if names[1].is_empty() || sources[1].is_none() {
+                        &names[0]
+                    } else {
+                        &names[1]
+                    }
                 ),
             };
             let at = at.or_else(|| {
                 d.file.and_then(|n| {
                     let i = (n.pos.file as usize).min(1);
-                    sources[i]
-                        .as_ref()
-                        .map(|s| Location::in_source(s, n.pos.line, n.pos.col, n.pos.start..n.pos.end))
+                    sources[i].as_ref().map(|s| {
+                        Location::in_source(s, n.pos.line, n.pos.col, n.pos.start..n.pos.end)
+                    })
                 })
             });
             let message = format!("{}: {release_side}, {file}", d.path);
@@ -804,7 +808,11 @@ impl Planner<'_> {
                     None => Location::file_only(path),
                 };
                 Err(fail(
-                    format!("{} cannot be compared with the release: {}", self.ws.display(path), e.message),
+                    format!(
+                        "{} cannot be compared with the release: {}",
+                        self.ws.display(path),
+                        e.message
+                    ),
                     loc,
                 ))
             }
@@ -840,10 +848,11 @@ struct Refusal {
 /// check it is exactly the config expected; the edit to write, or why not.
 fn edit_config(loaded: &Loaded, edits: &[Edit]) -> Result<FileWrite, Refusal> {
     let path = &loaded.path;
-    let text = crate::fsutil::read_to_string_limited(path, crate::config::MAX_CONFIG_BYTES).map_err(|e| Refusal {
-        reason: format!("cannot read it again ({e})"),
-        at: None,
-    })?;
+    let text = crate::fsutil::read_to_string_limited(path, crate::config::MAX_CONFIG_BYTES)
+        .map_err(|e| Refusal {
+            reason: format!("cannot read it again ({e})"),
+            at: None,
+        })?;
     let source = SourceFile::new(path, text.clone());
     let new = splice::splice(&text, edits).map_err(|u| Refusal {
         reason: u.reason,

@@ -79,7 +79,11 @@ fn human(
     if !outcome.diagnostics.is_empty() {
         printer.stderr_raw(&render(&outcome.diagnostics));
     }
-    let verb = if outcome.dry_run { "would write" } else { "wrote" };
+    let verb = if outcome.dry_run {
+        "would write"
+    } else {
+        "wrote"
+    };
     for a in &outcome.apps {
         let env = a
             .env
@@ -104,8 +108,12 @@ fn human(
                 format!("{verb} {}", parts.join("; "))
             }
             AppStatus::Unchanged => "already imported: the files say what the release says".into(),
-            AppStatus::Drift => "the release disagrees with the existing files (below): nothing written".into(),
-            AppStatus::Refused => "appkit.yaml could not take its settings (above): nothing written".into(),
+            AppStatus::Drift => {
+                "the release disagrees with the existing files (below): nothing written".into()
+            }
+            AppStatus::Refused => {
+                "appkit.yaml could not take its settings (above): nothing written".into()
+            }
             AppStatus::Failed => "not imported (below)".into(),
         };
         printer.status(&format!("{} ({}{env}): {what}", a.app, a.origin));

@@ -55,7 +55,11 @@ fn walk<'a>(r: &'a Node, f: &'a Node, path: String, out: &mut Vec<Difference<'a>
         _ => {
             if !same(&r.to_json(), &f.to_json()) {
                 out.push(Difference {
-                    path: if path.is_empty() { "(all values)".into() } else { path },
+                    path: if path.is_empty() {
+                        "(all values)".into()
+                    } else {
+                        path
+                    },
                     release: Some(r),
                     file: Some(f),
                 });
@@ -114,9 +118,7 @@ pub(crate) fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
         _ => a == b,
     }
@@ -166,7 +168,9 @@ mod tests {
     #[test]
     fn differences_are_leaves_with_paths() {
         let r = node("image:\n  repository: a\n  pullPolicy: Always\nenv:\n  - {name: X, value: \"1\"}\nport: 8080\nnew: 1\n");
-        let f = node("image:\n  repository: b\nenv:\n  - {name: X, value: \"2\"}\nport: 8080.0\nold: true\n");
+        let f = node(
+            "image:\n  repository: b\nenv:\n  - {name: X, value: \"2\"}\nport: 8080.0\nold: true\n",
+        );
         let d = differences(&r, &f);
         let got: Vec<(&str, bool, bool)> = d
             .iter()

@@ -84,7 +84,9 @@ pub(crate) fn read(files: &[PathBuf]) -> Inputs {
         };
         let (parsed, found) = yaml::parse_documents_with_secrets(&text, i as u32, path);
         let source = SourceFile::with_secrets(path, text, found);
-        inputs.paths.push(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
+        inputs
+            .paths
+            .push(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
         match parsed {
             Ok(docs) => inputs.docs.extend(docs.into_iter().map(|d| (i, d))),
             Err(e) => {
@@ -108,6 +110,8 @@ pub(crate) fn read(files: &[PathBuf]) -> Inputs {
 pub(crate) enum Kind {
     HelmRelease,
     Source,
+    /// A kustomize `Kustomization` (the list of files render writes next to them): skipped.
+    FileList,
     /// Another Flux or Kubernetes object (reported, not imported).
     Other(String),
 }
@@ -124,6 +128,7 @@ pub(crate) fn kind(doc: &Node) -> Kind {
         "HelmRepository" | "OCIRepository" if in_group(SOURCE_GROUP, &SOURCE_VERSIONS) => {
             Kind::Source
         }
+        "Kustomization" if api.starts_with("kustomize.config.k8s.io/") => Kind::FileList,
         "" => Kind::Other("a document without `kind`".into()),
         k if api.is_empty() => Kind::Other(format!("a {k} without `apiVersion`")),
         k => Kind::Other(format!("{k} ({api})")),
@@ -178,23 +183,25 @@ pub(crate) fn release(
     file: usize,
     doc: &Node,
     ctx: &Context<'_>,
-) -> Result<Release, Diagnostic> {
+) -> Result<Release, Box<Diagnostic>> {
     let doc_at = inputs.loc(doc.pos);
     let name_node = doc.at(["metadata", "name"]);
     let Some(app) = name_node.and_then(Node::as_str).map(str::to_string) else {
-        return Err(Diagnostic::error("import", "a HelmRelease without `metadata.name`")
-            .at(doc_at)
-            .help("every HelmRelease needs a name; it becomes the app's name"));
+        return Err(Box::new(
+            Diagnostic::error("import", "a HelmRelease without `metadata.name`")
+                .at(doc_at)
+                .help("every HelmRelease needs a name; it becomes the app's name"),
+        ));
     };
     let name_node = name_node.expect("checked above");
     let at = inputs.loc(name_node.pos);
     if let Some(why) = app_name_problem(&app) {
-        return Err(Diagnostic::error(
+        return Err(Box::new(Diagnostic::error(
             "app-name",
             format!("HelmRelease {app:?} cannot be an app: its name {why}"),
         )
         .at(at)
-        .help("app names are lower-case letters, digits and '-', at most 53 characters; rename the HelmRelease or import it by hand"));
+        .help("app names are lower-case letters, digits and '-', at most 53 characters; rename the HelmRelease or import it by hand")));
     }
     let origin = format!(
         "{}:{}",
@@ -206,11 +213,16 @@ pub(crate) fn release(
     let spec = match spec {
         Some(s) if s.as_map().is_some() => s,
         Some(s) if !s.is_null() => {
-            return Err(Diagnostic::error(
-                "import",
-                format!("HelmRelease {app}: `spec` is {}, not a mapping", s.kind_word()),
-            )
-            .at(inputs.loc(s.pos)))
+            return Err(Box::new(
+                Diagnostic::error(
+                    "import",
+                    format!(
+                        "HelmRelease {app}: `spec` is {}, not a mapping",
+                        s.kind_word()
+                    ),
+                )
+                .at(inputs.loc(s.pos)),
+            ))
         }
         _ => &empty,
     };
@@ -228,7 +240,11 @@ pub(crate) fn release(
         source_diags: Vec::new(),
     };
 
-    let text = |n: &Node, path: &[&str]| n.at(path.iter().copied()).and_then(Node::as_str).map(str::to_string);
+    let text = |n: &Node, path: &[&str]| {
+        n.at(path.iter().copied())
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    };
     let flux_namespace = match text(doc, &["metadata", "namespace"]) {
         Some(ns) => ns,
         None => {
@@ -267,7 +283,12 @@ pub(crate) fn release(
     if let Some(Val::Seq(items)) = deps.map(|d| &d.val) {
         for item in items {
             let Some(name) = item.get("name").and_then(Node::as_str) else {
-                r.warn("not-imported", "a `dependsOn` entry without a name is not imported".into(), inputs.loc(item.pos), "");
+                r.warn(
+                    "not-imported",
+                    "a `dependsOn` entry without a name is not imported".into(),
+                    inputs.loc(item.pos),
+                    "",
+                );
                 continue;
             };
             if let Some(ns) = item.get("namespace").and_then(Node::as_str) {
@@ -292,11 +313,16 @@ pub(crate) fn release(
         Some(v) if v.is_null() => Node::empty_map(),
         Some(v) if v.as_map().is_some() => v.clone(),
         Some(v) => {
-            return Err(Diagnostic::error(
-                "import",
-                format!("HelmRelease {app}: `spec.values` is {}, not a mapping", v.kind_word()),
-            )
-            .at(inputs.loc(v.pos)))
+            return Err(Box::new(
+                Diagnostic::error(
+                    "import",
+                    format!(
+                        "HelmRelease {app}: `spec.values` is {}, not a mapping",
+                        v.kind_word()
+                    ),
+                )
+                .at(inputs.loc(v.pos)),
+            ))
         }
     };
     let mut secrets = Vec::new();
@@ -415,7 +441,11 @@ fn strip_secrets(
             entries.retain(|(k, v)| {
                 let key_secret = v.key.is_some_and(|kp| inputs.is_secret(kp));
                 if key_secret || (scalar(v) && inputs.is_secret(v.pos)) {
-                    let at = if key_secret { v.key.unwrap_or(v.pos) } else { v.pos };
+                    let at = if key_secret {
+                        v.key.unwrap_or(v.pos)
+                    } else {
+                        v.pos
+                    };
                     out.push((join_key(&path, k), None, at));
                     false
                 } else {
@@ -427,28 +457,25 @@ fn strip_secrets(
             }
         }
         Val::Seq(items) => {
-            let mut i = 0usize;
-            let mut shown = 0usize;
-            items.retain(|item| {
-                let p = format!("{path}[{shown}]");
-                shown += 1;
-                if scalar(item) && inputs.is_secret(item.pos) {
+            // Paths keep the release's own indexes (as written), whatever is left out.
+            let mut kept = Vec::with_capacity(items.len());
+            for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                if scalar(&item) && inputs.is_secret(item.pos) {
                     out.push((p, None, item.pos));
-                    return false;
+                    continue;
                 }
                 if let (Some(name), Some(value)) = (item.get("name"), item.get("value")) {
                     if scalar(value) && inputs.is_secret(value.pos) {
                         let label = name.as_str().map(str::to_string);
                         out.push((p, label, value.pos));
-                        return false;
+                        continue;
                     }
                 }
-                true
-            });
-            for item in items.iter_mut() {
-                strip_secrets(inputs, item, format!("{path}[{i}]"), out);
-                i += 1;
+                strip_secrets(inputs, &mut item, p, out);
+                kept.push(item);
             }
+            *items = kept;
         }
         _ => {}
     }
@@ -500,7 +527,9 @@ impl<'a> Reader<'a, '_> {
     fn metadata(&mut self, doc: &Node) {
         for key in ["labels", "annotations", "finalizers"] {
             if let Some(n) = doc.at(["metadata", key]) {
-                if n.as_map().is_some_and(|m| !m.is_empty()) || matches!(&n.val, Val::Seq(s) if !s.is_empty()) {
+                if n.as_map().is_some_and(|m| !m.is_empty())
+                    || matches!(&n.val, Val::Seq(s) if !s.is_empty())
+                {
                     self.warn(
                         "not-imported",
                         format!("metadata.{key} is not imported: appkit's HelmReleases carry none"),
@@ -515,20 +544,64 @@ impl<'a> Reader<'a, '_> {
     fn spec(&mut self, spec: &Node, env: Option<&str>, flux_ns: &str, target_ns: &str) {
         let cfg = &self.ctx.loaded.config;
         let flux = &cfg.flux;
-        let allowed: Vec<&str> = RENDERED.iter().copied().chain(["driftDetection.mode"]).collect();
+        let allowed: Vec<&str> = RENDERED
+            .iter()
+            .copied()
+            .chain(["driftDetection.mode"])
+            .collect();
         self.unknown(spec, "spec", "", &allowed);
         // What appkit renders for every app, against what this release does (Flux's default
         // when it leaves a field out).
         let retries = Value::from(flux.retries);
         let table: [(&[&str], Option<Value>, Value, &str); 8] = [
-            (&["interval"], None, Value::from(flux.interval.clone()), "flux.interval"),
-            (&["timeout"], Some(Value::from("5m")), Value::from(flux.timeout.clone()), "flux.timeout"),
-            (&["install", "createNamespace"], Some(Value::Bool(false)), Value::Bool(flux.create_namespace), "flux.createNamespace"),
-            (&["install", "remediation", "retries"], Some(Value::from(0)), retries.clone(), "flux.retries"),
-            (&["upgrade", "remediation", "retries"], Some(Value::from(0)), retries, "flux.retries"),
-            (&["upgrade", "remediation", "remediateLastFailure"], None, Value::Bool(flux.retries > 0), "flux.retries"),
-            (&["driftDetection", "mode"], Some(Value::from("disabled")), Value::from(flux.drift_detection.clone()), "flux.driftDetection"),
-            (&["test", "enable"], Some(Value::Bool(false)), Value::Bool(flux.test), "flux.test"),
+            (
+                &["interval"],
+                None,
+                Value::from(flux.interval.clone()),
+                "flux.interval",
+            ),
+            (
+                &["timeout"],
+                Some(Value::from("5m")),
+                Value::from(flux.timeout.clone()),
+                "flux.timeout",
+            ),
+            (
+                &["install", "createNamespace"],
+                Some(Value::Bool(false)),
+                Value::Bool(flux.create_namespace),
+                "flux.createNamespace",
+            ),
+            (
+                &["install", "remediation", "retries"],
+                Some(Value::from(0)),
+                retries.clone(),
+                "flux.retries",
+            ),
+            (
+                &["upgrade", "remediation", "retries"],
+                Some(Value::from(0)),
+                retries,
+                "flux.retries",
+            ),
+            (
+                &["upgrade", "remediation", "remediateLastFailure"],
+                None,
+                Value::Bool(flux.retries > 0),
+                "flux.retries",
+            ),
+            (
+                &["driftDetection", "mode"],
+                Some(Value::from("disabled")),
+                Value::from(flux.drift_detection.clone()),
+                "flux.driftDetection",
+            ),
+            (
+                &["test", "enable"],
+                Some(Value::Bool(false)),
+                Value::Bool(flux.test),
+                "flux.test",
+            ),
         ];
         let mut left_out: Vec<String> = Vec::new();
         for (path, flux_default, appkit, key) in table {
@@ -592,7 +665,11 @@ impl<'a> Reader<'a, '_> {
         let storage = spec.get("storageNamespace");
         let storage_ns = storage.and_then(Node::as_str).unwrap_or(flux_ns);
         if storage_ns != target_ns {
-            let why = if storage.is_some() { "spec.storageNamespace" } else { "no spec.storageNamespace: the HelmRelease's namespace" };
+            let why = if storage.is_some() {
+                "spec.storageNamespace"
+            } else {
+                "no spec.storageNamespace: the HelmRelease's namespace"
+            };
             self.warn(
                 "release-reinstall",
                 format!("Helm keeps this release's history in namespace {storage_ns} ({why}); appkit's HelmRelease keeps it in {target_ns}, the target namespace: Flux will uninstall the release and install it again"),
@@ -604,7 +681,10 @@ impl<'a> Reader<'a, '_> {
             match &vf.val {
                 Val::Seq(items) if !items.is_empty() => {
                     for (i, item) in items.iter().enumerate() {
-                        let what = match (item.get("kind").and_then(Node::as_str), item.get("name").and_then(Node::as_str)) {
+                        let what = match (
+                            item.get("kind").and_then(Node::as_str),
+                            item.get("name").and_then(Node::as_str),
+                        ) {
                             (Some(k), Some(n)) => format!(" ({k} {n})"),
                             _ => String::new(),
                         };
@@ -617,7 +697,12 @@ impl<'a> Reader<'a, '_> {
                     }
                 }
                 Val::Seq(_) | Val::Null => {}
-                _ => self.warn("not-imported", "spec.valuesFrom is not imported".into(), self.inputs.key_loc(vf), ""),
+                _ => self.warn(
+                    "not-imported",
+                    "spec.valuesFrom is not imported".into(),
+                    self.inputs.key_loc(vf),
+                    "",
+                ),
             }
         }
         if let Some(pr) = spec.get("postRenderers") {
@@ -637,8 +722,14 @@ impl<'a> Reader<'a, '_> {
     fn unknown(&mut self, node: &Node, shown: &str, path: &str, allowed: &[&str]) {
         let Some(entries) = node.as_map() else { return };
         for (k, v) in entries {
-            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-            if allowed.contains(&p.as_str()) || ["valuesFrom", "postRenderers"].contains(&p.as_str()) {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if allowed.contains(&p.as_str())
+                || ["valuesFrom", "postRenderers"].contains(&p.as_str())
+            {
                 continue;
             }
             let prefix = format!("{p}.");
@@ -658,7 +749,12 @@ impl<'a> Reader<'a, '_> {
     /// The chart: name, version and source, against the chart and registry of appkit.yaml.
     fn chart_source(&mut self, spec: &Node, env: Option<&str>, flux_ns: &str) {
         let cfg = &self.ctx.loaded.config;
-        let env_version = env.map(|e| (e, cfg.environments[e].chart_version_for(self.app).to_string()));
+        let env_version = env.map(|e| {
+            (
+                e,
+                cfg.environments[e].chart_version_for(self.app).to_string(),
+            )
+        });
         if let Some(chart_ref) = spec.get("chartRef") {
             let kind = chart_ref.get("kind").and_then(Node::as_str).unwrap_or("");
             if kind != "OCIRepository" {
@@ -696,20 +792,59 @@ impl<'a> Reader<'a, '_> {
                     "",
                 );
             } else if let Some(tag) = src.at(["spec", "ref", "tag"]).and_then(Node::as_str) {
-                self.version_check(&tag.replace('_', "+"), src.at(["spec", "ref", "tag"]).expect("some"), &env_version);
+                self.version_check(
+                    &tag.replace('_', "+"),
+                    src.at(["spec", "ref", "tag"]).expect("some"),
+                    &env_version,
+                );
             }
             self.in_source = true;
             self.registry_settings(src, "OCIRepository");
-            self.unknown(src.get("spec").unwrap_or(src), "OCIRepository spec", "", &["url", "ref.tag", "ref.digest", "ref.semver", "layerSelector", "interval", "insecure", "secretRef", "certSecretRef", "verify", "provider", "timeout"]);
+            self.unknown(
+                src.get("spec").unwrap_or(src),
+                "OCIRepository spec",
+                "",
+                &[
+                    "url",
+                    "ref.tag",
+                    "ref.digest",
+                    "ref.semver",
+                    "layerSelector",
+                    "interval",
+                    "insecure",
+                    "secretRef",
+                    "certSecretRef",
+                    "verify",
+                    "provider",
+                    "timeout",
+                ],
+            );
             self.in_source = false;
             return;
         }
         let Some(cs) = spec.at(["chart", "spec"]) else {
             return;
         };
-        self.unknown(cs, "spec.chart.spec", "", &["chart", "version", "sourceRef", "interval", "verify", "reconcileStrategy"]);
+        self.unknown(
+            cs,
+            "spec.chart.spec",
+            "",
+            &[
+                "chart",
+                "version",
+                "sourceRef",
+                "interval",
+                "verify",
+                "reconcileStrategy",
+            ],
+        );
         if let Some(meta) = spec.at(["chart", "metadata"]) {
-            self.warn("not-imported", "spec.chart.metadata is not imported: appkit does not render it".into(), self.inputs.key_loc(meta), "");
+            self.warn(
+                "not-imported",
+                "spec.chart.metadata is not imported: appkit does not render it".into(),
+                self.inputs.key_loc(meta),
+                "",
+            );
         }
         if let Some(rs) = cs.get("reconcileStrategy") {
             if rs.as_str() != Some("ChartVersion") {
@@ -765,7 +900,10 @@ impl<'a> Reader<'a, '_> {
                 return;
             };
             self.in_source = true;
-            let ty = src.at(["spec", "type"]).and_then(Node::as_str).unwrap_or("default");
+            let ty = src
+                .at(["spec", "type"])
+                .and_then(Node::as_str)
+                .unwrap_or("default");
             let url = src.at(["spec", "url"]).and_then(Node::as_str).unwrap_or("");
             if ty != "oci" {
                 self.warn(
@@ -783,7 +921,21 @@ impl<'a> Reader<'a, '_> {
                 );
             }
             self.registry_settings(src, "HelmRepository");
-            self.unknown(src.get("spec").unwrap_or(src), "HelmRepository spec", "", &["type", "url", "interval", "insecure", "secretRef", "certSecretRef", "provider", "timeout"]);
+            self.unknown(
+                src.get("spec").unwrap_or(src),
+                "HelmRepository spec",
+                "",
+                &[
+                    "type",
+                    "url",
+                    "interval",
+                    "insecure",
+                    "secretRef",
+                    "certSecretRef",
+                    "provider",
+                    "timeout",
+                ],
+            );
             self.in_source = false;
         }
     }
@@ -806,7 +958,9 @@ impl<'a> Reader<'a, '_> {
     fn registry_settings(&mut self, src: &Node, kind: &str) {
         let registry = serde_json::to_value(&self.ctx.loaded.config.registry).unwrap_or_default();
         if let Some(ins) = src.at(["spec", "insecure"]) {
-            if matches!(ins.val, Val::Bool(true)) && registry.get("insecure") != Some(&Value::Bool(true)) {
+            if matches!(ins.val, Val::Bool(true))
+                && registry.get("insecure") != Some(&Value::Bool(true))
+            {
                 self.warn(
                     "import-source",
                     format!("{kind} uses plain HTTP (insecure: true); appkit renders its sources without it"),
@@ -819,7 +973,10 @@ impl<'a> Reader<'a, '_> {
             let theirs = src.at(["spec", field, "name"]).and_then(Node::as_str);
             let ours = registry.get(key).and_then(Value::as_str);
             if theirs != ours {
-                let at = src.at(["spec", field]).map_or_else(|| self.inputs.key_loc(src.get("spec").unwrap_or(src)), |n| self.inputs.key_loc(n));
+                let at = src.at(["spec", field]).map_or_else(
+                    || self.inputs.key_loc(src.get("spec").unwrap_or(src)),
+                    |n| self.inputs.key_loc(n),
+                );
                 self.warn(
                     "import-source",
                     format!(
@@ -855,7 +1012,7 @@ impl<'a> Reader<'a, '_> {
             self.warn(
                 "import-source",
                 format!("the {wanted} {ns}/{name} is not among the files imported: its URL and settings were not compared with appkit.yaml"),
-                inputs.loc(reference.pos),
+                inputs.loc(reference.get("name").unwrap_or(reference).pos),
                 "pass the file that defines it too",
             );
         }
@@ -921,7 +1078,9 @@ mod tests {
             "release-name-with-very-long-name-which-i-788ca0d0d7b0"
         );
         assert_eq!(
-            shorten_name("another-release-name-with-very-long-name-which-is-longer-than-53-characters"),
+            shorten_name(
+                "another-release-name-with-very-long-name-which-is-longer-than-53-characters"
+            ),
             "another-release-name-with-very-long-name-7e72150d5a36"
         );
     }

@@ -14,7 +14,6 @@ use std::path::Path;
 use crate::values::yaml::{self, Node, Val};
 use crate::yamlout::{self, Profile};
 
-
 /// A value of a setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingValue {
@@ -169,7 +168,9 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
             }
             Val::Null => {
                 // `key:` with nothing after it: the rest of the path goes on the next lines.
-                let key = node.key.ok_or_else(|| refuse(format!("{what} is empty"), None))?;
+                let key = node
+                    .key
+                    .ok_or_else(|| refuse(format!("{what} is empty"), None))?;
                 if !empty_after(text, key.end) {
                     return Err(refuse(
                         format!("{what} is written as an explicit null"),
@@ -178,7 +179,12 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
                 }
                 let indent = parent_indent.map_or(0, |i| i + step);
                 let at = next_line_start(text, key.end);
-                return Ok(insert(text, at, &chain(&path[depth..path.len() - 1], indent, step), nl));
+                return Ok(insert(
+                    text,
+                    at,
+                    &chain(&path[depth..path.len() - 1], indent, step),
+                    nl,
+                ));
             }
             _ => {
                 return Err(refuse(
@@ -210,7 +216,12 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
                     Some((_, last)) => after_node(text, last),
                     None => text.len(),
                 };
-                return Ok(insert(text, at, &chain(&path[depth..path.len() - 1], indent, step), nl));
+                return Ok(insert(
+                    text,
+                    at,
+                    &chain(&path[depth..path.len() - 1], indent, step),
+                    nl,
+                ));
             }
         }
     }
@@ -229,7 +240,12 @@ fn block_map(text: &str, node: &Node, what: &str) -> Result<(), Unsafe> {
 }
 
 /// Replace the value of an existing setting.
-fn replace_value(text: &str, node: &Node, value: &SettingValue, nl: &str) -> Result<String, Unsafe> {
+fn replace_value(
+    text: &str,
+    node: &Node,
+    value: &SettingValue,
+    nl: &str,
+) -> Result<String, Unsafe> {
     let start = node.pos.start;
     match (&node.val, value) {
         (Val::Null, _) => {
@@ -251,7 +267,8 @@ fn replace_value(text: &str, node: &Node, value: &SettingValue, nl: &str) -> Res
             ))
         }
         (Val::Str(_) | Val::Num(_) | Val::Bool(_), _) => {
-            if text[start..node.pos.end].contains('\n') {
+            let end = scalar_end(text, node);
+            if text[start..end].contains('\n') {
                 return Err(refuse(
                     "the setting's value spans several lines",
                     Some(start),
@@ -261,7 +278,7 @@ fn replace_value(text: &str, node: &Node, value: &SettingValue, nl: &str) -> Res
                 "{}{}{}",
                 &text[..start],
                 inline(value),
-                &text[node.pos.end..]
+                &text[end..]
             ))
         }
         (Val::Seq(_), _) if text[start..].starts_with('[') => {
@@ -299,6 +316,42 @@ fn replace_value(text: &str, node: &Node, value: &SettingValue, nl: &str) -> Res
             "the setting has a value of another kind",
             Some(start),
         )),
+    }
+}
+
+/// Where a scalar's text ends. The parser's span of a quoted scalar runs on over a trailing
+/// comment, so a quoted one ends at its closing quote.
+fn scalar_end(text: &str, node: &Node) -> usize {
+    let start = node.pos.start;
+    let rest = &text[start..node.pos.end.max(start)];
+    match rest.chars().next() {
+        Some('"') => {
+            let mut escaped = false;
+            for (i, c) in rest.char_indices().skip(1) {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => return start + i + 1,
+                    _ => escaped = false,
+                }
+            }
+            node.pos.end
+        }
+        Some('\'') => {
+            let b = rest.as_bytes();
+            let mut i = 1;
+            while i < b.len() {
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return start + i + 1;
+                }
+                i += 1;
+            }
+            node.pos.end
+        }
+        _ => node.pos.end,
     }
 }
 
@@ -341,9 +394,7 @@ fn last_end(node: &Node) -> usize {
 }
 
 fn next_line_start(text: &str, from: usize) -> usize {
-    text[from..]
-        .find('\n')
-        .map_or(text.len(), |i| from + i + 1)
+    text[from..].find('\n').map_or(text.len(), |i| from + i + 1)
 }
 
 fn line_start(text: &str, at: usize) -> usize {
@@ -422,19 +473,31 @@ mod tests {
             )],
         )
         .unwrap();
-        assert!(out.contains("      dependsOn: [app0, app1] # first app1\n"), "{out}");
-        let block = "apps:\n  settings:\n    a:\n      namespace: x\n      dependsOn:\n        - b\n        - c\n    z:\n      namespace: q\n";
+        assert!(
+            out.contains("      dependsOn: [app0, app1] # first app1\n"),
+            "{out}"
+        );
+        let block = "apps:\n  settings:\n    a:\n      namespace: \"x\" # quoted\n      dependsOn:\n        - b\n        - c\n    z:\n      namespace: q\n";
+        let single = splice(
+            "apps:\n  settings:\n    a:\n      releaseName: 'it''s' # q\n",
+            &[edit("a", "releaseName", text("r"))],
+        )
+        .unwrap();
+        assert_eq!(
+            single,
+            "apps:\n  settings:\n    a:\n      releaseName: r # q\n"
+        );
         let out = splice(
             block,
             &[
-                edit("a", "namespace", text("y")),
+                edit("a", "namespace", text("a-ns")),
                 edit("a", "dependsOn", SettingValue::List(vec!["d".into()])),
             ],
         )
         .unwrap();
         assert_eq!(
             out,
-            "apps:\n  settings:\n    a:\n      namespace: y\n      dependsOn:\n        - d\n    z:\n      namespace: q\n"
+            "apps:\n  settings:\n    a:\n      namespace: a-ns # quoted\n      dependsOn:\n        - d\n    z:\n      namespace: q\n"
         );
     }
 
@@ -476,7 +539,10 @@ mod tests {
         assert!(err.reason.contains("flow mapping"), "{err:?}");
         assert_eq!(err.at, Some(6));
         let err = splice("apps:\n  settings: {}\n", &e).unwrap_err();
-        assert!(err.reason.contains("`apps.settings` is a flow mapping"), "{err:?}");
+        assert!(
+            err.reason.contains("`apps.settings` is a flow mapping"),
+            "{err:?}"
+        );
         let err = splice("d: &d x\napps:\n  dir: *d\n", &e).unwrap_err();
         assert!(err.reason.contains("anchors"), "{err:?}");
     }
