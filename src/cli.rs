@@ -96,6 +96,9 @@ pub enum Command {
     New(NewArgs),
     /// Write the chart's README.md values reference from its values.schema.json
     Docs(DocsArgs),
+    /// Turn existing Flux HelmReleases into apps: values files, appkit.yaml settings, and a report
+    /// of what must change to pass validation
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -305,4 +308,31 @@ pub struct DocsArgs {
     /// A schema key without a description is an error (exit 1), not a warning
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Flux files (multi-document YAML): HelmReleases (helm.toolkit.fluxcd.io v2, v2beta2,
+    /// v2beta1) and the HelmRepository / OCIRepository they take their chart from
+    #[arg(value_name = "FILES", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write nothing; show what would be written (a unified diff per file)
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// When a release's values (or settings) disagree with the existing files: `release` writes
+    /// the release's, `file` keeps the files (then only missing appkit.yaml settings are written).
+    /// Without it such an app is not imported (exit 1)
+    #[arg(long, value_enum, value_name = "SIDE")]
+    pub prefer: Option<ImportPrefer>,
+    /// The environment the releases run in: an existing values.yaml then gets the
+    /// `values.<ENV>.yaml` overlay of what differs (default: the environment whose `output`
+    /// directory holds the file, else none)
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportPrefer {
+    Release,
+    File,
 }

@@ -10,6 +10,7 @@ mod credential_helpers;
 mod fuzz_regressions;
 mod helm_fidelity_charts;
 mod hostile;
+mod import;
 mod interrupt;
 mod oci;
 mod oci_auth;

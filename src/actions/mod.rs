@@ -7,6 +7,8 @@
 //! * `render`: every selected environment rendered in memory, planned against the disk, applied
 //!   (or kept as a plan for `--check`).
 //! * `docs`: the values reference rendered from the schema, compared with the README, written.
+//! * `import`: read Flux files → plan values files and appkit.yaml settings (drift refused)
+//!   → splice appkit.yaml and re-load it → write; then validate the imported apps.
 //! * `new`: check the request → render the scaffold → stage → validate → one rename.
 //! * `publish`: build → plan (what the target holds) → [`publish::decide`] (already published /
 //!   push / version not raised / content changed) → execute (push, then `appkit.lock`); a dry run
@@ -33,6 +35,7 @@ use crate::oci::OciError;
 
 pub mod chart_io;
 pub mod docs;
+pub mod import;
 pub mod new;
 pub mod publish;
 pub mod pull;

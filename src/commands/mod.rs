@@ -9,6 +9,7 @@ use crate::error::Status;
 use crate::printer::Printer;
 
 mod docs;
+mod import;
 mod new;
 mod package;
 mod publish;
@@ -30,5 +31,6 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Validate(args) => validate::run(&cli.global, args, printer),
         Command::New(args) => new::run(&cli.global, args, printer),
         Command::Docs(args) => docs::run(&cli.global, args, printer),
+        Command::Import(args) => import::run(&cli.global, args, printer),
     }
 }

@@ -139,6 +139,24 @@ pub fn parse_documents(text: &str, file: u32, path: &Path) -> Result<Vec<Node>, 
         .collect())
 }
 
+/// [`parse_documents`], and the secrets of the file as [`parse_with_secrets`] finds them (line by
+/// line when the file does not parse), so every quote of the file can mask them.
+pub fn parse_documents_with_secrets(
+    text: &str,
+    file: u32,
+    path: &Path,
+) -> (Result<Vec<Node>, YamlError>, Found) {
+    let mut loader = Loader::new(text, file, path);
+    let result = loader
+        .run()
+        .map(|docs| docs.into_iter().filter(|d| !d.is_null()).collect());
+    let mut found = std::mem::take(&mut loader.secrets);
+    if result.is_err() {
+        found.extend(secrets::lexical(text));
+    }
+    (result, found)
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
