@@ -305,7 +305,10 @@ fn limit_range_defaults_fit_the_quota_next_to_a_rolling_update() {
         let hard = &find(&docs, "ResourceQuota", RELEASE)["spec"]["hard"];
         for res in ["cpu", "memory"] {
             let (req, lim) = (&lr["defaultRequest"][res], &lr["default"][res]);
-            assert!(nano(req) > 0 && nano(req) <= nano(lim), "helm {major}: {lr}");
+            assert!(
+                nano(req) > 0 && nano(req) <= nano(lim),
+                "helm {major}: {lr}"
+            );
             assert!(
                 nano(req) <= nano(&hard[format!("requests.{res}")]),
                 "helm {major}: {lr} {hard}"
@@ -317,33 +320,16 @@ fn limit_range_defaults_fit_the_quota_next_to_a_rolling_update() {
         }
 
         // A `kubectl run` pod (no resources: it gets the LimitRange defaults) is admitted while
-        // the app rolls: (replicas + maxSurge) pods of app + sidecar at their defaults.
-        let deploy = deployment(&docs);
-        let surge = deploy["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
-            .as_i64()
-            .expect("an integer maxSurge by default");
-        let pods = (deploy["spec"]["replicas"].as_i64().unwrap() + surge) as u128;
-        let app = &deploy["spec"]["template"]["spec"]["containers"][0]["resources"];
-        let ann = pod_annotations(&docs);
-        let sidecar = |kind: &str, res: &str| nano(&ann[&format!("dapr.io/sidecar-{res}-{kind}")]);
-        for (kind, quota_kind, lr_kind) in [
-            ("request", "requests", "defaultRequest"),
-            ("limit", "limits", "default"),
-        ] {
-            for res in ["cpu", "memory"] {
-                let per_pod = nano(&app[quota_kind][res]) + sidecar(kind, res);
-                let total = pods * per_pod + nano(&lr[lr_kind][res]);
-                let quota = nano(&hard[format!("{quota_kind}.{res}")]);
-                assert!(
-                    total <= quota,
-                    "helm {major}: {quota_kind}.{res}: {pods} pods x {per_pod} + a test pod = {total} > quota {quota}"
-                );
-            }
-        }
-        assert!(
-            (pods + 1) <= nano(&hard["pods"]) / 1_000_000_000,
-            "helm {major}: pods"
-        );
+        // the app rolls: (replicas + maxSurge) pods of app + sidecar at their defaults, and
+        // likewise for the example's production app (3 replicas, more room) under the default
+        // quota.
+        assert_rollout_and_test_pod_fit(major, "defaults", &docs);
+        let example = |f: &str| {
+            std::fs::read_to_string(common::examples_dir().join("apps/app1").join(f)).unwrap()
+        };
+        let (base, prod) = (example("values.yaml"), example("values.prod.yaml"));
+        let docs = r.ok(major, &[&base, &prod]);
+        assert_rollout_and_test_pod_fit(major, "examples/apps/app1 prod", &docs);
 
         let docs = r.ok(major, &[APP, disabled]);
         assert!(
@@ -352,6 +338,39 @@ fn limit_range_defaults_fit_the_quota_next_to_a_rolling_update() {
         );
     }
     r.validate();
+}
+
+/// (replicas + maxSurge) pods of app + sidecar, plus one pod with the LimitRange defaults, fit the
+/// ResourceQuota: requests and limits, CPU and memory, and the pod count.
+fn assert_rollout_and_test_pod_fit(major: u8, what: &str, docs: &[Value]) {
+    let lr = &find(docs, "LimitRange", RELEASE)["spec"]["limits"][0];
+    let hard = &find(docs, "ResourceQuota", RELEASE)["spec"]["hard"];
+    let deploy = deployment(docs);
+    let surge = deploy["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        .as_i64()
+        .expect("an integer maxSurge by default");
+    let pods = (deploy["spec"]["replicas"].as_i64().unwrap() + surge) as u128;
+    let app = &deploy["spec"]["template"]["spec"]["containers"][0]["resources"];
+    let ann = pod_annotations(docs);
+    let sidecar = |kind: &str, res: &str| nano(&ann[&format!("dapr.io/sidecar-{res}-{kind}")]);
+    for (kind, quota_kind, lr_kind) in [
+        ("request", "requests", "defaultRequest"),
+        ("limit", "limits", "default"),
+    ] {
+        for res in ["cpu", "memory"] {
+            let per_pod = nano(&app[quota_kind][res]) + sidecar(kind, res);
+            let total = pods * per_pod + nano(&lr[lr_kind][res]);
+            let quota = nano(&hard[format!("{quota_kind}.{res}")]);
+            assert!(
+                total <= quota,
+                "helm {major} {what}: {quota_kind}.{res}: {pods} pods x {per_pod} + a test pod = {total} > quota {quota} (billionths)"
+            );
+        }
+    }
+    assert!(
+        pods < nano(&hard["pods"]) / 1_000_000_000,
+        "helm {major} {what}: {pods} pods and a test pod exceed the quota's pods"
+    );
 }
 
 #[test]
@@ -380,7 +399,9 @@ fn the_deployment_rolls_with_the_platform_surge_and_unavailability() {
         let both_zero = r#"{"platform": {"rollout": {"maxSurge": "0%", "maxUnavailable": 0}}}"#;
         let msg = r.refused(major, &[APP, both_zero], &[]);
         assert!(
-            msg.contains("platform.rollout.maxSurge and platform.rollout.maxUnavailable are both 0"),
+            msg.contains(
+                "platform.rollout.maxSurge and platform.rollout.maxUnavailable are both 0"
+            ),
             "helm {major}: {msg}"
         );
         let not_percent = r#"{"platform": {"rollout": {"maxSurge": "50"}}}"#;
@@ -591,9 +612,8 @@ fn network_policy_entries_naming_apps_resolve_through_app_namespaces() {
       "allowEgressTo": [{"namespace": "app1", "ports": [50002]}, {"namespace": "shared-db"},
                         {"namespace": "app2", "cidr": "10.0.0.0/8"}]}}"#;
     let platform = r#"{"platform": {"appNamespaces": {"app1": "app1-ns", "app2": "app2-ns"}}}"#;
-    let callers = |a: &str, b: &str| {
-        json!({"from": [ns_peer(a), ns_peer(b)], "ports": tcp(&[50002])})
-    };
+    let callers =
+        |a: &str, b: &str| json!({"from": [ns_peer(a), ns_peer(b)], "ports": tcp(&[50002])});
     let egress = |one: &str, two: &str| {
         let mut e = baseline_egress();
         e.push(json!({"to": [ns_peer(one)], "ports": tcp(&[50002])}));
@@ -609,12 +629,20 @@ fn network_policy_entries_naming_apps_resolve_through_app_namespaces() {
             callers("app2-ns", "legacy"),
             "helm {major}"
         );
-        assert_eq!(allow["egress"], egress("app1-ns", "app2-ns"), "helm {major}");
+        assert_eq!(
+            allow["egress"],
+            egress("app1-ns", "app2-ns"),
+            "helm {major}"
+        );
 
         // Unknown to the platform: the names stay namespace names, as before.
         let docs = r.ok(major, &[APP, app]);
         let allow = allow_policy(&docs);
-        assert_eq!(allow["ingress"][1], callers("app2", "legacy"), "helm {major}");
+        assert_eq!(
+            allow["ingress"][1],
+            callers("app2", "legacy"),
+            "helm {major}"
+        );
         assert_eq!(allow["egress"], egress("app1", "app2"), "helm {major}");
 
         let bad = r#"{"platform": {"appNamespaces": {"app1": "Not_A_Namespace"}}}"#;
@@ -649,23 +677,65 @@ fn lint_strict_is_clean_with_defaults_and_with_every_platform_value() {
 
 /// App values that try to reach a `dapr.io/*` annotation; the schema refuses each, naming the key.
 const REFUSED: &[(&str, &str)] = &[
-    (r#"{"dapr.io/app-token-secret": "stolen"}"#, "dapr.io/app-token-secret"),
-    (r#"{"podAnnotations": {"dapr.io/enable-api-logging": "true"}}"#, "podAnnotations"),
-    (r#"{"annotations": {"dapr.io/config": "other"}}"#, "annotations"),
-    (r#"{"dapr": {"dapr.io/env": "GOMEMLIMIT=1"}}"#, "dapr.io/env"),
-    (r#"{"dapr": {"annotations": {"dapr.io/enable-profiling": "true"}}}"#, "annotations"),
+    (
+        r#"{"dapr.io/app-token-secret": "stolen"}"#,
+        "dapr.io/app-token-secret",
+    ),
+    (
+        r#"{"podAnnotations": {"dapr.io/enable-api-logging": "true"}}"#,
+        "podAnnotations",
+    ),
+    (
+        r#"{"annotations": {"dapr.io/config": "other"}}"#,
+        "annotations",
+    ),
+    (
+        r#"{"dapr": {"dapr.io/env": "GOMEMLIMIT=1"}}"#,
+        "dapr.io/env",
+    ),
+    (
+        r#"{"dapr": {"annotations": {"dapr.io/enable-profiling": "true"}}}"#,
+        "annotations",
+    ),
     (r#"{"dapr": {"env": "GODEBUG=x"}}"#, "env"),
     (r#"{"dapr": {"sidecar": {"env": "GOMEMLIMIT=1"}}}"#, "env"),
-    (r#"{"dapr": {"sidecar": {"annotations": {"dapr.io/x": "y"}}}}"#, "annotations"),
-    (r#"{"dapr": {"appId": "app\ndapr.io/config: evil"}}"#, "appId"),
-    (r#"{"dapr": {"config": "x\"\n        dapr.io/enable-profiling: \"true"}}"#, "config"),
-    (r#"{"dapr": {"logLevel": "info\ndapr.io/log-as-json: true"}}"#, "logLevel"),
-    (r#"{"dapr": {"protocol": "http\"\ndapr.io/x: \""}}"#, "protocol"),
-    (r#"{"dapr": {"components": ["a\ndapr.io/x: y"]}}"#, "components"),
-    (r#"{"dapr": {"sidecar": {"resources": {"limits": {"memory": "1Gi\n        dapr.io/env: x"}}}}}"#, "memory"),
-    (r#"{"dapr": {"sidecar": {"resources": {"requests": {"cpu": "1\ndapr.io/x: y"}}}}}"#, "cpu"),
+    (
+        r#"{"dapr": {"sidecar": {"annotations": {"dapr.io/x": "y"}}}}"#,
+        "annotations",
+    ),
+    (
+        r#"{"dapr": {"appId": "app\ndapr.io/config: evil"}}"#,
+        "appId",
+    ),
+    (
+        r#"{"dapr": {"config": "x\"\n        dapr.io/enable-profiling: \"true"}}"#,
+        "config",
+    ),
+    (
+        r#"{"dapr": {"logLevel": "info\ndapr.io/log-as-json: true"}}"#,
+        "logLevel",
+    ),
+    (
+        r#"{"dapr": {"protocol": "http\"\ndapr.io/x: \""}}"#,
+        "protocol",
+    ),
+    (
+        r#"{"dapr": {"components": ["a\ndapr.io/x: y"]}}"#,
+        "components",
+    ),
+    (
+        r#"{"dapr": {"sidecar": {"resources": {"limits": {"memory": "1Gi\n        dapr.io/env: x"}}}}}"#,
+        "memory",
+    ),
+    (
+        r#"{"dapr": {"sidecar": {"resources": {"requests": {"cpu": "1\ndapr.io/x: y"}}}}}"#,
+        "cpu",
+    ),
     (r#"{"port": "8080\"\n        dapr.io/x: \"y"}"#, "port"),
-    (r#"{"platform": {"daprMetricsPort": "9090\"\n        dapr.io/x: \"y"}}"#, "daprMetricsPort"),
+    (
+        r#"{"platform": {"daprMetricsPort": "9090\"\n        dapr.io/x: \"y"}}"#,
+        "daprMetricsPort",
+    ),
 ];
 
 #[test]
@@ -679,10 +749,26 @@ fn no_app_value_reaches_a_dapr_annotation_outside_the_charts_set() {
       "probes": {"path": "/dapr.io/env:GOMEMLIMIT=1"}}"#;
     // Hostile text in every dapr.* string, with the schema skipped: each stays one quoted value.
     let hostile = [
-        ("appId", "dapr.io/app-id", "evil\"\n        dapr.io/enable-profiling: \"true"),
-        ("config", "dapr.io/config", "cfg\n        dapr.io/app-token-secret: stolen"),
-        ("logLevel", "dapr.io/log-level", "info'\ndapr.io/env: \"GOMEMLIMIT=1\""),
-        ("protocol", "dapr.io/app-protocol", "http\\\"\n  dapr.io/x: y"),
+        (
+            "appId",
+            "dapr.io/app-id",
+            "evil\"\n        dapr.io/enable-profiling: \"true",
+        ),
+        (
+            "config",
+            "dapr.io/config",
+            "cfg\n        dapr.io/app-token-secret: stolen",
+        ),
+        (
+            "logLevel",
+            "dapr.io/log-level",
+            "info'\ndapr.io/env: \"GOMEMLIMIT=1\"",
+        ),
+        (
+            "protocol",
+            "dapr.io/app-protocol",
+            "http\\\"\n  dapr.io/x: y",
+        ),
     ];
     let mut skipped = json!({"dapr": {}});
     for (key, _, text) in hostile {
@@ -691,7 +777,11 @@ fn no_app_value_reaches_a_dapr_annotation_outside_the_charts_set() {
     let skipped = skipped.to_string();
     for major in MAJORS {
         let docs = r.ok(major, &[APP, accepted]);
-        assert_eq!(dapr_keys(&docs), chart_set(), "helm {major}: schema-valid hostile values");
+        assert_eq!(
+            dapr_keys(&docs),
+            chart_set(),
+            "helm {major}: schema-valid hostile values"
+        );
         assert_eq!(
             pod_annotations(&docs).len(),
             CHART_DAPR_ANNOTATIONS.len(),
@@ -704,8 +794,7 @@ fn no_app_value_reaches_a_dapr_annotation_outside_the_charts_set() {
         );
         let env = &deployment(&docs)["spec"]["template"]["spec"]["containers"][0]["env"];
         assert_eq!(
-            env[0]["value"],
-            "x\"\n        dapr.io/enable-api-logging: \"true\"",
+            env[0]["value"], "x\"\n        dapr.io/enable-api-logging: \"true\"",
             "helm {major}: the env value arrives whole, in the container"
         );
 
@@ -731,8 +820,7 @@ fn no_app_value_reaches_a_dapr_annotation_outside_the_charts_set() {
             );
         }
         // The memory limit is read as a quantity: text that is not one stops the render.
-        let memory =
-            r#"{"dapr": {"sidecar": {"resources": {"limits": {"memory": "1Gi\n        dapr.io/x: y"}}}}}"#;
+        let memory = r#"{"dapr": {"sidecar": {"resources": {"limits": {"memory": "1Gi\n        dapr.io/x: y"}}}}}"#;
         let msg = r.refused(major, &[APP, memory], &["--skip-schema-validation"]);
         assert!(
             msg.contains("dapr.sidecar.resources.limits.memory")
