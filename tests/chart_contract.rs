@@ -3,8 +3,9 @@
 //!
 //! - every example app (with and without its environment overlays) lints cleanly with
 //!   `helm lint --strict` and renders objects that pass `kubernetes-validate --strict`, and those
-//!   objects show the promised properties (Dapr sidecar annotations, hardened pod, node pool,
-//!   deny-all NetworkPolicy with explicit allows, image by digest, quota);
+//!   objects show the promised properties (Dapr sidecar annotations, hardened pod with its own
+//!   ServiceAccount, node pool, deny-all NetworkPolicy with explicit allows, image by digest, quota
+//!   and LimitRange); `chart_platform` covers the platform-filled values branch by branch;
 //! - `tests/fixtures/chart/accept/` renders valid objects too; every file in
 //!   `tests/fixtures/chart/reject/` is refused by both `helm lint --strict -f` and `helm template -f`
 //!   on both Helm versions, and the message names the offending key (first line `# offending: KEY`);
@@ -132,13 +133,13 @@ fn kubernetes_validate(files: &[PathBuf]) {
 }
 
 /// Parse a multi-document YAML stream (Helm's output) into JSON values, dropping empty documents.
-fn parse_docs(yaml: &str) -> Vec<Value> {
+pub(crate) fn parse_docs(yaml: &str) -> Vec<Value> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(yaml)
         .unwrap_or_else(|e| panic!("rendered YAML does not parse: {e}\n{yaml}"));
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
-fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+pub(crate) fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
     docs.iter()
         .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
         .unwrap_or_else(|| {
@@ -191,16 +192,24 @@ fn assert_promises(case: &Case, docs: &[Value]) {
         ("dapr.io/app-protocol", "http"),
         ("dapr.io/config", "appconfig"),
         ("dapr.io/log-level", case.log_level),
-        ("dapr.io/sidecar-cpu-request", "50m"),
+        ("dapr.io/metrics-port", "9090"),
+        ("dapr.io/sidecar-cpu-request", "100m"),
         ("dapr.io/sidecar-cpu-limit", "300m"),
-        ("dapr.io/sidecar-memory-request", "64Mi"),
-        ("dapr.io/sidecar-memory-limit", "128Mi"),
+        ("dapr.io/sidecar-memory-request", "250Mi"),
+        ("dapr.io/sidecar-memory-limit", "1000Mi"),
+        ("dapr.io/env", "GOMEMLIMIT=900MiB"),
     ] {
         assert_eq!(annotation(pod_meta, key), want, "{what}: {key}");
     }
 
     // Hardened pod.
     assert_eq!(pod["automountServiceAccountToken"], false, "{what}");
+    assert_eq!(pod["serviceAccountName"], case.app, "{what}");
+    assert_eq!(
+        find(docs, "ServiceAccount", case.app)["automountServiceAccountToken"],
+        false,
+        "{what}"
+    );
     let psc = &pod["securityContext"];
     assert_eq!(psc["runAsNonRoot"], true, "{what}");
     assert_eq!(psc["runAsUser"], 10001, "{what}");
@@ -326,7 +335,12 @@ fn assert_promises(case: &Case, docs: &[Value]) {
     // Quota, PodDisruptionBudget, and never a Dapr Component.
     assert_eq!(
         find(docs, "ResourceQuota", case.app)["spec"]["hard"]["limits.cpu"],
-        "4",
+        "8",
+        "{what}"
+    );
+    assert_eq!(
+        find(docs, "LimitRange", case.app)["spec"]["limits"][0]["type"],
+        "Container",
         "{what}"
     );
     let pdb = docs.iter().find(|d| d["kind"] == "PodDisruptionBudget");
@@ -504,7 +518,7 @@ fn accept_fixtures_lint_and_render_valid_helm4() {
 }
 
 /// Does `word` appear, as a whole key name, in one of Helm's error lines (`- path: message`)?
-fn names_key(message: &str, word: &str) -> bool {
+pub(crate) fn names_key(message: &str, word: &str) -> bool {
     message
         .lines()
         .filter_map(|l| l.split_once("- ").map(|(_, rest)| rest))

@@ -70,3 +70,53 @@ httpGet:
   scheme: {{ if eq $protocol "https" }}HTTPS{{ else }}HTTP{{ end }}
 {{- end }}
 {{- end -}}
+
+{{/* An int-or-percent value (rollout sizes): a number as an integer, "25%" as a quoted string. */}}
+{{- define "app.intOrPercent" -}}
+{{- if kindIs "string" . -}}
+{{- . | quote -}}
+{{- else -}}
+{{- int64 . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Dapr sidecar's GOMEMLIMIT (Go's soft memory limit) for a memory limit: 90 % of it, rounded
+down to whole MiB (bytes below 1 MiB), as Dapr's production guidance recommends: the garbage
+collector then frees memory before the container reaches its limit and is OOM-killed.
+Understands plain bytes (a number or digits) and every Kubernetes suffix (k M G T P E, Ki Mi Gi
+Ti Pi Ei), with decimals: 1000Mi -> GOMEMLIMIT=900MiB, 2Gi -> GOMEMLIMIT=1843MiB.
+*/}}
+{{- define "app.gomemlimit" -}}
+{{- $q := . -}}
+{{- $bytes := 0.0 -}}
+{{- if or (kindIs "float64" $q) (kindIs "int" $q) (kindIs "int64" $q) -}}
+{{- $bytes = float64 $q -}}
+{{- else -}}
+{{- $s := toString $q -}}
+{{- $num := regexFind "^([0-9]+(\\.[0-9]+)?|\\.[0-9]+)" $s -}}
+{{- $unit := trimPrefix $num $s -}}
+{{- $mults := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "E" 1000000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976 -}}
+{{- if or (not $num) (not (hasKey $mults $unit)) -}}
+{{- fail (printf "dapr.sidecar.resources.limits.memory: %q is not a memory quantity the chart understands (bytes, or a number with k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi or Ei, e.g. 1000Mi); the sidecar's GOMEMLIMIT is derived from it" $s) -}}
+{{- end -}}
+{{- $bytes = mulf (float64 $num) (get $mults $unit) -}}
+{{- end -}}
+{{- $mib := floor (divf (mulf $bytes 9) 10485760) -}}
+{{- if ge $mib 1.0 -}}
+{{- printf "GOMEMLIMIT=%dMiB" (int64 $mib) -}}
+{{- else -}}
+{{- printf "GOMEMLIMIT=%d" (int64 (floor (divf (mulf $bytes 9) 10))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The namespace of a networkPolicy entry: an app named in platform.appNamespaces (filled by appkit)
+becomes its namespace; any other name is a namespace already. Call with (list $ name).
+*/}}
+{{- define "app.namespaceOf" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $known := $root.Values.platform.appNamespaces | default dict -}}
+{{- get $known $name | default $name -}}
+{{- end -}}

@@ -1,6 +1,7 @@
-//! `values.schema.json` itself: draft-07, closed objects, a description on every property (the
-//! values reference is generated from them), only keywords that Helm 3.17 and Helm 4.1 enforce
-//! identically, and defaults that match `values.yaml`.
+//! `values.schema.json` itself: draft-07, closed objects (a map such as `platform.appNamespaces`
+//! has no `properties` and types its values with an `additionalProperties` schema), a description
+//! on every property (the values reference is generated from them), only keywords that Helm 3.17
+//! and Helm 4.1 enforce identically, and defaults that match `values.yaml`.
 
 use serde_json::{json, Value};
 
@@ -54,6 +55,13 @@ fn walk(schema: &Value, path: &str, f: &mut impl FnMut(&str, &Value)) {
     if schema["items"].is_object() {
         walk(&schema["items"], &format!("{path}/items"), f);
     }
+    if schema["additionalProperties"].is_object() {
+        walk(
+            &schema["additionalProperties"],
+            &format!("{path}/additionalProperties"),
+            f,
+        );
+    }
     for key in ["anyOf"] {
         for (i, sub) in schema[key].as_array().into_iter().flatten().enumerate() {
             walk(sub, &format!("{path}/{key}/{i}"), f);
@@ -79,7 +87,11 @@ fn schema_is_draft07_closed_described_and_portable() {
             }
         }
         let is_object = s["type"] == "object";
-        if is_object && s["additionalProperties"] != false {
+        // A map (no fixed keys) types every value instead: its keys are data (app names).
+        let is_map = s.get("properties").is_none()
+            && s["additionalProperties"]["type"].is_string()
+            && s["additionalProperties"]["description"].is_string();
+        if is_object && s["additionalProperties"] != false && !is_map {
             problems.push(format!(
                 "{path}: an object without additionalProperties: false lets typos through"
             ));
