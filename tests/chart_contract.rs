@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::common::{self, chart_dir, examples_dir, helm, kubernetes_validate_bin, run, run_ok};
 
-mod dapr;
+pub(crate) mod dapr;
 mod schema;
 
 /// Kubernetes version whose strict schemas the rendered objects must pass.

@@ -2,7 +2,7 @@
 //! survive Helm's YAML 1.1 reading (Helm 3.17 and 4.1), and render is deterministic, prunes only
 //! its own files, refuses bad input without writing anything, and `--check` catches every drift.
 
-mod crd;
+pub(crate) mod crd;
 mod drift;
 mod helm;
 mod refusals;

@@ -4,6 +4,7 @@
 mod app_layer;
 mod chart_contract;
 mod chart_platform;
+mod citizen_platform;
 mod citizen_rules;
 mod common;
 mod concurrency;

@@ -33,6 +33,9 @@ pub fn explain(pattern: &str) -> Option<&'static str> {
         "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$" => {
             "a Kubernetes label key, optionally prefixed by a DNS name and `/`"
         }
+        "^(app|dapr-metrics|metrics)$" => {
+            "`app` (the app's port), `metrics` (the app's metrics port) or `dapr-metrics` (the sidecar's 9090)"
+        }
         _ => return None,
     })
 }
