@@ -29,10 +29,10 @@ fn platform(dir: &Path, version: &str, variant: &str) -> PathBuf {
     let root = example_platform(dir);
     let chart = root.join("../chart/Chart.yaml");
     let text = fs::read_to_string(&chart).unwrap();
-    assert!(text.contains("\nversion: 0.1.0\n"), "fixture changed");
+    assert!(text.contains("\nversion: 0.2.0\n"), "fixture changed");
     fs::write(
         &chart,
-        text.replace("\nversion: 0.1.0\n", &format!("\nversion: {version}\n")),
+        text.replace("\nversion: 0.2.0\n", &format!("\nversion: {version}\n")),
     )
     .unwrap();
     if !variant.is_empty() {
@@ -130,8 +130,8 @@ fn assert_exit(out: &Output, code: i32, what: &str) {
 fn registry_a_held_manifest_put_loses_to_a_publish_that_completes_meanwhile() {
     let reg = Registry::anonymous();
     let tmp = tempfile::tempdir().unwrap();
-    let a = platform(&tmp.path().join("a"), "0.2.0", "a");
-    let b = platform(&tmp.path().join("b"), "0.2.0", "b");
+    let a = platform(&tmp.path().join("a"), "0.3.0", "a");
+    let b = platform(&tmp.path().join("b"), "0.3.0", "b");
     let a_lock = fs::read(a.join("appkit.lock")).unwrap();
     let gate = Gate::new();
     let proxy = FaultProxy::start(&reg.host, vec![hold("PUT", "/manifests/sha256:", 0, &gate)]);
@@ -154,10 +154,10 @@ fn registry_a_held_manifest_put_loses_to_a_publish_that_completes_meanwhile() {
     );
     assert!(err.contains("hint:") && err.contains("immutab"), "{err}");
     assert_eq!(fs::read(a.join("appkit.lock")).unwrap(), a_lock, "A's lock");
-    assert_eq!(tagged(&reg, "0.2.0"), b_digest);
-    assert_eq!(lock_digest(&b, "0.2.0").as_deref(), Some(b_digest.as_str()));
+    assert_eq!(tagged(&reg, "0.3.0"), b_digest);
+    assert_eq!(lock_digest(&b, "0.3.0").as_deref(), Some(b_digest.as_str()));
     assert_eq!(
-        proxy.count("PUT", "/manifests/0.2.0"),
+        proxy.count("PUT", "/manifests/0.3.0"),
         0,
         "A never moved the tag"
     );
@@ -174,22 +174,22 @@ fn registry_a_tag_moved_right_after_its_push_is_caught_by_either_read_back() {
         let what = format!("caught by the {read_back} read-back");
         let reg = Registry::anonymous();
         let tmp = tempfile::tempdir().unwrap();
-        let a = platform(&tmp.path().join("a"), "0.2.0", "a");
-        let b = platform(&tmp.path().join("b"), "0.2.0", "b");
+        let a = platform(&tmp.path().join("a"), "0.3.0", "a");
+        let b = platform(&tmp.path().join("b"), "0.3.0", "b");
         let a_lock = fs::read(a.join("appkit.lock")).unwrap();
         let (gate_a, gate_b) = (Gate::new(), Gate::new());
         let proxy_a = FaultProxy::start(
             &reg.host,
-            vec![hold("HEAD", "/manifests/0.2.0", skipped, &gate_a)],
+            vec![hold("HEAD", "/manifests/0.3.0", skipped, &gate_a)],
         );
         let proxy_b =
-            FaultProxy::start(&reg.host, vec![hold("PUT", "/manifests/0.2.0", 0, &gate_b)]);
+            FaultProxy::start(&reg.host, vec![hold("PUT", "/manifests/0.3.0", 0, &gate_b)]);
         let job_b = spawn(publish(&b, &proxy_b.oci("platform")));
         gate_b.wait_arrived(1, WAIT);
         let job_a = spawn(publish(&a, &proxy_a.oci("platform")));
         gate_a.wait_arrived(1, WAIT);
         let a_digest = pushed_digest(&proxy_a);
-        assert_eq!(tagged(&reg, "0.2.0"), a_digest, "{what}: A moved the tag");
+        assert_eq!(tagged(&reg, "0.3.0"), a_digest, "{what}: A moved the tag");
         gate_b.open();
         let out_b = job_b.wait_with_output().unwrap();
         assert_exit(&out_b, 0, &format!("{what}: B"));
@@ -210,9 +210,9 @@ fn registry_a_tag_moved_right_after_its_push_is_caught_by_either_read_back() {
             a_lock,
             "{what}: A's lock"
         );
-        assert_eq!(tagged(&reg, "0.2.0"), b_digest, "{what}");
+        assert_eq!(tagged(&reg, "0.3.0"), b_digest, "{what}");
         assert_eq!(
-            lock_digest(&b, "0.2.0").as_deref(),
+            lock_digest(&b, "0.3.0").as_deref(),
             Some(b_digest.as_str()),
             "{what}"
         );
@@ -225,10 +225,10 @@ fn registry_a_tag_moved_right_after_its_push_is_caught_by_either_read_back() {
 fn registry_the_same_chart_published_twice_at_once_succeeds_twice() {
     let reg = Registry::anonymous();
     let tmp = tempfile::tempdir().unwrap();
-    let a = platform(&tmp.path().join("a"), "0.2.0", "same");
-    let b = platform(&tmp.path().join("b"), "0.2.0", "same");
+    let a = platform(&tmp.path().join("a"), "0.3.0", "same");
+    let b = platform(&tmp.path().join("b"), "0.3.0", "same");
     let gate = Gate::new();
-    let proxy = FaultProxy::start(&reg.host, vec![hold("PUT", "/manifests/0.2.0", 0, &gate)]);
+    let proxy = FaultProxy::start(&reg.host, vec![hold("PUT", "/manifests/0.3.0", 0, &gate)]);
     let job_a = spawn(publish(&a, &proxy.oci("platform")));
     gate.wait_arrived(1, WAIT);
     let out_b = run(&mut publish(&b, &reg.oci("platform")));
@@ -236,11 +236,11 @@ fn registry_the_same_chart_published_twice_at_once_succeeds_twice() {
     gate.open();
     let out_a = job_a.wait_with_output().unwrap();
     assert_exit(&out_a, 0, "A");
-    let digest = tagged(&reg, "0.2.0");
+    let digest = tagged(&reg, "0.3.0");
     assert_eq!(digest_of(&out_a), digest);
     assert_eq!(digest_of(&out_b), digest);
-    assert_eq!(lock_digest(&a, "0.2.0").as_deref(), Some(digest.as_str()));
-    assert_eq!(lock_digest(&b, "0.2.0").as_deref(), Some(digest.as_str()));
+    assert_eq!(lock_digest(&a, "0.3.0").as_deref(), Some(digest.as_str()));
+    assert_eq!(lock_digest(&b, "0.3.0").as_deref(), Some(digest.as_str()));
 }
 
 /// `helm push` of the same chart archive makes another manifest (Helm's own annotations) with
@@ -251,14 +251,14 @@ fn registry_the_same_chart_published_twice_at_once_succeeds_twice() {
 fn registry_helm_push_of_the_same_chart_racing_a_publish_is_not_a_conflict() {
     // (Helm major, held request: method, path, matching requests let through first)
     let cases: [(u8, &str, &str, usize); 2] = [
-        (3, "HEAD", "/manifests/0.2.0", 2),
+        (3, "HEAD", "/manifests/0.3.0", 2),
         (4, "PUT", "/manifests/sha256:", 0),
     ];
     for (major, method, path, skipped) in cases {
         let what = format!("helm {major}");
         let reg = Registry::anonymous();
         let tmp = tempfile::tempdir().unwrap();
-        let a = platform(&tmp.path().join("a"), "0.2.0", "");
+        let a = platform(&tmp.path().join("a"), "0.3.0", "");
         // The archive publish packages (same bytes: same chart, same SOURCE_DATE_EPOCH).
         let pkg = tmp.path().join("pkg");
         run_ok(
@@ -277,11 +277,11 @@ fn registry_helm_push_of_the_same_chart_racing_a_publish_is_not_a_conflict() {
         run_ok(
             helm(major, &home)
                 .arg("push")
-                .arg(pkg.join("app-0.2.0.tgz"))
+                .arg(pkg.join("app-0.3.0.tgz"))
                 .arg(reg.oci("platform"))
                 .args(reg.helm_flags()),
         );
-        let by_helm = tagged(&reg, "0.2.0");
+        let by_helm = tagged(&reg, "0.3.0");
         gate.open();
         let out = job.wait_with_output().unwrap();
         assert_exit(&out, 0, &what);
@@ -290,10 +290,10 @@ fn registry_helm_push_of_the_same_chart_racing_a_publish_is_not_a_conflict() {
             by_helm, ours,
             "{what}: Helm's manifest differs from appkit's"
         );
-        assert_eq!(tagged(&reg, "0.2.0"), by_helm, "{what}: Helm's tag stands");
+        assert_eq!(tagged(&reg, "0.3.0"), by_helm, "{what}: Helm's tag stands");
         assert_eq!(digest_of(&out), by_helm, "{what}: the digest reported");
         assert_eq!(
-            lock_digest(&a, "0.2.0").as_deref(),
+            lock_digest(&a, "0.3.0").as_deref(),
             Some(by_helm.as_str()),
             "{what}: the lock names the tagged manifest"
         );
@@ -438,7 +438,7 @@ fn assert_layout_complete(layout: &Path) {
 #[test]
 fn layout_eight_concurrent_pushes_keep_every_tag() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = platform(&tmp.path().join("p"), "0.1.0", "");
+    let a = platform(&tmp.path().join("p"), "0.2.0", "");
     let pkg = tmp.path().join("pkg");
     let versions: Vec<String> = (0..8).map(|i| format!("1.0.{i}")).collect();
     for v in &versions {
@@ -500,8 +500,8 @@ fn layout_two_publishes_of_one_version_exactly_one_succeeds() {
     );
     run_ok(appkit().arg("push").arg(pkg.join("app-0.0.1.tgz")).arg(&to));
 
-    let a = platform(&tmp.path().join("a"), "0.2.0", "a");
-    let b = platform(&tmp.path().join("b"), "0.2.0", "b");
+    let a = platform(&tmp.path().join("a"), "0.3.0", "a");
+    let b = platform(&tmp.path().join("b"), "0.3.0", "b");
     let b_lock = fs::read(b.join("appkit.lock")).unwrap();
     let mut cmd_a = publish(&a, &to);
     cmd_a.env("APPKIT_TEST_STOP_BEFORE", "index.json");
@@ -523,10 +523,10 @@ fn layout_two_publishes_of_one_version_exactly_one_succeeds() {
         "{err}"
     );
     assert_eq!(fs::read(b.join("appkit.lock")).unwrap(), b_lock, "B's lock");
-    assert_eq!(lock_digest(&a, "0.2.0").as_deref(), Some(a_digest.as_str()));
+    assert_eq!(lock_digest(&a, "0.3.0").as_deref(), Some(a_digest.as_str()));
     let tags = layout_tags(&layout);
     assert!(
-        tags.contains(&("app".into(), "0.2.0".into(), a_digest.clone())),
+        tags.contains(&("app".into(), "0.3.0".into(), a_digest.clone())),
         "{tags:?}"
     );
     assert_layout_complete(&layout);

@@ -141,7 +141,7 @@ fn old_or_new(
 fn crashed_package_leaves_the_old_archive_or_the_new_one() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let name = "app-0.1.0.tgz";
+    let name = "app-0.2.0.tgz";
     let reference = t.join("ref");
     run_ok(
         appkit()
@@ -273,8 +273,8 @@ fn crashed_publish_never_leaves_a_tag_without_its_blobs_or_a_lock_without_its_ta
     let bump = |repo: &Path| {
         let p = repo.join("../chart/Chart.yaml");
         let y = fs::read_to_string(&p).unwrap();
-        assert!(y.contains("\nversion: 0.1.0\n"), "fixture changed");
-        fs::write(&p, y.replace("\nversion: 0.1.0\n", "\nversion: 0.2.0\n")).unwrap();
+        assert!(y.contains("\nversion: 0.2.0\n"), "fixture changed");
+        fs::write(&p, y.replace("\nversion: 0.2.0\n", "\nversion: 0.3.0\n")).unwrap();
     };
     let publish = |(repo, layout): &(std::path::PathBuf, std::path::PathBuf)| {
         let mut c = appkit();
@@ -304,7 +304,7 @@ fn crashed_publish_never_leaves_a_tag_without_its_blobs_or_a_lock_without_its_ta
                 new_lock_runs += 1;
                 let text = String::from_utf8(lock).unwrap();
                 assert!(
-                    text.contains("\"0.2.0\":")
+                    text.contains("\"0.3.0\":")
                         && tagged.iter().any(|d| text.contains(d.as_str())),
                     "{what}: appkit.lock names a digest the layout does not tag ({tagged:?}):\n{text}"
                 );
@@ -431,7 +431,7 @@ fn next_run_removes_temp_entries_of_dead_processes_only() {
     run_ok(
         appkit()
             .arg("push")
-            .arg(out.join("app-0.1.0.tgz"))
+            .arg(out.join("app-0.2.0.tgz"))
             .arg(format!("oci-layout:{}", layout.display())),
     );
     let dest = t.join("dest");

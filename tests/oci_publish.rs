@@ -125,23 +125,23 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
     let out = publish(&root, &["--plain-http"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("is not above 0.1.0 ("),
+        stderr(&out).contains("is not above 0.2.0 ("),
         "{}",
         stderr(&out)
     );
 
     // Raised version → published and recorded next to the first.
-    set_chart_version(&root, "0.2.0");
+    set_chart_version(&root, "0.3.0");
     let out = publish(&root, &["--plain-http"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).starts_with(&format!("Published: {}:0.2.0", reg.oci("platform/app"))),
+        stdout(&out).starts_with(&format!("Published: {}:0.3.0", reg.oci("platform/app"))),
         "{}",
         stdout(&out)
     );
     let text2 = std::fs::read_to_string(&lock).unwrap();
     assert!(
-        text2.contains("\"0.1.0\":") && text2.contains("\"0.2.0\":"),
+        text2.contains("\"0.2.0\":") && text2.contains("\"0.3.0\":"),
         "{text2}"
     );
 }
@@ -212,17 +212,17 @@ fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
 }
 
 /// A push that fails after validation leaves appkit.lock byte for byte as it was: the lock is
-/// saved only once the tag exists. The chart is changed (version 0.2.0), so a lock saved too early
+/// saved only once the tag exists. The chart is changed (version 0.3.0), so a lock saved too early
 /// would differ. Against a registry whose manifest PUT answers 500, and an OCI layout whose
 /// `index.json` cannot be written (`APPKIT_TEST_FAIL_WRITE`, `src/fsutil.rs`).
 #[test]
 fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let root = example_platform(dir.path());
-    set_chart_version(&root, "0.2.0");
+    set_chart_version(&root, "0.3.0");
     let lock = root.join("appkit.lock");
     let before = std::fs::read(&lock).unwrap();
-    assert!(String::from_utf8_lossy(&before).contains("\"0.1.0\":"));
+    assert!(String::from_utf8_lossy(&before).contains("\"0.2.0\":"));
 
     let reg = Registry::anonymous();
     let proxy = FaultProxy::start(
@@ -230,7 +230,7 @@ fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
         // The tag PUT (the manifest is stored by digest first, then tagged).
         vec![Fault {
             method: "PUT",
-            path_contains: "/manifests/0.2.0",
+            path_contains: "/manifests/0.3.0",
             action: FaultAction::Status(500, None),
             times: 100,
         }],
@@ -254,7 +254,7 @@ fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
         proxy.requests()
     );
     assert!(
-        proxy.count("PUT", "/manifests/0.2.0") >= 1,
+        proxy.count("PUT", "/manifests/0.3.0") >= 1,
         "{:?}",
         proxy.requests()
     );
@@ -299,11 +299,11 @@ fn a_push_failing_after_validation_leaves_the_lock_unchanged() {
         "layout: lock changed"
     );
 
-    // The same publish without the fault records 0.2.0: the test above could see a change.
+    // The same publish without the fault records 0.3.0: the test above could see a change.
     let out = publish(
         &root,
         &["--to", &format!("oci-layout:{}", layout.display())],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&std::fs::read(&lock).unwrap()).contains("\"0.2.0\":"));
+    assert!(String::from_utf8_lossy(&std::fs::read(&lock).unwrap()).contains("\"0.3.0\":"));
 }

@@ -278,7 +278,7 @@ fn registry_insecure_means_plain_http_for_flux_and_for_appkit() {
         .current_dir(&root)
         .args(["versions", &format!("{repository}/app")]));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("0.1.0"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0.2.0"), "{}", stdout(&out));
     // Flux gets `insecure: true` on its source.
     let out = run(appkit().current_dir(&root).arg("render"));
     assert!(out.status.success(), "{}", stderr(&out));
