@@ -40,16 +40,40 @@ struct Repo {
 }
 
 impl Repo {
-    /// The examples as they are.
+    /// The examples without the Dapr Configuration their apps name.
     fn bare() -> Repo {
         let tmp = tempfile::tempdir().unwrap();
         let root = common::example_platform(tmp.path());
+        std::fs::remove_file(root.join("platform/components/appconfig.yaml")).unwrap();
         Repo { _tmp: tmp, root }
     }
-    /// The examples with the Configuration they need.
+    /// The examples with the Configuration they need, and a chart sized as the quota arithmetic
+    /// below expects (a 2-CPU quota, small sidecars, Kubernetes' default rollout): pinned here so
+    /// that a change of the chart's defaults does not change what these tests check.
     fn new() -> Repo {
         let r = Repo::bare();
         r.write("platform/components/appconfig.yaml", APPCONFIG);
+        r.edit("../chart/values.yaml", |t| {
+            let sized = t
+                .replace(
+                    "      requests:\n        cpu: 100m\n        memory: 250Mi\n      limits:\n        cpu: 300m\n        memory: 1000Mi\n",
+                    "      requests:\n        cpu: 50m\n        memory: 64Mi\n      limits:\n        cpu: 300m\n        memory: 128Mi\n",
+                )
+                .replace(
+                    "    requestsCpu: \"4\"\n    requestsMemory: 4Gi\n    limitsCpu: \"8\"\n    limitsMemory: 8Gi\n",
+                    "    requestsCpu: \"2\"\n    requestsMemory: 2Gi\n    limitsCpu: \"4\"\n    limitsMemory: 4Gi\n",
+                )
+                .replace("  rollout:\n    maxSurge: 1\n    maxUnavailable: 0\n", "");
+            assert_eq!(sized.matches("cpu: 50m\n        memory: 64Mi").count(), 1, "chart fixture changed");
+            assert!(sized.contains("requestsCpu: \"2\"") && !sized.contains("  rollout:\n"), "chart fixture changed");
+            sized
+        });
+        // The chart without a rollout strategy: Kubernetes' default (maxSurge 25 %).
+        let schema = r.chart().join("values.schema.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+        let required = v["properties"]["platform"]["required"].as_array_mut().unwrap();
+        required.retain(|k| k != "rollout");
+        std::fs::write(&schema, serde_json::to_string_pretty(&v).unwrap()).unwrap();
         r
     }
     fn chart(&self) -> PathBuf {
@@ -156,7 +180,7 @@ fn the_examples_validate_once_they_have_the_configuration_their_apps_name() {
     assert!(!missing.is_empty(), "{diags:#?}");
     assert!(missing.iter().all(|d| {
         msg(d) == "no Dapr Configuration named `appconfig` among the platform's Dapr files (this value comes from the chart's defaults)"
-            && at(d) == "../chart/values.yaml:52:11"
+            && at(d) == "../chart/values.yaml:56:11"
             && d["severity"] == "error"
     }), "{missing:#?}");
     assert_eq!(diags.len(), missing.len(), "{diags:#?}");

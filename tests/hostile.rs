@@ -608,10 +608,10 @@ fn lock_file_hostile_inputs_are_refused() {
     let repo = example_platform(tmp.path());
     let lock = repo.join("appkit.lock");
     let original = fs::read(&lock).unwrap();
-    // The extra key goes inside the 0.1.0 entry, which ignores keys it does not know.
+    // The extra key goes inside the 0.2.0 entry, which ignores keys it does not know.
     let cases = budget_cases(
         std::str::from_utf8(&original).unwrap(),
-        Some("    tag: \"0.1.0\""),
+        Some("    tag: \"0.2.0\""),
         4,
         "lockVersion",
     );

@@ -114,6 +114,8 @@ fn a_chart_that_does_not_declare_image_digest_skips_the_image_rules() {
             "rule `dapr-app-id` skipped: the chart does not declare `dapr.appId`",
             "rule `image-not-pinned` skipped: the chart does not declare `image.digest`",
             "rule `image-tag-not-digest` skipped: the chart does not declare `image.digest`",
+            "rule `invocation-one-sided` skipped: the chart does not declare \
+             `networkPolicy.allowIngressFrom`, `networkPolicy.allowEgressTo`",
             "rule `quota-fit` skipped: the chart does not declare `replicas`, \
              `platform.quota.enabled`, `platform.quota.requestsCpu`, \
              `platform.quota.requestsMemory`, `platform.quota.limitsCpu`, \
@@ -140,7 +142,7 @@ fn a_chart_that_does_not_declare_image_digest_skips_the_image_rules() {
     // Warnings alone pass, and fail under `--strict`.
     let (code, diags) = validate(tmp.path(), &chart, std::slice::from_ref(&g), false);
     assert_eq!(code, 0, "{diags:#?}");
-    assert_eq!(diags.len(), 5, "{diags:#?}");
+    assert_eq!(diags.len(), 6, "{diags:#?}");
     let (code, _) = validate(tmp.path(), &chart, &[g], true);
     assert_eq!(code, 1, "--strict fails on a skipped rule");
 }
@@ -203,6 +205,8 @@ fn a_chart_without_a_schema_says_so_once_and_still_refuses_inline_secrets() {
         messages(&with_code(&diags, "rule-skipped")),
         [
             "rule `dapr-app-id` skipped: the chart does not declare `dapr.appId`",
+            "rule `invocation-one-sided` skipped: the chart does not declare \
+             `networkPolicy.allowIngressFrom`, `networkPolicy.allowEgressTo`",
             "rule `quota-fit` skipped: the chart does not declare `replicas`, \
              `resources.requests`, `resources.limits`, `platform.quota.enabled`, \
              `platform.quota.requestsCpu`, `platform.quota.requestsMemory`, \

@@ -163,7 +163,7 @@ fn example_platform_renders_and_its_values_template_to_valid_objects_on_helm_3_a
     let _ = std::fs::remove_dir_all(root.join("clusters"));
     std::fs::write(
         root.join("appkit.lock"),
-        format!("lockVersion: 1\nchart: oci://harbor.example.com/platform/app\nversions:\n  \"0.1.0\":\n    digest: {DIGEST_010}\n    tag: \"0.1.0\"\n"),
+        format!("lockVersion: 1\nchart: oci://harbor.example.com/platform/app\nversions:\n  \"0.2.0\":\n    digest: {DIGEST_010}\n    tag: \"0.2.0\"\n"),
     )
     .unwrap();
     let tricky = [

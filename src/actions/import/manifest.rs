@@ -340,6 +340,18 @@ pub(crate) fn release(
         );
     }
 
+    let not_ours = strip_platform(ctx.loaded, env.as_deref(), &mut values);
+    if !not_ours.is_empty() {
+        r.warn(
+            "not-imported",
+            format!(
+                "{}: the platform's values, not the app's; appkit renders its own from appkit.yaml",
+                not_ours.join(", ")
+            ),
+            inputs.loc(values.pos),
+            "an app file may not set them (`platform-owned`); if every app needs them, set them in `platformValues` in appkit.yaml",
+        );
+    }
     r.metadata(doc);
     r.spec(spec, env.as_deref(), &flux_namespace, &namespace);
     r.chart_source(spec, env.as_deref(), &flux_namespace);
@@ -1100,4 +1112,115 @@ mod tests {
         assert!(app_name_problem("-a").is_some());
         assert!(app_name_problem(&"a".repeat(54)).is_some());
     }
+}
+
+/// Leave out of the imported values what the platform gives every app
+/// ([`crate::values::platform`]): the chart's `platform` block (apps may not set it; appkit fills
+/// its derived keys), the paths `platformValues.locked` holds, and values equal to
+/// `platformValues.defaults` (the app gets them anyway). Returns the paths left out whose value
+/// is not what the platform gives (under `platform`: not a derived key either), for a warning.
+fn strip_platform(loaded: &Loaded, env: Option<&str>, values: &mut Node) -> Vec<String> {
+    let pv = &loaded.config.platform_values;
+    let env_pv = env.and_then(|e| loaded.config.environments.get(e)).map(|e| &e.platform_values);
+    let merged = |top: &serde_json::Map<String, Value>, over: Option<&serde_json::Map<String, Value>>| {
+        let mut out = Value::Object(top.clone());
+        if let Some(o) = over {
+            merge_json(&mut out, &Value::Object(o.clone()));
+        }
+        out
+    };
+    let defaults = merged(&pv.defaults, env_pv.map(|p| &p.defaults));
+    let locked = merged(&pv.locked, env_pv.map(|p| &p.locked));
+    let mut differing = Vec::new();
+    strip_at(values, "", Some(&defaults), Some(&locked), &mut differing);
+    differing
+}
+
+fn merge_json(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+fn strip_at(
+    node: &mut Node,
+    path: &str,
+    defaults: Option<&Value>,
+    locked: Option<&Value>,
+    differing: &mut Vec<String>,
+) {
+    let Val::Map(entries) = &mut node.val else {
+        return;
+    };
+    entries.retain_mut(|(key, child)| {
+        let here = join_key(path, key);
+        let d = defaults.and_then(|d| d.get(key.as_str()));
+        let l = locked.and_then(|l| l.get(key.as_str()));
+        let value = child.to_json();
+        if path.is_empty() && key == "platform" {
+            // What the platform renders there: the locked values and appkit's derived keys.
+            let mut leaves = Vec::new();
+            leaf_paths(&value, &here, &mut leaves);
+            for (p, v) in leaves {
+                let derived = crate::values::platform::DERIVED_KEYS
+                    .iter()
+                    .any(|k| p == *k || p.starts_with(&format!("{k}.")) || p.starts_with(&format!("{k}[")));
+                let given = lookup(l, &p[here.len()..]).or_else(|| lookup(d, &p[here.len()..]));
+                if !derived && !given.is_some_and(|g| same(g, &v)) {
+                    differing.push(p);
+                }
+            }
+            return false;
+        }
+        if let Some(l) = l {
+            if !(l.is_object() && value.is_object()) {
+                if !same(l, &value) {
+                    differing.push(here);
+                }
+                return false;
+            }
+        }
+        if let Some(d) = d {
+            if !(d.is_object() && value.is_object()) && same(d, &value) {
+                return false;
+            }
+        }
+        if value.is_object() && (d.is_some_and(Value::is_object) || l.is_some_and(Value::is_object)) {
+            strip_at(child, &here, d, l, differing);
+            // A map emptied by the strip is left out too.
+            return !matches!(&child.val, Val::Map(m) if m.is_empty());
+        }
+        true
+    });
+}
+
+/// Every leaf of `v` with its dotted path under `path` (a list is a leaf).
+fn leaf_paths(v: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                leaf_paths(c, &join_key(path, k), out);
+            }
+        }
+        _ => out.push((path.to_string(), v.clone())),
+    }
+}
+
+/// The value at the dotted `rest` (".a.b", from [`leaf_paths`]) under `v`.
+fn lookup<'a>(v: Option<&'a Value>, rest: &str) -> Option<&'a Value> {
+    let mut cur = v?;
+    for part in rest.split('.').filter(|p| !p.is_empty()) {
+        cur = cur.get(part)?;
+    }
+    Some(cur)
 }
