@@ -508,7 +508,7 @@ fn defect_6_appkit_yaml_problems_are_reported_all_at_once_with_carets_and_did_yo
         t.replace("  retries: 3\n", "  retries: many\n")
             .replace("  timeout: 5m\n", "  timeuot: 5m\n")
             .replace(
-                "    output: clusters/prod/apps\n    namespace: flux-system\n    chartVersion: 0.1.0\n",
+                "    output: clusters/prod/apps\n    namespace: flux-system\n    chartVersion: 0.2.0\n",
                 "    output: clusters/prod/apps\n    namespace: flux-system\n    chartVersion: latest\n",
             )
     });

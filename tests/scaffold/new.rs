@@ -245,7 +245,8 @@ fn uncommenting_every_optional_key_still_validates() {
     let mut keys = Vec::new();
     fn collect(s: &serde_json::Value, keys: &mut Vec<String>) {
         if let Some(props) = s.get("properties").and_then(|p| p.as_object()) {
-            for (k, v) in props {
+            // `platform` is the platform team's: the scaffold never writes it.
+            for (k, v) in props.iter().filter(|(k, _)| k.as_str() != "platform") {
                 keys.push(k.clone());
                 collect(v, keys);
             }
@@ -261,8 +262,10 @@ fn uncommenting_every_optional_key_still_validates() {
     assert!(full.contains("\n        cpu: 300m\n"), "{full}");
 
     // Outside any platform repo: the schema and the platform-independent rules.
+    // (In a directory named like the app: outside a repo the app's name is its directory's.)
     let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("values.yaml");
+    std::fs::create_dir(tmp.path().join("app3")).unwrap();
+    let file = tmp.path().join("app3/values.yaml");
     std::fs::write(&file, &full).unwrap();
     let out = run(appkit()
         .current_dir(tmp.path())
