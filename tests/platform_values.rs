@@ -15,6 +15,12 @@ fn repo(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let root = example_platform(dir);
     let cfg = root.join("appkit.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();
+    // Without the example's own platformValues: each test writes the ones it checks.
+    let start = text
+        .find("\nplatformValues:\n")
+        .expect("the example has platformValues");
+    let end = start + 1 + text[start + 1..].find("\nnetwork:\n").expect("network after it");
+    let text = format!("{}{}", &text[..start], &text[end..]);
     std::fs::write(&cfg, edit(text)).unwrap();
     root
 }

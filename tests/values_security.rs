@@ -422,15 +422,17 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
     let values = repo.join("apps/app1/values.yaml");
     let good = fs::read_to_string(&values).unwrap();
     long_line(&repo);
-    // Before: over 60 s (human), 2.4 s of CPU (JSON). Measured after: 1.1 s / 1.9 s of CPU.
+    // Before: over 60 s (human), 2.4 s of CPU (JSON). Measured after: 1.1 s / 1.9 s of CPU; with
+    // the fleet checks and platform layers (issue 16), on a slower 2-core machine: 1.8 s / 2.9 s
+    // (debug build). The bound guards against the quadratic blow-up, not against noise.
     for (o, c) in in_every_format(&repo, &["validate", "-e", "dev"]) {
         let case = format!("20k diagnostics on one 150 KB line (validate -o {o})");
         let needle = match o {
             "human" => "… and 19801 more problems in apps/app1/values.yaml",
-            "json" => "\"truncated\": 10001",
+            "json" => "\"truncated\": 10003",
             _ => "::… and 19801 more problems in apps/app1/values.yaml",
         };
-        let r = bounded(&case, &c, 1, 1.5, needle);
+        let r = bounded(&case, &c, 1, 2.5, needle);
         match o {
             "human" => {
                 // 200 of app1's file, and the fleet check's two (app2's egress and the
@@ -446,9 +448,9 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
             "json" => {
                 let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
                 assert_eq!(v["diagnostics"].as_array().unwrap().len(), 10_000);
-                assert_eq!(v["errors"], 20_001);
+                assert_eq!(v["errors"], 20_003);
             }
-            _ => assert_eq!(r.stdout.lines().count(), 201, "{case}"),
+            _ => assert_eq!(r.stdout.lines().count(), 203, "{case}: 200 of app1, its count, the 2 fleet errors"),
         }
     }
     // 40,000 unknown keys in one mapping (390 KB). Before: 29.7 s of CPU with -o json.
