@@ -113,11 +113,18 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
         .to_string();
     let index = std::fs::read_to_string(repo.join("examples/out/registry/index.json")).unwrap();
     assert!(index.contains(&digest), "{index}");
+    // The chart's own version is the tag (read from Chart.yaml, so a version bump needs no edit here).
+    let chart_yaml = std::fs::read_to_string(repo.join("chart/Chart.yaml")).unwrap();
+    let version = chart_yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("version: "))
+        .expect("Chart.yaml has a version")
+        .trim();
     let raw = run_ok(
         Command::new("skopeo")
             .args(["inspect", "--raw"])
             .arg(format!(
-                "oci:{}:0.1.0",
+                "oci:{}:{version}",
                 repo.join("examples/out/registry").display()
             )),
     );
