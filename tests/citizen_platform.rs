@@ -89,7 +89,9 @@ fn by_namespace(policy: &Value, direction: &str, peers: &str) -> BTreeMap<String
     let mut out: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     for rule in policy["spec"][direction].as_array().unwrap() {
         for peer in rule[peers].as_array().unwrap() {
-            if let Some(ns) = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str() {
+            if let Some(ns) =
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str()
+            {
                 out.entry(ns.to_string()).or_default().extend(ports(rule));
             }
         }
@@ -144,19 +146,29 @@ fn import_publish_render_reproduce_the_example_and_helm_renders_what_the_platfor
 
     // 2. Publish to an OCI layout (the lock records the in-cluster Harbor) and render.
     let layout = tmp.path().join("registry");
-    run_ok(appkit(&repo).args(["publish", "--to"]).arg(format!("oci-layout:{}", layout.display())));
+    run_ok(
+        appkit(&repo)
+            .args(["publish", "--to"])
+            .arg(format!("oci-layout:{}", layout.display())),
+    );
     assert_eq!(
         std::fs::read_to_string(repo.join("appkit.lock")).unwrap(),
         std::fs::read_to_string(citizen_dir().join("appkit.lock")).unwrap(),
         "publish wrote another appkit.lock than the committed one"
     );
     run_ok(appkit(&repo).arg("render"));
-    assert_same_tree("render", &repo.join("clusters"), &citizen_dir().join("clusters"));
+    assert_same_tree(
+        "render",
+        &repo.join("clusters"),
+        &citizen_dir().join("clusters"),
+    );
     // And the committed files are current: `render --check` needs no flags.
-    run_ok(common::appkit()
-        .arg("--config")
-        .arg(citizen_dir().join("appkit.yaml"))
-        .args(["render", "--check"]));
+    run_ok(
+        common::appkit()
+            .arg("--config")
+            .arg(citizen_dir().join("appkit.yaml"))
+            .args(["render", "--check"]),
+    );
 
     // 3. The Flux objects: valid under the Flux CRDs, the sources plain HTTP.
     let validators = crd_validators();
@@ -192,7 +204,11 @@ fn import_publish_render_reproduce_the_example_and_helm_renders_what_the_platfor
             assert!(errors.is_empty(), "{name}: {errors:?}\n{doc:#}");
             let key = |k: &str| doc["metadata"][k].as_str().unwrap_or("").to_string();
             dapr.insert(
-                (doc["kind"].as_str().unwrap().to_string(), key("namespace"), key("name")),
+                (
+                    doc["kind"].as_str().unwrap().to_string(),
+                    key("namespace"),
+                    key("name"),
+                ),
                 doc["scopes"].clone(),
             );
         }
@@ -205,7 +221,10 @@ fn import_publish_render_reproduce_the_example_and_helm_renders_what_the_platfor
             (k("Component", "app1-ns", "secretstore"), json!(["app1"])),
             (k("Configuration", "app1-ns", "appconfig"), Value::Null),
             (k("Configuration", "app2-ns", "appconfig"), Value::Null),
-            (k("Resiliency", "app2-ns", "app2-calls-app1"), json!(["app2"])),
+            (
+                k("Resiliency", "app2-ns", "app2-calls-app1"),
+                json!(["app2"])
+            ),
         ]),
         "the Dapr resources rendered into clusters/kind/platform"
     );
@@ -242,7 +261,10 @@ fn import_publish_render_reproduce_the_example_and_helm_renders_what_the_platfor
             let sa = find(&docs, "ServiceAccount", &app);
             assert_eq!(sa["automountServiceAccountToken"], json!(false));
             assert_eq!(pod["serviceAccountName"], json!(app));
-            assert!(docs.iter().any(|d| d["kind"] == "LimitRange"), "helm {major}, {app}: no LimitRange");
+            assert!(
+                docs.iter().any(|d| d["kind"] == "LimitRange"),
+                "helm {major}, {app}: no LimitRange"
+            );
             let quota = docs.iter().find(|d| d["kind"] == "ResourceQuota").unwrap();
             assert_eq!(quota["spec"]["hard"]["requests.cpu"], json!("2"));
 
@@ -296,11 +318,15 @@ fn import_publish_render_reproduce_the_example_and_helm_renders_what_the_platfor
             }
 
             // Dapr: the platform's Configuration and the production sidecar settings.
-            let annotations = &find(&docs, "Deployment", &app)["spec"]["template"]["metadata"]["annotations"];
+            let annotations =
+                &find(&docs, "Deployment", &app)["spec"]["template"]["metadata"]["annotations"];
             assert_eq!(annotations["dapr.io/app-id"], json!(app));
             assert_eq!(annotations["dapr.io/config"], json!("appconfig"));
             assert!(
-                annotations["dapr.io/env"].as_str().unwrap_or("").contains("GOMEMLIMIT="),
+                annotations["dapr.io/env"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("GOMEMLIMIT="),
                 "helm {major}, {app}: {annotations:#}"
             );
         }

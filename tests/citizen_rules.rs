@@ -70,8 +70,11 @@ impl Repo {
         });
         // The chart without a rollout strategy: Kubernetes' default (maxSurge 25 %).
         let schema = r.chart().join("values.schema.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
-        let required = v["properties"]["platform"]["required"].as_array_mut().unwrap();
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&schema).unwrap()).unwrap();
+        let required = v["properties"]["platform"]["required"]
+            .as_array_mut()
+            .unwrap();
         required.retain(|k| k != "rollout");
         std::fs::write(&schema, serde_json::to_string_pretty(&v).unwrap()).unwrap();
         r

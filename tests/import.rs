@@ -615,3 +615,44 @@ nothing: ~
         );
     }
 }
+
+/// The platform's values in a release are not the app's: the `platform` block, locked paths and
+/// values equal to `platformValues.defaults` are left out of the written file (an app file may not
+/// set them); those that differ from what appkit renders are named in a warning.
+#[test]
+fn the_platforms_values_in_a_release_are_left_out_and_differences_named() {
+    let repo = Repo::new();
+    let release = repo.read("legacy/app1.yaml").replace(
+        "    port: 8080\n",
+        "    port: 8080\n    dapr:\n      logLevel: info\n    platform:\n      nodepoolKey: appkit.io/nodepool\n      egress:\n        - namespace: redis-system\n      quota:\n        pods: \"5\"\n",
+    );
+    assert!(release.contains("pods: \"5\""), "the seed changed");
+    repo.write("legacy/app1.yaml", &release);
+    let out = repo.import(&["legacy/harbor.yaml", "legacy/app1.yaml", "-o", "json"]);
+    assert_eq!(code(&out), 0, "{}", both(&out));
+    let written = repo.read("apps/app1/values.yaml");
+    assert!(!written.contains("platform"), "{written}");
+    // dapr.logLevel info is the example's platform default: left out, the rest of `dapr` kept.
+    assert!(!written.contains("logLevel"), "{written}");
+    assert!(written.contains("  appId: app1\n"), "{written}");
+    let v = json(&out);
+    let warnings: Vec<String> = v["apps"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "not-imported")
+        .map(|d| d["message"].as_str().unwrap().to_string())
+        .collect();
+    // nodepoolKey is what the example locks and egress is derived: only the quota is named.
+    assert!(
+        warnings.iter().any(|m| m.starts_with("platform.quota.pods: the platform's values")),
+        "{warnings:#?}"
+    );
+    assert!(
+        !warnings.iter().any(|m| m.contains("nodepoolKey") || m.contains("egress")),
+        "{warnings:#?}"
+    );
+    // And the imported app validates (no `platform-owned` error).
+    let out = run(appkit().current_dir(&repo.root).args(["validate", "apps/app1"]));
+    assert!(!both(&out).contains("platform-owned"), "{}", both(&out));
+}

@@ -19,7 +19,11 @@ fn repo(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let start = text
         .find("\nplatformValues:\n")
         .expect("the example has platformValues");
-    let end = start + 1 + text[start + 1..].find("\nnetwork:\n").expect("network after it");
+    let end = start
+        + 1
+        + text[start + 1..]
+            .find("\nnetwork:\n")
+            .expect("network after it");
     let text = format!("{}{}", &text[..start], &text[end..]);
     std::fs::write(&cfg, edit(text)).unwrap();
     root

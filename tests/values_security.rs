@@ -438,7 +438,11 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
                 // 200 of app1's file, and the fleet check's two (app2's egress and the
                 // Resiliency now name an app1 that admits n0…n19999 but not app2).
                 assert_eq!(r.stderr.matches("error[").count(), 202, "{case}");
-                assert_eq!(r.stderr.matches("error[invocation-one-sided]").count(), 2, "{case}");
+                assert_eq!(
+                    r.stderr.matches("error[invocation-one-sided]").count(),
+                    2,
+                    "{case}"
+                );
                 assert!(
                     r.stderr.lines().all(|l| l.len() < 400),
                     "{case}: a long line"
@@ -450,7 +454,11 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
                 assert_eq!(v["diagnostics"].as_array().unwrap().len(), 10_000);
                 assert_eq!(v["errors"], 20_003);
             }
-            _ => assert_eq!(r.stdout.lines().count(), 203, "{case}: 200 of app1, its count, the 2 fleet errors"),
+            _ => assert_eq!(
+                r.stdout.lines().count(),
+                203,
+                "{case}: 200 of app1, its count, the 2 fleet errors"
+            ),
         }
     }
     // 40,000 unknown keys in one mapping (390 KB). Before: 29.7 s of CPU with -o json.

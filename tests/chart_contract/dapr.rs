@@ -100,7 +100,9 @@ pub(crate) fn dapr_crd_errors(doc: &Value) -> Vec<String> {
         .iter()
         .find(|(a, k, _)| a == api && k == kind)
     else {
-        return vec![format!("{api} {kind} is not a served version of a Dapr CRD")];
+        return vec![format!(
+            "{api} {kind} is not a served version of a Dapr CRD"
+        )];
     };
     let validator = jsonschema::validator_for(schema).expect("CRD schema compiles");
     validator

@@ -1077,43 +1077,6 @@ fn duration_secs(s: &str) -> Option<f64> {
     Some(total)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_names_are_shortened_like_flux() {
-        // helm-controller's own test vectors (internal/release/name_test.go).
-        assert_eq!(shorten_name("release-name"), "release-name");
-        assert_eq!(
-            shorten_name("release-name-with-very-long-name-which-is-longer-than-53-characters"),
-            "release-name-with-very-long-name-which-i-788ca0d0d7b0"
-        );
-        assert_eq!(
-            shorten_name(
-                "another-release-name-with-very-long-name-which-is-longer-than-53-characters"
-            ),
-            "another-release-name-with-very-long-name-7e72150d5a36"
-        );
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(duration_secs("5m"), duration_secs("5m0s"));
-        assert_eq!(duration_secs("1h30m"), Some(5400.0));
-        assert_eq!(duration_secs("1.5s"), Some(1.5));
-        assert_eq!(duration_secs("10"), None);
-    }
-
-    #[test]
-    fn app_names() {
-        assert!(app_name_problem("app1").is_none());
-        assert!(app_name_problem("App1").is_some());
-        assert!(app_name_problem("-a").is_some());
-        assert!(app_name_problem(&"a".repeat(54)).is_some());
-    }
-}
-
 /// Leave out of the imported values what the platform gives every app
 /// ([`crate::values::platform`]): the chart's `platform` block (apps may not set it; appkit fills
 /// its derived keys), the paths `platformValues.locked` holds, and values equal to
@@ -1121,8 +1084,11 @@ mod tests {
 /// is not what the platform gives (under `platform`: not a derived key either), for a warning.
 fn strip_platform(loaded: &Loaded, env: Option<&str>, values: &mut Node) -> Vec<String> {
     let pv = &loaded.config.platform_values;
-    let env_pv = env.and_then(|e| loaded.config.environments.get(e)).map(|e| &e.platform_values);
-    let merged = |top: &serde_json::Map<String, Value>, over: Option<&serde_json::Map<String, Value>>| {
+    let env_pv = env
+        .and_then(|e| loaded.config.environments.get(e))
+        .map(|e| &e.platform_values);
+    let merged = |top: &serde_json::Map<String, Value>,
+                  over: Option<&serde_json::Map<String, Value>>| {
         let mut out = Value::Object(top.clone());
         if let Some(o) = over {
             merge_json(&mut out, &Value::Object(o.clone()));
@@ -1172,9 +1138,9 @@ fn strip_at(
             let mut leaves = Vec::new();
             leaf_paths(&value, &here, &mut leaves);
             for (p, v) in leaves {
-                let derived = crate::values::platform::DERIVED_KEYS
-                    .iter()
-                    .any(|k| p == *k || p.starts_with(&format!("{k}.")) || p.starts_with(&format!("{k}[")));
+                let derived = crate::values::platform::DERIVED_KEYS.iter().any(|k| {
+                    p == *k || p.starts_with(&format!("{k}.")) || p.starts_with(&format!("{k}["))
+                });
                 let given = lookup(l, &p[here.len()..]).or_else(|| lookup(d, &p[here.len()..]));
                 if !derived && !given.is_some_and(|g| same(g, &v)) {
                     differing.push(p);
@@ -1195,7 +1161,8 @@ fn strip_at(
                 return false;
             }
         }
-        if value.is_object() && (d.is_some_and(Value::is_object) || l.is_some_and(Value::is_object)) {
+        if value.is_object() && (d.is_some_and(Value::is_object) || l.is_some_and(Value::is_object))
+        {
             strip_at(child, &here, d, l, differing);
             // A map emptied by the strip is left out too.
             return !matches!(&child.val, Val::Map(m) if m.is_empty());
@@ -1223,4 +1190,41 @@ fn lookup<'a>(v: Option<&'a Value>, rest: &str) -> Option<&'a Value> {
         cur = cur.get(part)?;
     }
     Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_are_shortened_like_flux() {
+        // helm-controller's own test vectors (internal/release/name_test.go).
+        assert_eq!(shorten_name("release-name"), "release-name");
+        assert_eq!(
+            shorten_name("release-name-with-very-long-name-which-is-longer-than-53-characters"),
+            "release-name-with-very-long-name-which-i-788ca0d0d7b0"
+        );
+        assert_eq!(
+            shorten_name(
+                "another-release-name-with-very-long-name-which-is-longer-than-53-characters"
+            ),
+            "another-release-name-with-very-long-name-7e72150d5a36"
+        );
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(duration_secs("5m"), duration_secs("5m0s"));
+        assert_eq!(duration_secs("1h30m"), Some(5400.0));
+        assert_eq!(duration_secs("1.5s"), Some(1.5));
+        assert_eq!(duration_secs("10"), None);
+    }
+
+    #[test]
+    fn app_names() {
+        assert!(app_name_problem("app1").is_none());
+        assert!(app_name_problem("App1").is_some());
+        assert!(app_name_problem("-a").is_some());
+        assert!(app_name_problem(&"a".repeat(54)).is_some());
+    }
 }
