@@ -13,8 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Package, publish, validate and render the shared app chart for many small apps",
     long_about = "appkit owns a platform's shared application chart: it packages it reproducibly, publishes it to \
 OCI registries (Harbor) with Helm's exact media types, validates every app's values against the chart's \
-schema and the platform's rules with file:line diagnostics, and renders the Flux objects that deploy each app.",
-    propagate_version = true
+schema and the platform's rules with file:line diagnostics, and renders the Flux objects that deploy each app."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -25,7 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format: human text, JSON on stdout, or GitHub Actions annotations (validate only)
+    /// Output format: human text, JSON on stdout, or GitHub Actions annotations (validate, publish,
+    /// render --check)
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Print nothing but data and errors
@@ -76,13 +76,12 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
-    // `--version` here is the chart version (as in `helm package`), not appkit's own version flag.
-    #[command(disable_version_flag = true)]
+    // `--version` is the chart version here and on `pull` (Helm's meaning); appkit's own version
+    // is `helm appkit --version` and `helm appkit version` only (no subcommand has the flag).
     Package(PackageArgs),
     /// Push a chart (.tgz or directory) to an OCI registry or an OCI image layout, Helm-compatible
     Push(PushArgs),
     /// Download a published chart, verifying every digest
-    #[command(disable_version_flag = true)]
     Pull(PullArgs),
     /// List a chart's published versions (SemVer-sorted) with their manifest digests
     Versions(VersionsArgs),
@@ -99,6 +98,8 @@ pub enum Command {
     /// Turn existing Flux HelmReleases into apps: values files, appkit.yaml settings, and a report
     /// of what must change to pass validation
     Import(ImportArgs),
+    /// Print appkit's version (the plugin convention; also `helm appkit --version`)
+    Version,
 }
 
 #[derive(Debug, Args)]

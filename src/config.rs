@@ -396,9 +396,18 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 /// [`load`], also returning the warnings found.
 pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
     let text = crate::fsutil::read_to_string_limited(path, MAX_CONFIG_BYTES).map_err(|source| {
-        ConfigError::Read {
-            path: path.into(),
-            source,
+        // Read, and its content is wrong (not UTF-8, over the size limit): wrong input (exit 1),
+        // like a malformed file. Could not read it at all (missing, FIFO, permission): exit 2.
+        if source.kind() == std::io::ErrorKind::InvalidData {
+            let d = Diagnostic::error("config", source.to_string())
+                .at(crate::diagnostics::Location::file_only(path.to_path_buf()))
+                .help("appkit.yaml is a small UTF-8 YAML file (at most 1 MiB)");
+            ConfigError::from_diagnostics(path, vec![d])
+        } else {
+            ConfigError::Read {
+                path: path.into(),
+                source,
+            }
         }
     })?;
     let source = SourceFile::new(path, text);

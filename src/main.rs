@@ -1,7 +1,9 @@
 //! Entry point: parse the command line, run the command, map the outcome to an exit code.
 //!
 //! Exit codes (README, "Conventions"): 0 ok · 1 the input was checked and is wrong (validation, policy, drift,
-//! immutability) · 2 usage, I/O, network or unexpected errors. A broken pipe on stdout is success.
+//! immutability, a file that was read and is malformed) · 2 usage, I/O, network or unexpected errors. A
+//! closed stdout stops the output quietly and the exit code stays the command's verdict
+//! ([`printer`]); an error that still carries the broken pipe ends the run with 0.
 #![deny(clippy::print_stdout)]
 
 use std::process::ExitCode;

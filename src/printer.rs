@@ -6,6 +6,27 @@ use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 
+/// Set once stdout was found closed (the reader of a pipe went away, `… | head -1`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Every write to stdout goes through here. A closed pipe stops the output quietly: the write
+/// reports success and nothing more is written, so the command still finishes and exits with its
+/// own verdict (`render --check | head -2` with drift is exit 1, not 0). Other errors propagate.
+fn write_stdout(text: &str) -> io::Result<()> {
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
@@ -41,9 +62,12 @@ impl Printer {
 
     /// One line of data on stdout.
     pub fn data(&self, line: &str) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+        write_stdout(&format!("{line}\n"))
+    }
+
+    /// Text on stdout as it is (a diff, rendered YAML).
+    pub fn raw(&self, text: &str) -> io::Result<()> {
+        write_stdout(text)
     }
 
     /// A JSON document on stdout (pretty, stable key order as serialised).

@@ -221,8 +221,10 @@ fn unknown_environment_is_a_usage_error() {
     );
 }
 
-/// Run validate on one bad file: exit 2, a message, no panic, quickly.
-fn bad_input(file: &Path, expect: &str) -> String {
+/// Run validate on one bad file: the exit code (1: the file was read and its content is wrong —
+/// malformed, an alias bomb, too large, not UTF-8; 2: it could not be read), a message, no
+/// panic, quickly.
+fn bad_input(file: &Path, expect: &str, code: i32) -> String {
     let start = Instant::now();
     let out = run(appkit()
         .args(["validate", "--chart"])
@@ -230,7 +232,7 @@ fn bad_input(file: &Path, expect: &str) -> String {
         .arg(file));
     let took = start.elapsed();
     let err = common::stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.contains(expect), "expected `{expect}` in:\n{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
@@ -239,7 +241,11 @@ fn bad_input(file: &Path, expect: &str) -> String {
 
 #[test]
 fn malformed_yaml_reports_its_line() {
-    let err = bad_input(&fixtures().join("cases/bad-malformed.yaml"), "invalid YAML");
+    let err = bad_input(
+        &fixtures().join("cases/bad-malformed.yaml"),
+        "invalid YAML",
+        1,
+    );
     // The scanner points at the plain scalar the tab-indented line continues (`8080`).
     assert!(err.contains("bad-malformed.yaml:4:7"), "{err}");
 }
@@ -254,7 +260,7 @@ fn alias_bomb_fails_fast() {
     }
     let f = tmp.path().join("bomb.yaml");
     std::fs::write(&f, s).unwrap();
-    bad_input(&f, "alias bomb");
+    bad_input(&f, "alias bomb", 1);
 }
 
 #[test]
@@ -263,7 +269,7 @@ fn file_of_50_mb_is_refused() {
     let f = tmp.path().join("big.yaml");
     let line = "k: 0123456789012345678901234567890123456789012345678901234567890123456789\n";
     std::fs::write(&f, line.repeat(50 * 1024 * 1024 / line.len())).unwrap();
-    bad_input(&f, "limited to 10485760 bytes");
+    bad_input(&f, "limited to 10485760 bytes", 1);
 }
 
 #[test]
@@ -271,20 +277,20 @@ fn non_utf8_bytes_are_reported_with_their_position() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("latin1.yaml");
     std::fs::write(&f, b"port: 8080\nname: caf\xe9\n").unwrap();
-    let err = bad_input(&f, "not UTF-8");
+    let err = bad_input(&f, "not UTF-8", 1);
     assert!(err.contains("latin1.yaml:2:10"), "{err}");
 }
 
 #[test]
 fn directory_without_values_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    bad_input(tmp.path(), "is a directory without a values.yaml");
+    bad_input(tmp.path(), "is a directory without a values.yaml", 2);
 }
 
 #[test]
 fn missing_file_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    bad_input(&tmp.path().join("nope.yaml"), "does not exist");
+    bad_input(&tmp.path().join("nope.yaml"), "does not exist", 2);
 }
 
 #[test]
@@ -292,7 +298,7 @@ fn a_second_document_is_refused_because_helm3_and_helm4_disagree() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("two.yaml");
     std::fs::write(&f, "port: 8080\n---\nreplicas: 2\n").unwrap();
-    bad_input(&f, "Helm 3 ignores it, Helm 4 merges it");
+    bad_input(&f, "Helm 3 ignores it, Helm 4 merges it", 1);
 }
 
 #[test]

@@ -130,7 +130,7 @@ fn human(
                 .flat_map(|a| a.files.iter()),
         );
         for f in files {
-            print_raw(&f.diff(&ws.display(&f.path)))?;
+            printer.raw(&f.diff(&ws.display(&f.path)))?;
         }
     }
     match validation {
@@ -253,11 +253,4 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-fn print_raw(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Status;
 use crate::printer::Printer;
 
@@ -21,6 +21,7 @@ mod validate;
 mod versions;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
+    refuse_github_output(&cli)?;
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
         Command::Push(args) => push::run(&cli.global, args, printer),
@@ -32,5 +33,46 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::New(args) => new::run(&cli.global, args, printer),
         Command::Docs(args) => docs::run(&cli.global, args, printer),
         Command::Import(args) => import::run(&cli.global, args, printer),
+        Command::Version => version(printer),
     }
+}
+
+/// `-o github` (GitHub Actions annotations) means something only where there are diagnostics to
+/// annotate: validate, publish and `render --check`. Anywhere else it would be silently ignored,
+/// so it is a usage error (exit 2).
+fn refuse_github_output(cli: &Cli) -> Result<()> {
+    if cli.global.output != OutputFormat::Github {
+        return Ok(());
+    }
+    let name = match &cli.command {
+        Command::Validate(_) | Command::Publish(_) => return Ok(()),
+        Command::Render(a) if a.check => return Ok(()),
+        Command::Render(_) => "render (without --check)",
+        Command::Package(_) => "package",
+        Command::Push(_) => "push",
+        Command::Pull(_) => "pull",
+        Command::Versions(_) => "versions",
+        Command::New(_) => "new",
+        Command::Docs(_) => "docs",
+        Command::Import(_) => "import",
+        Command::Version => "version",
+    };
+    Err(crate::error::Hinted::new(
+        anyhow::anyhow!("`-o github` is not an output of `helm appkit {name}`"),
+        "GitHub annotations are written by validate, publish and render --check; use -o human or -o json here",
+    )
+    .into())
+}
+
+/// `helm appkit version`: appkit's version on stdout (`-o json`: `{"schemaVersion": 1, "version": …}`).
+fn version(printer: &Printer) -> Result<Status> {
+    let version = env!("CARGO_PKG_VERSION");
+    if printer.json_output() {
+        printer.json(
+            &serde_json::json!({"schemaVersion": 1, "name": "helm-appkit", "version": version}),
+        )?;
+    } else {
+        printer.data(&format!("helm-appkit {version}"))?;
+    }
+    Ok(Status::Ok)
 }

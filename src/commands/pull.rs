@@ -101,7 +101,7 @@ pub fn run(global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Sta
     } else {
         printer.data(&format!("Pulled: {}", chart.reference))?;
         printer.data(&format!("Digest: {}", chart.digest))?;
-        printer.status(&format!("Saved to {}", path.display()));
+        printer.data(&format!("Saved to: {}", path.display()))?;
     }
     Ok(Status::Ok)
 }

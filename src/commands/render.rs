@@ -150,7 +150,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 for c in &plan.changes {
                     let diff = drift::unified_diff(c, &shown(&c.path));
                     if !diff.is_empty() {
-                        print_raw(&diff)?;
+                        printer.raw(&diff)?;
                     }
                 }
             }
@@ -261,11 +261,4 @@ fn json_diagnostics(diagnostics: &[Diagnostic], cwd: &Path) -> Vec<serde_json::V
         Some(serde_json::Value::Array(a)) => a,
         _ => Vec::new(),
     }
-}
-
-fn print_raw(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }

@@ -39,8 +39,10 @@ use crate::config::Loaded;
 use crate::diagnostics::{Diagnostic, Location};
 use yaml::{Node, Pos, SourceFile, YamlError};
 
-/// Diagnostic codes that mean "the input could not be read" (exit 2), not "the input is wrong".
-pub const UNREADABLE_CODES: [&str; 2] = ["unreadable", "yaml"];
+/// Diagnostic codes that mean "the input could not be read" (exit 2: missing, a directory, a
+/// FIFO, no permission), not "the input is wrong". A file that was read and is malformed —
+/// invalid YAML, an alias bomb, too deep, not UTF-8, too large — is `yaml`: wrong input, exit 1.
+pub const UNREADABLE_CODES: [&str; 1] = ["unreadable"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
@@ -581,7 +583,7 @@ impl Validator {
 
 fn yaml_diagnostic(e: YamlError, source: Option<&Arc<SourceFile>>, code: &str) -> Diagnostic {
     let source = source.filter(|s| !s.text.is_empty());
-    let code = if e.pos.is_some() && source.is_some() {
+    let code = if (e.pos.is_some() && source.is_some()) || !e.unreadable {
         "yaml"
     } else {
         code

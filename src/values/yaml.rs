@@ -54,6 +54,10 @@ pub struct YamlError {
     pub pos: Option<Pos>,
     pub message: String,
     pub help: Option<String>,
+    /// The file could not be read at all (missing, a directory, a FIFO, no permission): an I/O
+    /// problem (exit 2). False when it was read and its content is wrong — malformed YAML, an
+    /// alias bomb, too deep, not UTF-8, too large — which is wrong input (exit 1).
+    pub unreadable: bool,
 }
 
 /// One loaded source file (the text is kept for diagnostics).
@@ -61,31 +65,40 @@ pub use crate::diagnostics::SourceFile;
 
 /// Read a file within the size limit, as UTF-8.
 pub fn read_source(path: &Path) -> Result<String, YamlError> {
-    let err = |message: String, help: Option<&str>| YamlError {
+    let err = |message: String, help: Option<&str>, unreadable: bool| YamlError {
         path: path.into(),
         pos: None,
         message,
         help: help.map(Into::into),
+        unreadable,
     };
-    let meta =
-        std::fs::metadata(path).map_err(|e| err(format!("cannot read the file: {e}"), None))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| err(format!("cannot read the file: {e}"), None, true))?;
     if meta.is_dir() {
         return Err(err(
             "is a directory, not a values file".into(),
             Some("pass a values file (apps/<app>/values.yaml) or an app directory containing values.yaml"),
+            true,
         ));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(err(
-            format!(
-                "the file is {} bytes; values files are limited to {MAX_FILE_BYTES} bytes (10 MiB)",
-                meta.len()
-            ),
+    let too_large = |len: u64| {
+        err(
+            format!("the file is {len} bytes; values files are limited to {MAX_FILE_BYTES} bytes (10 MiB)"),
             Some("a values file holds a few settings; is this the right file?"),
-        ));
+            false,
+        )
+    };
+    if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
     }
-    let bytes = crate::fsutil::read_limited(path, MAX_FILE_BYTES)
-        .map_err(|e| err(format!("cannot read the file: {e}"), None))?;
+    let bytes = crate::fsutil::read_limited(path, MAX_FILE_BYTES).map_err(|e| {
+        // A file that grew past the limit while read is too large; anything else is I/O.
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            too_large(MAX_FILE_BYTES + 1)
+        } else {
+            err(format!("cannot read the file: {e}"), None, true)
+        }
+    })?;
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -108,6 +121,7 @@ pub fn read_source(path: &Path) -> Result<String, YamlError> {
                     e.as_bytes()[offset]
                 ),
                 help: Some("save the file as UTF-8".into()),
+                unreadable: false,
             })
         }
     }
@@ -241,6 +255,7 @@ impl<'a> Loader<'a> {
             pos,
             message: message.into(),
             help: help.map(Into::into),
+            unreadable: false,
         }
     }
 
