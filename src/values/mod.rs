@@ -589,7 +589,7 @@ fn yaml_diagnostic(e: YamlError, source: Option<&Arc<SourceFile>>, code: &str) -
         code
     };
     let mut d = Diagnostic::error(code, e.message.clone());
-    d.help = e.help.clone();
+    d.help = e.help.as_deref().map(String::from);
     // A message that quotes the text (`cannot read `…` as !!int`) never quotes a secret.
     if let Some(words) = source.map(|s| s.secret_words().iter().cloned().collect::<HashSet<_>>()) {
         if let Some(m) = crate::diagnostics::redact(&d.message, &words) {

@@ -53,7 +53,7 @@ pub struct YamlError {
     pub path: PathBuf,
     pub pos: Option<Pos>,
     pub message: String,
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     /// The file could not be read at all (missing, a directory, a FIFO, no permission): an I/O
     /// problem (exit 2). False when it was read and its content is wrong — malformed YAML, an
     /// alias bomb, too deep, not UTF-8, too large — which is wrong input (exit 1).

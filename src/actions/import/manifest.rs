@@ -75,7 +75,7 @@ pub(crate) fn read(files: &[PathBuf]) -> Inputs {
                     None => Location::file_only(path),
                 };
                 let mut d = Diagnostic::error("unreadable", e.message).at(loc);
-                d.help = e.help;
+                d.help = e.help.map(String::from);
                 inputs.diagnostics.push(d);
                 inputs.sources.push(SourceFile::new(path, String::new()));
                 inputs.paths.push(path.clone());
@@ -97,6 +97,7 @@ pub(crate) fn read(files: &[PathBuf]) -> Inputs {
                 let mut d = Diagnostic::error("yaml", e.message).at(loc);
                 d.help = e
                     .help
+                    .map(String::from)
                     .or_else(|| Some("fix the file (nothing of it was imported)".into()));
                 inputs.diagnostics.push(d);
             }
