@@ -305,6 +305,12 @@ pub struct Diagnostic {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The app whose values the problem is in (`-o json`'s `app`), when it is one app's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The environment it was found in (`-o json`'s `env`), when it is one environment's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 impl Diagnostic {
@@ -316,6 +322,8 @@ impl Diagnostic {
             location: None,
             path: None,
             help: None,
+            app: None,
+            env: None,
         }
     }
     pub fn warning(code: impl Into<String>, message: impl Into<String>) -> Self {
@@ -338,7 +346,7 @@ impl Diagnostic {
 }
 
 /// Sort diagnostics by file, line, column, then code and message, and drop exact duplicates
-/// (the same problem found for several environments of one app).
+/// (the same problem found for several environments of one app: its `env` is then none).
 pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
     fn key(d: &Diagnostic) -> (Option<(&Path, usize, usize)>, &str, &str, Severity) {
         (
@@ -351,7 +359,17 @@ pub fn sort_dedup(diags: &mut Vec<Diagnostic>) {
         )
     }
     diags.sort_by(|a, b| key(a).cmp(&key(b)));
-    diags.dedup_by(|a, b| key(a) == key(b) && a.help == b.help);
+    diags.dedup_by(|a, b| {
+        let same = key(a) == key(b) && a.help == b.help;
+        // One problem of several environments (or apps) names none of them.
+        if same && a.env != b.env {
+            b.env = None;
+        }
+        if same && a.app != b.app {
+            b.app = None;
+        }
+        same
+    });
 }
 
 /// How a path is shown: relative to `base` when it is inside it (the workspace's one rule,
@@ -679,6 +697,12 @@ pub fn to_json(diags: &[Diagnostic], base: Option<&Path>) -> serde_json::Value {
             }
             if let Some(h) = &d.help {
                 v["help"] = h.clone().into();
+            }
+            if let Some(a) = &d.app {
+                v["app"] = a.clone().into();
+            }
+            if let Some(e) = &d.env {
+                v["env"] = e.clone().into();
             }
             v
         })

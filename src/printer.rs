@@ -6,6 +6,13 @@ use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 
+/// The version of the `-o json` shapes (`docs/json-output.md`); raised when a shape changes in a
+/// way a reader would notice (a key removed or renamed, a type changed).
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Set by the first write to stdout.
+static STDOUT_WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Set once stdout was found closed (the reader of a pipe went away, `… | head -1`).
 static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -17,6 +24,7 @@ fn write_stdout(text: &str) -> io::Result<()> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
+    STDOUT_WRITTEN.store(true, Ordering::Relaxed);
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
@@ -70,10 +78,30 @@ impl Printer {
         write_stdout(text)
     }
 
-    /// A JSON document on stdout (pretty, stable key order as serialised).
+    /// A JSON document on stdout (pretty, stable key order as serialised): always one top-level
+    /// object whose first key is `schemaVersion` ([`JSON_SCHEMA_VERSION`]), the one place that
+    /// says which shape of `docs/json-output.md` a reader gets.
     pub fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+        let value = serde_json::to_value(value).map_err(io::Error::other)?;
+        let mut doc = serde_json::Map::new();
+        doc.insert("schemaVersion".into(), JSON_SCHEMA_VERSION.into());
+        match value {
+            serde_json::Value::Object(m) => {
+                doc.extend(m.into_iter().filter(|(k, _)| k != "schemaVersion"));
+            }
+            other => {
+                debug_assert!(false, "a JSON output that is not an object: {other}");
+                doc.insert("items".into(), other);
+            }
+        }
+        let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
         self.data(&text)
+    }
+
+    /// True once anything was written to stdout (a failed command then prints no second JSON
+    /// document).
+    pub fn wrote_stdout(&self) -> bool {
+        STDOUT_WRITTEN.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A status line on stderr (suppressed by `--quiet`).
@@ -148,9 +176,28 @@ impl Printer {
         for cause in err.chain().skip(1) {
             s.push_str(&format!("  Caused by: {cause}\n"));
         }
-        if let Some(h) = crate::error::hint(err) {
+        let hint = crate::error::hint(err);
+        if let Some(h) = &hint {
             s.push_str(&format!("hint: {h}\n"));
         }
         let _ = io::stderr().lock().write_all(s.as_bytes());
+        // `-o json` asked for a JSON document: a failed command still prints one (the error),
+        // unless the command already printed its own.
+        if self.json && !self.wrote_stdout() {
+            let base = std::env::current_dir().ok();
+            let mut doc = serde_json::json!({
+                "error": {
+                    "message": err.to_string(),
+                    "causes": err.chain().skip(1).map(|c| c.to_string()).collect::<Vec<_>>(),
+                    "hint": hint,
+                    "exitCode": crate::error::exit_code(err),
+                }
+            });
+            if !diags.is_empty() {
+                doc["diagnostics"] =
+                    crate::diagnostics::to_json(&diags, base.as_deref())["diagnostics"].take();
+            }
+            let _ = self.json(&doc);
+        }
     }
 }

@@ -443,7 +443,8 @@ fn a_promoted_environment_requires_a_digest_whatever_rules_say() {
     }
     // The rule table says so.
     let out = run(appkit().args(["validate", "--list-rules", "-o", "json"]));
-    let rules: Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let rules: Value =
+        serde_json::from_str::<Value>(&common::stdout(&out)).unwrap()["rules"].clone();
     let r = rules
         .as_array()
         .unwrap()
@@ -780,7 +781,8 @@ fn quota_fit_uses_kubernetes_default_surge_and_the_pods_quota() {
 #[test]
 fn the_new_rules_are_registered_and_documented() {
     let out = run(appkit().args(["validate", "--list-rules", "-o", "json"]));
-    let rules: Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let rules: Value =
+        serde_json::from_str::<Value>(&common::stdout(&out)).unwrap()["rules"].clone();
     let docs = std::fs::read_to_string(common::repo_root().join("docs/rules.md")).unwrap();
     for code in [
         "url-credentials",

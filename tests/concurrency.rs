@@ -71,7 +71,7 @@ fn spawn(mut c: Command) -> Child {
 fn digest_of(out: &Output) -> String {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(out), stderr(out)));
-    v["digest"].as_str().unwrap().to_string()
+    v["manifestDigest"].as_str().unwrap().to_string()
 }
 
 /// The digest `appkit.lock` in `root` records for `version`.

@@ -140,9 +140,9 @@ fn helm_pushed_charts_are_listed_and_pulled_by_appkit() {
         &reg.appkit_flags(),
         &["versions", &reg.oci("charts/demo"), "-o", "json"],
     )));
-    assert_eq!(v[2]["tag"], "0.10.0_build.7");
+    assert_eq!(v["versions"][2]["tag"], "0.10.0_build.7");
     let (body, _) = get_json(&reg, "/v2/charts/demo/manifests/0.10.0_build.7");
-    assert_eq!(v[2]["digest"], sha256(&body));
+    assert_eq!(v["versions"][2]["manifestDigest"], sha256(&body));
 
     let dest = w.path().join("pulled");
     let out = run(&mut appkit_in(
@@ -333,14 +333,17 @@ fn source_date_epoch_sets_created_and_the_digest_is_stable() {
     );
     let a = json_out(&run(c.env("SOURCE_DATE_EPOCH", "1700000000")));
     let b = push_json(&reg, &tgz, "x", &[]);
-    assert_ne!(a["digest"], b["digest"], "created changes the digest");
+    assert_ne!(
+        a["manifestDigest"], b["manifestDigest"],
+        "created changes the digest"
+    );
     let mut c = appkit_in(
         &reg.appkit_flags(),
         &["push", tgz.to_str().unwrap(), &reg.oci("y"), "-o", "json"],
     );
     let c = json_out(&run(c.env("SOURCE_DATE_EPOCH", "1700000000")));
     assert_eq!(
-        a["digest"], c["digest"],
+        a["manifestDigest"], c["manifestDigest"],
         "same chart + same SOURCE_DATE_EPOCH → same digest, layout or registry"
     );
     let (_, m) = get_json(&reg, "/v2/y/demo/manifests/0.4.0");
@@ -372,7 +375,7 @@ fn repush_of_an_unchanged_chart_uploads_nothing() {
         heads_before + 1,
         "the log records the second push's HEAD"
     );
-    assert_eq!(second["digest"], first["digest"]);
+    assert_eq!(second["manifestDigest"], first["manifestDigest"]);
     assert_eq!(second["alreadyPublished"], true);
     assert_eq!(second["uploaded"], false);
     assert_eq!(second["blobsUploaded"], 0);
@@ -432,7 +435,7 @@ fn overwriting_a_version_with_other_content_is_refused_unless_forced() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains(first["digest"].as_str().unwrap()),
+        err.contains(first["manifestDigest"].as_str().unwrap()),
         "shows the existing digest: {err}"
     );
     assert!(
@@ -440,13 +443,13 @@ fn overwriting_a_version_with_other_content_is_refused_unless_forced() {
         "{err}"
     );
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/0.6.0");
-    assert_eq!(sha256(&body), first["digest"], "tag untouched");
+    assert_eq!(sha256(&body), first["manifestDigest"], "tag untouched");
 
     let forced = push_json(&reg, &b, "p", &["--force"]);
     assert_eq!(forced["replaced"], first["digest"]);
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/0.6.0");
-    assert_eq!(sha256(&body), forced["digest"]);
-    assert_ne!(forced["digest"], first["digest"]);
+    assert_eq!(sha256(&body), forced["manifestDigest"]);
+    assert_ne!(forced["manifestDigest"], first["manifestDigest"]);
 }
 
 #[test]
@@ -480,7 +483,7 @@ fn oci_layout_is_read_by_skopeo_and_by_appkit() {
     assert!(out.status.success(), "skopeo: {}", stderr(&out));
     assert_eq!(
         sha256(&out.stdout),
-        v["digest"],
+        v["manifestDigest"],
         "skopeo reads the manifest appkit wrote"
     );
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -491,7 +494,7 @@ fn oci_layout_is_read_by_skopeo_and_by_appkit() {
 
     let chart_ref = format!("oci-layout:{}/demo", layout.display());
     let out = run(&mut appkit_in(&[], &["versions", &chart_ref, "-o", "json"]));
-    assert_eq!(json_out(&out)[0]["version"], "2.0.0+b.1");
+    assert_eq!(json_out(&out)["versions"][0]["version"], "2.0.0+b.1");
     let pulled = w.path().join("pulled");
     let out = run(&mut appkit_in(
         &[],
@@ -586,7 +589,7 @@ fn a_chart_directory_from_two_checkouts_pushes_to_the_same_digest_and_the_second
         reg.requests()
     );
     assert_eq!(
-        second["digest"], first["digest"],
+        second["manifestDigest"], first["manifestDigest"],
         "same chart → same manifest digest"
     );
     assert_eq!(second["alreadyPublished"], true);

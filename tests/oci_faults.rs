@@ -102,7 +102,7 @@ fn a_connection_dropped_mid_upload_restarts_the_upload() {
     ));
     assert_eq!(v["uploaded"], true);
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/1.0.0");
-    assert_eq!(sha256(&body), v["digest"]);
+    assert_eq!(sha256(&body), v["manifestDigest"]);
     assert_eq!(
         proxy.count("POST", "/blobs/uploads/"),
         3,

@@ -76,14 +76,14 @@ fn a_published_layout_tag_is_never_overwritten_unless_forced() {
     let a = w.tgz("0.1.0");
     let b = changed_tgz(&w, "0.1.0");
     // The digest b would get, from a layout of its own (no created time: deterministic).
-    let b_digest = json_out(&layout_push(&b, &w.path().join("other"), &[]))["digest"]
+    let b_digest = json_out(&layout_push(&b, &w.path().join("other"), &[]))["manifestDigest"]
         .as_str()
         .unwrap()
         .to_string();
 
     let layout = w.path().join("layout");
     let first = json_out(&layout_push(&a, &layout, &[]));
-    let a_digest = first["digest"].as_str().unwrap().to_string();
+    let a_digest = first["manifestDigest"].as_str().unwrap().to_string();
     assert_ne!(a_digest, b_digest, "the changed chart is other content");
     let index_before = std::fs::read(layout.join("index.json")).unwrap();
 
@@ -100,7 +100,7 @@ fn a_published_layout_tag_is_never_overwritten_unless_forced() {
 
     let forced = json_out(&layout_push(&b, &layout, &["--force"]));
     assert_eq!(forced["replaced"], a_digest.as_str());
-    assert_eq!(forced["digest"], b_digest.as_str());
+    assert_eq!(forced["manifestDigest"], b_digest.as_str());
     assert_eq!(tagged(&layout, "0.1.0"), [b_digest.as_str()], "replaced");
     let pulled = w.path().join("pulled");
     let out = pull_layout(&layout, "0.1.0", &pulled);
@@ -118,7 +118,7 @@ fn every_digest_is_verified_on_pull_from_a_layout() {
     for part in ["manifest", "config", "chart layer"] {
         let layout = w.path().join(format!("layout-{}", part.replace(' ', "-")));
         let v = json_out(&layout_push(&tgz, &layout, &[]));
-        let manifest_digest = v["digest"].as_str().unwrap().to_string();
+        let manifest_digest = v["manifestDigest"].as_str().unwrap().to_string();
         let manifest: Value =
             serde_json::from_slice(&std::fs::read(blob(&layout, &manifest_digest)).unwrap())
                 .unwrap();
@@ -155,7 +155,7 @@ fn pull_by_digest_returns_the_pushed_bytes() {
     let w = Work::new();
     let tgz = w.tgz("0.1.0");
     let v = push_json(&reg, &tgz, "p", &[]);
-    let digest = v["digest"].as_str().unwrap();
+    let digest = v["manifestDigest"].as_str().unwrap();
     // Another version on top, so a pull that ignored the digest would get other bytes.
     push_json(&reg, &w.tgz("0.2.0"), "p", &[]);
     let dest = w.path().join("by-digest");
@@ -184,7 +184,7 @@ fn pull_by_digest_and_tag_from_a_layout_returns_the_pushed_bytes() {
     let out = layout_push(&tgz, &layout, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let digest = v["digest"].as_str().unwrap().to_string();
+    let digest = v["manifestDigest"].as_str().unwrap().to_string();
     let out = layout_push(&w.tgz("0.2.0"), &layout, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     for (case, reference) in [
@@ -278,7 +278,7 @@ fn a_manifest_without_docker_content_digest_is_verified_by_content() {
     let reg = Registry::anonymous();
     let w = Work::new();
     let tgz = w.tgz("0.1.0");
-    let digest = push_json(&reg, &tgz, "p", &[])["digest"]
+    let digest = push_json(&reg, &tgz, "p", &[])["manifestDigest"]
         .as_str()
         .unwrap()
         .to_string();

@@ -81,7 +81,7 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        v["digest"], dry["digest"],
+        v["manifestDigest"], dry["manifestDigest"],
         "the dry run predicted the digest"
     );
     assert_eq!(v["uploaded"], true);
@@ -91,7 +91,10 @@ fn publish_validates_pushes_and_records_the_digest_in_appkit_lock() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("digest: \"{}\"", v["digest"].as_str().unwrap())),
+        text.contains(&format!(
+            "digest: \"{}\"",
+            v["manifestDigest"].as_str().unwrap()
+        )),
         "{text}"
     );
 
@@ -199,7 +202,10 @@ fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
         lock.contains("chart: \"oci://harbor.example.com/platform/app\""),
         "{lock}"
     );
-    assert!(lock.contains(v["digest"].as_str().unwrap()), "{lock}");
+    assert!(
+        lock.contains(v["manifestDigest"].as_str().unwrap()),
+        "{lock}"
+    );
     // The same chart pushed to a registry gets the same digest.
     let reg = Registry::anonymous();
     let out = publish(
@@ -208,7 +214,7 @@ fn publish_to_an_oci_layout_records_the_registry_independent_digest() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["digest"], v["digest"]);
+    assert_eq!(r["manifestDigest"], v["manifestDigest"]);
 }
 
 /// A push that fails after validation leaves appkit.lock byte for byte as it was: the lock is

@@ -396,7 +396,7 @@ fn json_output_and_default_chart_from_appkit_yaml() {
     let path = PathBuf::from(v["path"].as_str().unwrap());
     let bytes = fs::read(&path).unwrap();
     assert_eq!(v["size"], bytes.len());
-    let digest = v["digest"].as_str().unwrap();
+    let digest = v["archiveDigest"].as_str().unwrap();
     assert_eq!(digest, common::sha256(&bytes));
     assert_eq!(
         path.file_name().unwrap().to_str().unwrap(),

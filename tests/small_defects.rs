@@ -99,7 +99,7 @@ fn publish_records_a_changed_repository_when_the_digest_is_unchanged() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["alreadyPublished"], true, "{v}");
     assert_eq!(v["uploaded"], false, "{v}");
-    assert_eq!(v["digest"], first["digest"], "same digest");
+    assert_eq!(v["manifestDigest"], first["manifestDigest"], "same digest");
     assert!(
         v["lock"]
             .as_str()
@@ -118,7 +118,7 @@ fn publish_records_a_changed_repository_when_the_digest_is_unchanged() {
     assert!(
         text.contains(&format!(
             "digest: \"{}\"",
-            first["digest"].as_str().unwrap()
+            first["manifestDigest"].as_str().unwrap()
         )),
         "{text}"
     );

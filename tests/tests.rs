@@ -15,6 +15,7 @@ mod helm_fidelity_charts;
 mod hostile;
 mod import;
 mod interrupt;
+mod json_output;
 mod oci;
 mod oci_auth;
 mod oci_faults;

@@ -68,9 +68,7 @@ fn refuse_github_output(cli: &Cli) -> Result<()> {
 fn version(printer: &Printer) -> Result<Status> {
     let version = env!("CARGO_PKG_VERSION");
     if printer.json_output() {
-        printer.json(
-            &serde_json::json!({"schemaVersion": 1, "name": "helm-appkit", "version": version}),
-        )?;
+        printer.json(&serde_json::json!({"name": "helm-appkit", "version": version}))?;
     } else {
         printer.data(&format!("helm-appkit {version}"))?;
     }

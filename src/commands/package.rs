@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: PackageArgs, printer: &Printer) -> Result<
             "path": out.display().to_string(),
             "name": packaged.metadata.name,
             "version": packaged.metadata.version,
-            "digest": digest,
+            "archiveDigest": digest,
             "size": packaged.bytes.len(),
         }))?;
     } else {

@@ -39,6 +39,7 @@ struct Published {
     reference: String,
     version: String,
     tag: String,
+    #[serde(rename = "manifestDigest")]
     digest: String,
     uploaded: bool,
     already_published: bool,

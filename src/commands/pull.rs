@@ -24,6 +24,7 @@ struct Pulled<'a> {
     reference: &'a str,
     name: &'a str,
     version: &'a str,
+    #[serde(rename = "manifestDigest")]
     digest: &'a str,
     path: String,
 }

@@ -38,7 +38,7 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     let diags = &report.diagnostics;
     let unreadable = report.unreadable();
     if let (Some(v), false) = (&report.values, global.output == OutputFormat::Json) {
-        printer.json(v)?;
+        printer.json(&serde_json::json!({ "values": v }))?;
     }
 
     let cwd = workspace::current_dir();
@@ -86,7 +86,9 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
 /// `--list-rules`: the rule registry as a table on stdout, or JSON.
 fn list_rules(global: &GlobalArgs, printer: &Printer) -> Result<Status> {
     match global.output {
-        OutputFormat::Json => printer.json(&crate::rules::to_json())?,
+        OutputFormat::Json => {
+            printer.json(&serde_json::json!({ "rules": crate::rules::to_json() }))?
+        }
         OutputFormat::Human | OutputFormat::Github => {
             printer.data(crate::rules::table().trim_end())?
         }

@@ -43,7 +43,10 @@ pub fn run(global: &GlobalArgs, args: VersionsArgs, printer: &Printer) -> Result
     }
     let versions = listing.versions;
     if printer.json_output() {
-        printer.json(&versions)?;
+        printer.json(&serde_json::json!({
+            "repository": args.chart_ref,
+            "versions": versions,
+        }))?;
         return Ok(Status::Ok);
     }
     if versions.is_empty() {

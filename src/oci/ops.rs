@@ -28,6 +28,8 @@ pub struct PushOutcome {
     pub reference: String,
     pub tag: String,
     pub version: String,
+    /// The OCI manifest's digest.
+    #[serde(rename = "manifestDigest")]
     pub digest: String,
     /// Size of the chart archive in bytes.
     pub size: u64,
@@ -223,6 +225,8 @@ pub struct PublishedVersion {
     #[serde(skip)]
     pub semver: Version,
     pub tag: String,
+    /// The OCI manifest's digest (what Flux pins).
+    #[serde(rename = "manifestDigest")]
     pub digest: String,
 }
 

@@ -321,7 +321,7 @@ impl Validator {
             c.iter()
                 .map(|j| {
                     let confine = j.confine.as_deref();
-                    match self.coalesce_with(
+                    let (mut diags, entry) = match self.coalesce_with(
                         &j.app,
                         &j.files,
                         j.env.as_deref(),
@@ -330,7 +330,15 @@ impl Validator {
                     ) {
                         Ok(values) => (self.check(&values), self.fleet_entry(&values)),
                         Err(diags) => (diags, None),
+                    };
+                    // Each problem says whose it is (`-o json`: `app`, `env`).
+                    for d in &mut diags {
+                        if d.app.is_none() {
+                            d.app = Some(j.app.clone());
+                            d.env.clone_from(&j.env);
+                        }
                     }
+                    (diags, entry)
                 })
                 .collect::<Vec<_>>()
         };
