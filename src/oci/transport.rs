@@ -798,5 +798,32 @@ mod tests {
         assert_eq!(registry_message(body), "MANIFEST_INVALID manifest invalid");
         assert_eq!(registry_message(b"<html>nope</html>"), "");
         assert_eq!(registry_message(b"busy\n"), "busy");
+        let unknown = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"p/x"}}]}"#;
+        assert_eq!(
+            registry_error_code(unknown).as_deref(),
+            Some("NAME_UNKNOWN")
+        );
+        assert_eq!(registry_error_code(b"404 page not found"), None);
+        assert_eq!(
+            registry_error_code(br#"{"errors":[{"code":"has spaces; and more"}]}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn a_tls_servers_answer_to_plain_http_is_recognised() {
+        let go = b"Client sent an HTTP request to an HTTPS server.\n";
+        assert!(tls_server_refusal(false, go)
+            .unwrap()
+            .contains("HTTPS server"));
+        let nginx = b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>";
+        assert!(tls_server_refusal(false, nginx).is_some());
+        // A HEAD gets no body: Go's bare answer (HTTP/1.0, no headers) is the evidence.
+        assert!(tls_server_refusal(true, b"")
+            .unwrap()
+            .contains("no headers"));
+        let registry =
+            br#"{"errors":[{"code":"TAG_INVALID","message":"manifest tag did not match URI"}]}"#;
+        assert_eq!(tls_server_refusal(false, registry), None);
     }
 }
