@@ -645,20 +645,14 @@ fn the_platforms_values_in_a_release_are_left_out_and_differences_named() {
         .collect();
     // nodepoolKey is what the example locks and egress is derived: only the quota is named.
     assert!(
-        warnings
-            .iter()
-            .any(|m| m.starts_with("platform.quota.pods: the platform's values")),
+        warnings.iter().any(|m| m.starts_with("platform.quota.pods: the platform's values")),
         "{warnings:#?}"
     );
     assert!(
-        !warnings
-            .iter()
-            .any(|m| m.contains("nodepoolKey") || m.contains("egress")),
+        !warnings.iter().any(|m| m.contains("nodepoolKey") || m.contains("egress")),
         "{warnings:#?}"
     );
     // And the imported app validates (no `platform-owned` error).
-    let out = run(appkit()
-        .current_dir(&repo.root)
-        .args(["validate", "apps/app1"]));
+    let out = run(appkit().current_dir(&repo.root).args(["validate", "apps/app1"]));
     assert!(!both(&out).contains("platform-owned"), "{}", both(&out));
 }
