@@ -157,8 +157,10 @@ fn a_helper_without_credentials_for_the_registry_means_anonymous() {
         "echo 'credentials not found in native keychain'\nexit 1",
     );
     let out = versions(&reg, &cfg, &bin, &["--debug"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    // The registry was asked anonymously and answered: the repository is not there (exit 1).
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
+    assert!(err.contains("does not exist"), "{err}");
     assert!(
         err.contains("debug: no credentials found for the registry: anonymous")
             && !err.contains("credentials from"),

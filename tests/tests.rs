@@ -27,6 +27,7 @@ mod platform_values;
 mod plugin;
 mod quickstart;
 mod registry_faults;
+mod registry_mismatch;
 mod render;
 mod rule_applicability;
 mod scaffold;

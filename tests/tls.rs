@@ -149,9 +149,9 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
         &good.host,
         &["--ca-file", ca],
     );
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(code, Some(1), "{err}");
     assert!(
-        !err.contains("TLS") && err.contains("no published versions"),
+        !err.contains("TLS") && err.contains("does not exist"),
         "{err}"
     );
 
@@ -183,7 +183,7 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
             &r.host,
             &["--insecure-skip-tls-verify"],
         );
-        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(code, Some(1), "{err}");
         assert!(
             err.contains(
                 "warning: TLS certificate verification is disabled (--insecure-skip-tls-verify)"
@@ -191,7 +191,7 @@ fn unknown_ca_name_mismatch_and_expired_certificates_are_told_apart() {
             "skipping verification is never silent: {err}"
         );
         assert!(
-            !err.contains("TLS:") && err.contains("no published versions"),
+            !err.contains("TLS:") && err.contains("does not exist"),
             "{err}"
         );
     }
@@ -213,7 +213,11 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
         "tried HTTPS first: {err}"
     );
     assert!(
-        err.contains("hint: the registry may speak plain HTTP: pass --plain-http"),
+        err.contains("the registry speaks plain HTTP, not HTTPS")
+            && err.contains(&format!(
+                "hint: {} speaks plain HTTP: pass --plain-http",
+                plain.host
+            )),
         "{err}"
     );
     let (code, err, _) = versions(
@@ -221,8 +225,8 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
         &plain.host,
         &["--plain-http"],
     );
-    assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("no published versions"), "{err}");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
 
     let pki = Pki::new();
     let good = pki.serve("good");
@@ -238,8 +242,9 @@ fn plain_http_only_with_the_flag_even_on_loopback() {
     );
     assert!(
         err.contains("error: GET http://127.0.0.1")
-            && err.contains("the registry answered 400")
-            && err.contains("HTTP request to an HTTPS server"),
+            && err.contains("the registry speaks HTTPS, not plain HTTP: it answered 400")
+            && err.contains("HTTP request to an HTTPS server")
+            && err.contains("drop --plain-http"),
         "says what the TLS registry answered: {err}"
     );
 }

@@ -15,8 +15,10 @@ pub struct Listing {
     pub requests: u64,
 }
 
+/// The listing; a registry repository that does not exist is [`OciError::RepositoryUnknown`]
+/// (one that exists without tags lists none).
 pub async fn list<T: Target>(target: &T) -> Result<Listing, OciError> {
-    let (versions, other) = ops::versions(target).await?;
+    let (versions, other) = ops::existing_versions(target).await?;
     Ok(Listing {
         versions,
         other,

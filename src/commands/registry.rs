@@ -159,6 +159,14 @@ pub fn oci_error(e: OciError, location: &Location) -> anyhow::Error {
         let msg = e.to_string();
         return anyhow::Error::new(Invalid::new(msg).with_hint(CONCURRENT_PUSH_HINT));
     }
+    if let OciError::RepositoryUnknown { .. } = &e {
+        let msg = e.to_string();
+        return anyhow::Error::new(Invalid::new(msg).with_hint(
+            "check the name: `versions` takes the chart's own repository, oci://HOST/PROJECT/CHART \
+             (the project plus the chart name); or nothing was published there yet: the first \
+             `helm appkit publish` (or `push`) creates it",
+        ));
+    }
     if let OciError::Transport { source, .. } = &e {
         if let Some(problem) = certificate_problem(source) {
             return certificate_error(e, host, &problem);
@@ -181,9 +189,7 @@ fn hint_for(e: &OciError, host: &str) -> Option<String> {
             let mentions = |needles: &[&str]| cause_mentions(source, needles);
             if mentions(&["certificate", "UnknownIssuer"]) {
                 Some("the registry's TLS certificate is not trusted: pass --ca-file with its CA bundle".into())
-            } else if mentions(&["InvalidContentType", "corrupt message"])
-                || mentions(&["http"]) && mentions(&["received"])
-            {
+            } else if mentions(&["http"]) && mentions(&["received"]) {
                 Some("the registry may speak plain HTTP: pass --plain-http".into())
             } else if source.is_connect() && source.is_timeout() {
                 Some(format!(
@@ -201,6 +207,33 @@ fn hint_for(e: &OciError, host: &str) -> Option<String> {
                 None
             }
         }
+        OciError::WrongProtocol {
+            registry_https: false,
+            ..
+        } => Some(format!(
+            "{host} speaks plain HTTP: pass --plain-http (for the host of `chart.repository`, \
+             `registry.insecure: true` in appkit.yaml does the same); plain HTTP sends everything, \
+             credentials included, unencrypted: only for a registry on a network you trust"
+        )),
+        OciError::WrongProtocol {
+            registry_https: true,
+            ..
+        } => Some(format!(
+            "{host} speaks HTTPS: drop --plain-http (and `registry.insecure: true` from appkit.yaml \
+             if it names this host); if its certificate is signed by a private CA, pass --ca-file \
+             with that CA's bundle"
+        )),
+        OciError::ListRefused { status: 403, .. } => Some(format!(
+            "403 Forbidden: the credentials used for {host} were accepted but cannot see this \
+             repository (Harbor: a robot account sees only the projects it was given pull on; give \
+             it pull on this project, or log in as an account that has it with `helm registry login \
+             {host}`); run with --debug to see which credentials were used"
+        )),
+        OciError::ListRefused { .. } => Some(format!(
+            "the registry wants credentials that can read this repository: log in with `helm \
+             registry login {host}` (Harbor: a robot account with pull on the project), or pass \
+             --username NAME --password-stdin; run with --debug to see which credentials were used"
+        )),
         OciError::Status { status: 403, .. } => Some(format!(
             "403 Forbidden: the credentials used for {host} were accepted but lack the permission for \
              this repository (Harbor: give the robot account pull/push on the project); run with \

@@ -16,7 +16,7 @@ use super::content::{self, sha256_digest, Expected};
 use super::error::OciError;
 use super::manifest::{Blob, Descriptor};
 use super::media;
-use super::transport::{read_body, Request, Transport};
+use super::transport::{read_body, registry_error_code, Request, Transport, MAX_ERROR_BODY};
 
 /// The largest manifest read from a registry (containerd and Docker use the same limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -240,7 +240,14 @@ impl RegistryClient {
         Ok(bytes)
     }
 
-    /// Every tag of the repository (following `Link` pagination); empty when it does not exist.
+    /// `oci://host/repository`, for messages.
+    fn reference(&self) -> String {
+        format!("oci://{}/{}", self.transport.registry, self.repository)
+    }
+
+    /// Every tag of the repository (following `Link` pagination). A 404 for the first page is
+    /// [`OciError::RepositoryUnknown`] (a repository whose tags were all deleted lists an empty
+    /// page instead), a 401 or 403 [`OciError::ListRefused`].
     /// Bounded: at most [`MAX_TAG_PAGES`] pages and [`MAX_TAG_LIST_BYTES`] in all, a `Link` back
     /// to a page already read is a loop, a `Link` to another origin is refused.
     pub async fn list_tags(&self) -> Result<Vec<String>, OciError> {
@@ -277,10 +284,31 @@ impl RegistryClient {
                 .transport
                 .send(&Request::new(Method::GET, url.clone()))
                 .await?;
-            if resp.status() == StatusCode::NOT_FOUND {
-                return Ok(tags);
+            let status = resp.status();
+            // Only the first page can tell that the repository is not there (a later 404 is a
+            // registry that lost a page: an error like any other).
+            if status == StatusCode::NOT_FOUND && seen.len() == 1 {
+                let body = read_body(resp, MAX_ERROR_BODY, &Method::GET, &url)
+                    .await
+                    .unwrap_or_default();
+                return Err(OciError::RepositoryUnknown {
+                    repository: self.reference(),
+                    code: registry_error_code(&body),
+                });
             }
-            if !resp.status().is_success() {
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                let (detail, repository) =
+                    match self.transport.status_error(&Method::GET, &url, resp).await {
+                        OciError::Status { detail, .. } => (detail, self.reference()),
+                        other => return Err(other),
+                    };
+                return Err(OciError::ListRefused {
+                    repository,
+                    status: status.as_u16(),
+                    detail,
+                });
+            }
+            if !status.is_success() {
                 return Err(self.transport.status_error(&Method::GET, &url, resp).await);
             }
             next = match resp

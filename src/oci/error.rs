@@ -110,6 +110,47 @@ pub enum OciError {
     #[error("{reference} not found")]
     NotFound { reference: String },
 
+    /// The registry answered 404 to the tag list: no repository of that name (distribution:
+    /// `NAME_UNKNOWN`). A repository whose tags were all deleted lists an empty page instead.
+    #[error(
+        "repository {repository} does not exist (the registry answered 404{} to the tag list)",
+        code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
+    )]
+    RepositoryUnknown {
+        repository: String,
+        /// The distribution error code of the answer (`NAME_UNKNOWN`), when it sent one.
+        code: Option<String>,
+    },
+
+    /// The registry answered 401 or 403 to the tag list: the credentials (or anonymous) may not
+    /// see the repository (Harbor answers 403 for a project a robot account has no access to).
+    #[error(
+        "the registry refused to list the tags of {repository} ({status}{}): the credentials cannot see this repository",
+        detail_suffix(detail)
+    )]
+    ListRefused {
+        repository: String,
+        status: u16,
+        detail: String,
+    },
+
+    /// appkit spoke one protocol and the registry the other: TLS to a plain-HTTP registry
+    /// (`registry_https: false`: its answer to the TLS handshake was plain HTTP), or plain HTTP to
+    /// an HTTPS one (`registry_https: true`: it answered with a TLS server's 400). Never retried:
+    /// the next attempt would get the same answer.
+    #[error(
+        "{method} {url}: the registry speaks {}: {evidence}",
+        if *registry_https { "HTTPS, not plain HTTP" } else { "plain HTTP, not HTTPS" }
+    )]
+    WrongProtocol {
+        method: String,
+        url: String,
+        registry_https: bool,
+        evidence: String,
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+
     #[error("OCI layout {}: {reason}", path.display())]
     Layout { path: PathBuf, reason: String },
 

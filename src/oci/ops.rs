@@ -232,8 +232,20 @@ pub struct PublishedVersion {
 
 /// All published versions (tags that are SemVer after `_`→`+`), sorted ascending by SemVer
 /// precedence (build metadata as a tie-break), each with its manifest digest. Returns the tags
-/// that are not versions separately.
+/// that are not versions separately. A repository that does not exist has none: what `publish`
+/// and `pull` compare with before the first push ([`existing_versions`] tells it apart).
 pub async fn versions<T: Target>(
+    target: &T,
+) -> Result<(Vec<PublishedVersion>, Vec<String>), OciError> {
+    match existing_versions(target).await {
+        Err(OciError::RepositoryUnknown { .. }) => Ok((Vec::new(), Vec::new())),
+        other => other,
+    }
+}
+
+/// [`versions`], but a repository that does not exist is [`OciError::RepositoryUnknown`] (what
+/// `versions` reports), not an empty list.
+pub async fn existing_versions<T: Target>(
     target: &T,
 ) -> Result<(Vec<PublishedVersion>, Vec<String>), OciError> {
     let tags = target.list_tags().await?;

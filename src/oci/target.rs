@@ -85,7 +85,8 @@ pub trait Target {
     /// A blob's bytes, verified against `descriptor` (digest and size).
     async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError>;
 
-    /// Tags, with their manifest digest when the target knows it without another request.
+    /// Tags, with their manifest digest when the target knows it without another request. A
+    /// registry repository that does not exist is [`OciError::RepositoryUnknown`].
     async fn list_tags(&self) -> Result<Vec<(String, Option<String>)>, OciError>;
 }
 

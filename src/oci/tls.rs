@@ -328,6 +328,36 @@ pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<Ce
     None
 }
 
+/// True when a connection failed because the server answered the TLS handshake with something
+/// that is not TLS at all — in practice a plain-HTTP server's `HTTP/1.1 400 Bad Request` to the
+/// ClientHello, which rustls reads as a record of an invalid content type (`H` is no TLS record
+/// type). Found through the error chain like [`certificate_problem`].
+pub fn plain_http_answer_to_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut depth = 0;
+    while let Some(e) = cur {
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                r,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+            );
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cur = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        cur = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +392,15 @@ mod tests {
         );
         let none = std::io::Error::other("plain");
         assert_eq!(certificate_problem(&none), None);
+        assert!(!plain_http_answer_to_tls(&none));
+        let plain = std::io::Error::other(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert!(plain_http_answer_to_tls(&Wrapper(plain)));
+        let other = std::io::Error::other(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::MessageTooShort,
+        ));
+        assert!(!plain_http_answer_to_tls(&Wrapper(other)));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
 use super::retry::RetryPolicy;
-use super::tls::certificate_problem;
+use super::tls::{certificate_problem, plain_http_answer_to_tls};
 
 /// Connection settings (from `RegistryArgs`).
 #[derive(Debug, Clone)]
@@ -482,6 +482,17 @@ impl Transport {
                         .unwrap_or_else(|| self.policy.backoff(attempt))
                 }
                 Err(source) => {
+                    // A registry that answers the TLS handshake in plain HTTP speaks plain HTTP:
+                    // it will answer the next attempt the same way.
+                    if home.is_https() && plain_http_answer_to_tls(&source) {
+                        return Err(OciError::WrongProtocol {
+                            method: req.method.to_string(),
+                            url: req.url.clone(),
+                            registry_https: false,
+                            evidence: "it answered the TLS handshake with plain HTTP".into(),
+                            source: Some(source),
+                        });
+                    }
                     // A certificate the registry presents is not going to change between attempts.
                     if attempt >= attempts || certificate_problem(&source).is_some() {
                         return Err(OciError::Transport {
@@ -592,11 +603,25 @@ impl Transport {
     }
 
     /// Turn an unexpected answer into an error, with the registry's own message when it sent one.
+    /// Over plain HTTP, the 400 a TLS server sends to a plain-HTTP request is
+    /// [`OciError::WrongProtocol`].
     pub async fn status_error(&self, method: &Method, url: &str, resp: Response) -> OciError {
         let status = resp.status().as_u16();
+        let bare = bare_go_tls_refusal(&resp);
         let body = read_body(resp, MAX_ERROR_BODY, method, url)
             .await
             .unwrap_or_default();
+        if !self.origin.is_https() && status == 400 {
+            if let Some(evidence) = tls_server_refusal(bare, &body) {
+                return OciError::WrongProtocol {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    registry_https: true,
+                    evidence,
+                    source: None,
+                };
+            }
+        }
         OciError::Status {
             method: method.to_string(),
             url: url.to_string(),
@@ -607,7 +632,7 @@ impl Transport {
 }
 
 /// The largest error body read (only its message is shown).
-const MAX_ERROR_BODY: u64 = 64 * 1024;
+pub const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// The largest token-service answer read.
 pub const MAX_TOKEN_BODY: u64 = 1024 * 1024;
 
@@ -672,6 +697,49 @@ fn short_error(e: &reqwest::Error) -> String {
     s
 }
 
+/// True for the answer Go's TLS server (distribution's, Harbor's) gives a plain-HTTP request:
+/// `HTTP/1.0 400 Bad Request` with no header at all (its body, not sent for a HEAD, says "Client
+/// sent an HTTP request to an HTTPS server."). A registry's own 400 is HTTP/1.1 with headers.
+fn bare_go_tls_refusal(resp: &Response) -> bool {
+    resp.status() == StatusCode::BAD_REQUEST
+        && resp.version() == reqwest::Version::HTTP_10
+        && resp.headers().is_empty()
+}
+
+/// What shows that a 400 to a plain-HTTP request came from a TLS server, if anything: the
+/// words of Go's TLS server or of nginx's TLS port, or Go's bare answer (`bare`) to a HEAD.
+fn tls_server_refusal(bare: bool, body: &[u8]) -> Option<String> {
+    const TLS_PORT_ANSWERS: [&str; 2] = [
+        // Go's crypto/tls server (distribution, Harbor's registry and core).
+        "Client sent an HTTP request to an HTTPS server",
+        // nginx (a TLS-terminating proxy in front of a registry).
+        "The plain HTTP request was sent to HTTPS port",
+    ];
+    let text = String::from_utf8_lossy(body);
+    if let Some(said) = TLS_PORT_ANSWERS.iter().find(|a| text.contains(**a)) {
+        return Some(format!("it answered 400 \"{said}\""));
+    }
+    bare.then(|| {
+        "it answered 400 with no headers, as a TLS server answers a plain-HTTP request".to_string()
+    })
+}
+
+/// The `errors[0].code` of a distribution error body (`NAME_UNKNOWN`), if it is one.
+pub fn registry_error_code(body: &[u8]) -> Option<String> {
+    let v = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let code = v
+        .get("errors")?
+        .as_array()?
+        .first()?
+        .get("code")?
+        .as_str()?;
+    let code = code.trim();
+    (!code.is_empty()
+        && code.len() <= 64
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then(|| code.to_string())
+}
+
 /// The first `errors[].message` of a distribution error body, else a short text body.
 pub fn registry_message(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
@@ -730,5 +798,32 @@ mod tests {
         assert_eq!(registry_message(body), "MANIFEST_INVALID manifest invalid");
         assert_eq!(registry_message(b"<html>nope</html>"), "");
         assert_eq!(registry_message(b"busy\n"), "busy");
+        let unknown = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"p/x"}}]}"#;
+        assert_eq!(
+            registry_error_code(unknown).as_deref(),
+            Some("NAME_UNKNOWN")
+        );
+        assert_eq!(registry_error_code(b"404 page not found"), None);
+        assert_eq!(
+            registry_error_code(br#"{"errors":[{"code":"has spaces; and more"}]}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn a_tls_servers_answer_to_plain_http_is_recognised() {
+        let go = b"Client sent an HTTP request to an HTTPS server.\n";
+        assert!(tls_server_refusal(false, go)
+            .unwrap()
+            .contains("HTTPS server"));
+        let nginx = b"<html><center>The plain HTTP request was sent to HTTPS port</center></html>";
+        assert!(tls_server_refusal(false, nginx).is_some());
+        // A HEAD gets no body: Go's bare answer (HTTP/1.0, no headers) is the evidence.
+        assert!(tls_server_refusal(true, b"")
+            .unwrap()
+            .contains("no headers"));
+        let registry =
+            br#"{"errors":[{"code":"TAG_INVALID","message":"manifest tag did not match URI"}]}"#;
+        assert_eq!(tls_server_refusal(false, registry), None);
     }
 }
