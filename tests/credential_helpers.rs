@@ -91,7 +91,15 @@ fn a_hanging_helper_is_stopped_at_the_timeout_with_what_it_started() {
             !running(pid),
             "{case}: the helper's `sleep` ({pid}) survived"
         );
-        assert!(stdout(&run.output()).is_empty(), "{case}");
+        // -o json: the failure as a JSON document (docs/json-output.md); otherwise nothing.
+        let out = stdout(&run.output());
+        if extra.contains(&"json") {
+            let v: serde_json::Value =
+                serde_json::from_str(&out).unwrap_or_else(|e| panic!("{case}: {e}: {out}"));
+            assert_eq!(v["error"]["exitCode"], 2, "{case}: {out}");
+        } else {
+            assert!(out.is_empty(), "{case}: {out}");
+        }
     }
 }
 

@@ -176,7 +176,7 @@ fn a_repository_whose_tags_were_all_deleted_has_no_published_versions() {
     ));
     assert!(out.status.success(), "{}", stderr(&out));
     let pushed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let digest = pushed["digest"].as_str().unwrap();
+    let digest = pushed["manifestDigest"].as_str().unwrap();
     // Delete the manifest (the test registry allows deletes): distribution drops its tags and
     // keeps the repository, whose tag list is then 200 with `"tags": null`.
     let (status, body) = http_request(
@@ -211,7 +211,7 @@ fn a_repository_whose_tags_were_all_deleted_has_no_published_versions() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         serde_json::from_slice::<Value>(&out.stdout).unwrap(),
-        serde_json::json!([])
+        serde_json::json!({"schemaVersion": 1, "repository": chart, "versions": []})
     );
 }
 
