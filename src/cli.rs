@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     /// Print debug information on stderr (also on when Helm's HELM_DEBUG is set)
     #[arg(long, global = true)]
     pub debug: bool,
+    /// When to colour diagnostics and diffs: auto (a terminal), always or never. Without it:
+    /// NO_COLOR (set, not empty) turns colour off, then Helm's HELM_COLOR decides, then auto
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorArg>,
     /// The platform config file (default: ./appkit.yaml, searched upwards from the current directory)
     #[arg(
         long = "config",
@@ -64,6 +68,23 @@ pub struct EnvArgs {
     /// `--env dev,prod`; default: every environment)
     #[arg(long = "env", short = 'e', value_name = "ENV", value_delimiter = ',')]
     pub env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for crate::printer::ColorChoice {
+    fn from(c: ColorArg) -> Self {
+        match c {
+            ColorArg::Auto => crate::printer::ColorChoice::Auto,
+            ColorArg::Always => crate::printer::ColorChoice::Always,
+            ColorArg::Never => crate::printer::ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,10 +15,11 @@ use appkit::{cli, commands, error, printer};
 fn main() -> ExitCode {
     install_panic_hook();
     let cli = cli::Cli::parse();
-    let printer = printer::Printer::new(
+    let printer = printer::Printer::with_color(
         cli.global.quiet,
         cli.global.output_json(),
         cli.global.debug(),
+        cli.global.color.map(Into::into),
     );
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // A test seam: the only way to prove the panic path without a known bug.

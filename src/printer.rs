@@ -1,6 +1,6 @@
 //! Where output goes. stdout carries data only (paths, digests, rendered YAML, JSON); status,
 //! progress, warnings and diagnostics go to stderr. Errors render as `error: …` / `  Caused by: …`
-//! / `hint: …`. Colour is never used when `NO_COLOR` is set or stderr is not a terminal.
+//! / `hint: …`. Colour follows `--color`, `NO_COLOR`, `HELM_COLOR` and the terminal ([`color_enabled`]).
 
 use std::io::{self, IsTerminal, Write};
 
@@ -41,17 +41,82 @@ pub struct Printer {
     json: bool,
     debug: bool,
     color: bool,
+    /// Colour on stdout (the `render --check` diff): the same choice, for stdout's terminal.
+    stdout_color: bool,
+}
+
+/// `--color`: `always`, `never`, or `auto` (a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Whether to colour a stream: `--color` wins; then `NO_COLOR` (set and not empty: no colour,
+/// per no-color.org); then Helm's `HELM_COLOR` (`always`/`never`/`auto`, as Helm 4 reads it);
+/// else colour when the stream is a terminal. `--color auto` is the same as no flag.
+pub fn color_enabled(flag: Option<ColorChoice>, terminal: bool) -> bool {
+    match flag {
+        Some(ColorChoice::Always) => return true,
+        Some(ColorChoice::Never) => return false,
+        Some(ColorChoice::Auto) | None => {}
+    }
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    match std::env::var("HELM_COLOR").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => terminal,
+    }
 }
 
 impl Printer {
     pub fn new(quiet: bool, json: bool, debug: bool) -> Self {
-        let color = std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal();
+        Printer::with_color(quiet, json, debug, None)
+    }
+
+    pub fn with_color(quiet: bool, json: bool, debug: bool, color: Option<ColorChoice>) -> Self {
         Printer {
             quiet,
             json,
             debug,
-            color,
+            color: color_enabled(color, io::stderr().is_terminal()),
+            stdout_color: color_enabled(color, io::stdout().is_terminal()),
         }
+    }
+
+    /// A unified diff on stdout, coloured (added green, removed red, hunks cyan) when stdout's
+    /// colour is on.
+    pub fn diff(&self, text: &str) -> io::Result<()> {
+        if !self.stdout_color {
+            return self.raw(text);
+        }
+        let mut out = String::with_capacity(text.len() + text.len() / 8);
+        for line in text.split_inclusive('\n') {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                "1"
+            } else if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                ""
+            };
+            if code.is_empty() {
+                out.push_str(line);
+            } else {
+                let body = line.strip_suffix('\n').unwrap_or(line);
+                out.push_str(&format!("\x1b[{code}m{body}\x1b[0m"));
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+        self.raw(&out)
     }
 
     /// True when `--output json` was asked for.

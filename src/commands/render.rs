@@ -150,7 +150,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 for c in &plan.changes {
                     let diff = drift::unified_diff(c, &shown(&c.path));
                     if !diff.is_empty() {
-                        printer.raw(&diff)?;
+                        printer.diff(&diff)?;
                     }
                 }
             }
