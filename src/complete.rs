@@ -95,15 +95,24 @@ impl Completions {
     }
 }
 
-/// The first line of a help text, without tabs.
+/// A help text as a short description: its first line up to a `; `, without tabs, at most
+/// [`MAX_HELP`] characters (cut at a word, with `…`); the shells show it next to the word.
 fn one_line(help: &str) -> String {
-    help.lines()
-        .next()
-        .unwrap_or("")
-        .replace('\t', " ")
-        .trim()
-        .to_string()
+    let line = help.lines().next().unwrap_or("").replace('\t', " ");
+    let line = line.split("; ").next().unwrap_or("").trim();
+    if line.chars().count() <= MAX_HELP {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(MAX_HELP).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > MAX_HELP / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ' ', ':']))
 }
+
+/// The longest description [`one_line`] makes.
+const MAX_HELP: usize = 80;
 
 /// Complete the last of `words` (the words after `helm appkit`; an empty list is one empty word).
 pub fn complete(words: &[String]) -> Completions {
@@ -634,6 +643,15 @@ mod tests {
             directive: 4,
         };
         assert_eq!(c.render(), "render\tWrite the objects\ndev\n:4\n");
+        assert_eq!(
+            one_line("Print the rules and exit; with `-o json`: more"),
+            "Print the rules and exit"
+        );
+        let long = one_line(&"word ".repeat(40));
+        assert!(
+            long.ends_with("word…") && long.chars().count() <= MAX_HELP + 1,
+            "{long}"
+        );
         assert_eq!(Completions::error().render(), ":1\n");
     }
 }
