@@ -99,7 +99,7 @@ impl Completions {
 /// [`MAX_HELP`] characters (cut at a word, with `…`); the shells show it next to the word.
 fn one_line(help: &str) -> String {
     let line = help.lines().next().unwrap_or("").replace('\t', " ");
-    let line = line.split("; ").next().unwrap_or("").trim();
+    let line = first_clause(&line).trim();
     if line.chars().count() <= MAX_HELP {
         return line.to_string();
     }
@@ -109,6 +109,21 @@ fn one_line(help: &str) -> String {
         _ => cut.as_str(),
     };
     format!("{}…", cut.trim_end_matches([',', ' ', ':']))
+}
+
+/// `text` up to its first `; ` outside parentheses and backquotes.
+fn first_clause(text: &str) -> &str {
+    let (mut depth, mut quoted) = (0usize, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' | '[' if !quoted => depth += 1,
+            ')' | ']' if !quoted => depth = depth.saturating_sub(1),
+            ';' if !quoted && depth == 0 && text[i + 1..].starts_with(' ') => return &text[..i],
+            _ => {}
+        }
+    }
+    text
 }
 
 /// The longest description [`one_line`] makes.
@@ -646,6 +661,10 @@ mod tests {
         assert_eq!(
             one_line("Print the rules and exit; with `-o json`: more"),
             "Print the rules and exit"
+        );
+        assert_eq!(
+            one_line("Print the version (the convention; also `--version`)"),
+            "Print the version (the convention; also `--version`)"
         );
         let long = one_line(&"word ".repeat(40));
         assert!(
