@@ -121,6 +121,17 @@ pub enum Command {
     Import(ImportArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
     Version,
+    /// Shell completion for Helm's `plugin.complete`: the words after `helm appkit`, the last
+    /// being completed; prints a completion per line and `:<directive>` (src/complete.rs)
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The words after `helm appkit` (plugin.complete passes them after `--`)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

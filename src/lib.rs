@@ -10,6 +10,7 @@ pub mod actions;
 pub mod chart;
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod diagnostics;
 pub mod error;

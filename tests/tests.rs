@@ -8,6 +8,7 @@ mod citizen_platform;
 mod citizen_rules;
 mod cli_surface;
 mod common;
+mod completion;
 mod concurrency;
 mod credential_helpers;
 mod fuzz_regressions;

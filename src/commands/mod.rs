@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::Status;
 use crate::printer::Printer;
 
+mod complete;
 mod docs;
 mod import;
 mod new;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Docs(args) => docs::run(&cli.global, args, printer),
         Command::Import(args) => import::run(&cli.global, args, printer),
         Command::Version => version(printer),
+        Command::Complete(args) => complete::run(args, printer),
     }
 }
 
@@ -56,6 +58,7 @@ fn refuse_github_output(cli: &Cli) -> Result<()> {
         Command::Docs(_) => "docs",
         Command::Import(_) => "import",
         Command::Version => "version",
+        Command::Complete(_) => "__complete",
     };
     Err(crate::error::Hinted::new(
         anyhow::anyhow!("`-o github` is not an output of `helm appkit {name}`"),
