@@ -432,6 +432,7 @@ impl<'a> State<'a> {
             output: OutputFormat::Human,
             quiet: true,
             debug: false,
+            color: None,
             config,
         };
         Workspace::open(&global).ok()

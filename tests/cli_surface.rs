@@ -244,3 +244,82 @@ fn plugin_source(tmp: &Path) -> PathBuf {
     .unwrap();
     src
 }
+
+/// Run `bin args` in a pseudo-terminal (`script`), with `env` set: what a user's terminal shows
+/// (stdout and stderr together).
+fn in_terminal(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut line = String::from("env -u NO_COLOR -u HELM_COLOR");
+    for (k, v) in env {
+        line.push_str(&format!(" {k}={v}"));
+    }
+    line.push(' ');
+    line.push_str(env!("CARGO_BIN_EXE_helm-appkit"));
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let out =
+        run(Command::new("script")
+            .current_dir(dir)
+            .args(["-q", "-e", "-c", &line, "/dev/null"]));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `--color auto|always|never`, `NO_COLOR` and Helm's `HELM_COLOR`, in that order, then the
+/// terminal: the `render --check` diff and the diagnostics are coloured on a terminal only.
+#[test]
+fn colour_follows_the_flag_no_color_helm_color_then_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = example_platform(tmp.path());
+    let values = repo.join("apps/app1/values.yaml");
+    let text = fs::read_to_string(&values).unwrap();
+    fs::write(&values, text.replace("value: small", "value: large")).unwrap();
+    let esc = "\x1b[";
+    // A terminal: coloured diff (removed red, added green) and coloured diagnostics.
+    let shown = in_terminal(&repo, &[], &["render", "--check"]);
+    assert!(shown.contains("\x1b[31m-        value: small"), "{shown:?}");
+    assert!(shown.contains("\x1b[32m+        value: large"), "{shown:?}");
+    fs::write(&values, text.replace("port: 8080", "port: many")).unwrap();
+    let shown = in_terminal(&repo, &[], &["validate", "-e", "dev"]);
+    assert!(shown.contains(esc) && shown.contains("port"), "{shown:?}");
+    // Turned off on a terminal: NO_COLOR, HELM_COLOR=never, --color never.
+    for (env, flag) in [
+        (&[("NO_COLOR", "1")][..], None),
+        (&[("HELM_COLOR", "never")][..], None),
+        (&[][..], Some("never")),
+        (&[("NO_COLOR", "1"), ("HELM_COLOR", "always")][..], None),
+    ] {
+        let mut args = vec!["validate", "-e", "dev"];
+        if let Some(f) = flag {
+            args.extend(["--color", f]);
+        }
+        let shown = in_terminal(&repo, env, &args);
+        assert!(
+            shown.contains("port") && !shown.contains(esc),
+            "{env:?} {flag:?}: {shown:?}"
+        );
+    }
+    // An empty NO_COLOR does not count.
+    let shown = in_terminal(&repo, &[("NO_COLOR", "")], &["validate", "-e", "dev"]);
+    assert!(shown.contains(esc), "{shown:?}");
+    // Without a terminal: no colour, unless asked for (the flag beats NO_COLOR).
+    for (env, flag, coloured) in [
+        (&[][..], None, false),
+        (&[("HELM_COLOR", "always")][..], None, true),
+        (&[][..], Some("always"), true),
+        (&[("NO_COLOR", "1")][..], Some("always"), true),
+    ] {
+        let mut c = appkit();
+        c.current_dir(&repo)
+            .env_remove("NO_COLOR")
+            .env_remove("HELM_COLOR");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["validate", "-e", "dev"]);
+        if let Some(f) = flag {
+            c.args(["--color", f]);
+        }
+        let err = stderr(&run(&mut c));
+        assert_eq!(err.contains(esc), coloured, "{env:?} {flag:?}: {err:?}");
+    }
+}
