@@ -147,19 +147,20 @@ impl Printer {
     /// object whose first key is `schemaVersion` ([`JSON_SCHEMA_VERSION`]), the one place that
     /// says which shape of `docs/json-output.md` a reader gets.
     pub fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
-        let value = serde_json::to_value(value).map_err(io::Error::other)?;
-        let mut doc = serde_json::Map::new();
-        doc.insert("schemaVersion".into(), JSON_SCHEMA_VERSION.into());
-        match value {
-            serde_json::Value::Object(m) => {
-                doc.extend(m.into_iter().filter(|(k, _)| k != "schemaVersion"));
-            }
-            other => {
-                debug_assert!(false, "a JSON output that is not an object: {other}");
-                doc.insert("items".into(), other);
-            }
+        /// `schemaVersion` first, then the document's own keys (written straight through: no
+        /// copy of a large document). A document that is not an object is refused.
+        #[derive(Serialize)]
+        struct Versioned<'a, T> {
+            #[serde(rename = "schemaVersion")]
+            schema_version: u32,
+            #[serde(flatten)]
+            doc: &'a T,
         }
-        let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
+        let text = serde_json::to_string_pretty(&Versioned {
+            schema_version: JSON_SCHEMA_VERSION,
+            doc: value,
+        })
+        .map_err(io::Error::other)?;
         self.data(&text)
     }
 

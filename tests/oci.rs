@@ -446,7 +446,7 @@ fn overwriting_a_version_with_other_content_is_refused_unless_forced() {
     assert_eq!(sha256(&body), first["manifestDigest"], "tag untouched");
 
     let forced = push_json(&reg, &b, "p", &["--force"]);
-    assert_eq!(forced["replaced"], first["digest"]);
+    assert_eq!(forced["replaced"], first["manifestDigest"]);
     let (body, _) = get_json(&reg, "/v2/p/demo/manifests/0.6.0");
     assert_eq!(sha256(&body), forced["manifestDigest"]);
     assert_ne!(forced["manifestDigest"], first["manifestDigest"]);

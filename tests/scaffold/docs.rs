@@ -46,7 +46,7 @@ fn committed_chart_readme_is_what_docs_writes() {
     let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"readme": "../chart/README.md", "state": "current", "undescribed": []})
+        serde_json::json!({"schemaVersion": 1, "readme": "../chart/README.md", "state": "current", "undescribed": []})
     );
 }
 

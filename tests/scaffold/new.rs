@@ -85,7 +85,7 @@ fn new_app_with_defaults_only_sets_the_image() {
     let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"app": "app3", "files": ["apps/app3/values.yaml"]})
+        serde_json::json!({"schemaVersion": 1, "app": "app3", "files": ["apps/app3/values.yaml"]})
     );
     let text = std::fs::read_to_string(repo.root.join("apps/app3/values.yaml")).unwrap();
     let set: Vec<&str> = text
