@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Package, publish, validate and render the shared app chart for many small apps",
     long_about = "appkit owns a platform's shared application chart: it packages it reproducibly, publishes it to \
 OCI registries (Harbor) with Helm's exact media types, validates every app's values against the chart's \
-schema and the platform's rules with file:line diagnostics, and renders the Flux objects that deploy each app."
+schema and the platform's rules with file:line diagnostics, and renders the Flux objects that deploy each app.",
+    after_long_help = ROOT_LONG_HELP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -22,10 +23,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The root command's long help (`helm appkit --help`): what every command shares.
+const ROOT_LONG_HELP: &str = "\
+Exit codes:
+  0  ok
+  1  the input was checked and is wrong: validation errors, drift (render --check), a version not
+     raised, a tag holding other content, a malformed file (invalid YAML, not UTF-8, too large)
+  2  usage, I/O (a file that cannot be read), network or unexpected errors
+
+Environment:
+  APPKIT_CONFIG          the platform config file (as --config)
+  HELM_REGISTRY_CONFIG   Helm's registry credentials file (`helm registry login`)
+  DOCKER_CONFIG          where Docker's config.json is (credential helpers, auths)
+  HELM_DEBUG             as --debug (set by `helm --debug`)
+  NO_COLOR, HELM_COLOR   colour (see --color)
+  SOURCE_DATE_EPOCH      the timestamp `package` writes (default 0: reproducible archives)
+
+Config lookup: commands that act on a platform repo read ./appkit.yaml, searched upwards from the
+current directory (or --config FILE). stdout carries data only (paths, digests, YAML, -o json:
+docs/json-output.md); status and diagnostics go to stderr.";
+
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global flags")]
 pub struct GlobalArgs {
-    /// Output format: human text, JSON on stdout, or GitHub Actions annotations (validate, publish,
-    /// render --check)
+    /// Output format: human text, JSON on stdout (one object, docs/json-output.md), or GitHub
+    /// Actions annotations (validate, publish and render --check)
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Print nothing but data and errors
@@ -99,27 +121,67 @@ pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept
     // `--version` is the chart version here and on `pull` (Helm's meaning); appkit's own version
     // is `helm appkit --version` and `helm appkit version` only (no subcommand has the flag).
+    #[command(
+        after_help = "Examples:\n  helm appkit package                       # the chart of appkit.yaml, into .
+  helm appkit package chart/ -d dist --version 1.2.3"
+    )]
     Package(PackageArgs),
     /// Push a chart (.tgz or directory) to an OCI registry or an OCI image layout, Helm-compatible
+    #[command(
+        after_help = "Examples:\n  helm appkit push dist/app-0.2.0.tgz oci://harbor.example.com/platform
+  helm appkit push chart/ oci-layout:out/registry"
+    )]
     Push(PushArgs),
     /// Download a published chart, verifying every digest
+    #[command(
+        after_help = "Examples:\n  helm appkit pull oci://harbor.example.com/platform/app --version 0.2.0
+  helm appkit pull oci://harbor.example.com/platform/app --version '^0.2' --untar -d vendor"
+    )]
     Pull(PullArgs),
     /// List a chart's published versions (SemVer-sorted) with their manifest digests
+    #[command(
+        after_help = "Examples:\n  helm appkit versions oci://harbor.example.com/platform/app
+  helm appkit versions oci://harbor.example.com/platform/app -o json"
+    )]
     Versions(VersionsArgs),
     /// CI entry point: validate every app, package, check the version was raised, push, update appkit.lock
+    #[command(
+        after_help = "Examples:\n  echo \"$HARBOR_TOKEN\" | helm appkit publish --username 'robot$platform+ci' --password-stdin
+  helm appkit publish --dry-run                 # validate, package, version check; no upload
+  helm appkit publish --to oci-layout:out/registry"
+    )]
     Publish(PublishArgs),
     /// Write the Flux OCIRepository + HelmRelease of every app, per environment (--check: fail on drift)
+    #[command(
+        after_help = "Examples:\n  helm appkit render                            # every environment of appkit.yaml
+  helm appkit render --check -o github          # in CI: exit 1 on drift
+  helm appkit render -e prod --out /tmp/prod"
+    )]
     Render(RenderArgs),
     /// Check app values files against the chart's schema and the platform's rules (file:line:col diagnostics)
+    #[command(
+        after_help = "Examples:\n  helm appkit validate                          # every app, every environment
+  helm appkit validate apps/app1 -e prod
+  helm appkit validate --list-rules
+  helm appkit validate --chart ./chart my-values.yaml"
+    )]
     Validate(ValidateArgs),
     /// Start a new app: a commented apps/<APP>/values.yaml (and environment overlays) that validates
+    #[command(
+        after_help = "Examples:\n  helm appkit new app3 --image harbor.example.com/apps/app3@sha256:<digest> --port 5000 --uses statestore"
+    )]
     New(NewArgs),
     /// Write the chart's README.md values reference from its values.schema.json
+    #[command(after_help = "Examples:\n  helm appkit docs
+  helm appkit docs --check                      # in CI: exit 1 when README.md is stale")]
     Docs(DocsArgs),
     /// Turn existing Flux HelmReleases into apps: values files, appkit.yaml settings, and a report
     /// of what must change to pass validation
+    #[command(after_help = "Examples:\n  helm appkit import legacy/*.yaml --dry-run
+  helm appkit import legacy/app2.yaml --prefer release")]
     Import(ImportArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
+    #[command(after_help = "Examples:\n  helm appkit version\n  helm appkit version -o json")]
     Version,
     /// Shell completion for Helm's `plugin.complete`: the words after `helm appkit`, the last
     /// being completed; prints a completion per line and `:<directive>` (src/complete.rs)
@@ -194,11 +256,13 @@ pub struct RenderArgs {
 
 /// Registry connection options shared by push, pull, versions and publish.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Registry flags")]
 pub struct RegistryArgs {
     /// Registry user name (e.g. a Harbor robot account `robot$project+ci`)
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
-    /// Read the registry password or token from stdin
+    /// Read the registry password or token from stdin (Helm's `--password` is left out on
+    /// purpose: a password in the command line is visible to every user in `ps`)
     #[arg(long = "password-stdin")]
     pub password_stdin: bool,
     /// Use plain HTTP instead of HTTPS
@@ -292,7 +356,8 @@ pub struct VersionsArgs {
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// Do everything (validate, package, compare with the registry) but upload and write appkit.lock
+    /// Upload nothing and write nothing (no appkit.lock): validate, package and check the version
+    /// against the registry, then stop
     #[arg(long = "dry-run")]
     pub dry_run: bool,
     /// Publish somewhere else than `chart.repository` of appkit.yaml (oci://… or oci-layout:DIR)
@@ -349,7 +414,8 @@ pub struct ImportArgs {
     /// v2beta1) and the HelmRepository / OCIRepository they take their chart from
     #[arg(value_name = "FILES", required = true)]
     pub files: Vec<PathBuf>,
-    /// Write nothing; show what would be written (a unified diff per file)
+    /// Write nothing (no values file, no appkit.yaml edit); show what would be written, a unified
+    /// diff per file
     #[arg(long = "dry-run")]
     pub dry_run: bool,
     /// When a release's values (or settings) disagree with the existing files: `release` writes

@@ -226,6 +226,21 @@ fn version_and_exit_codes_through_helm_3_and_4() {
             "helm {major}: {}",
             stderr(&out)
         );
+        // Help like Helm's, through Helm: sections, examples, exit codes.
+        let help = stdout(&h(&["publish", "--help"]));
+        for section in [
+            "Registry flags:",
+            "Global flags:",
+            "Examples:",
+            "--password-stdin",
+        ] {
+            assert!(help.contains(section), "helm {major}: {section} in\n{help}");
+        }
+        let help = stdout(&h(&["--help"]));
+        assert!(
+            help.contains("Exit codes:") && help.contains("Environment:"),
+            "helm {major}:\n{help}"
+        );
         let out = h(&["publish", "--version", "3.0.0"]);
         assert_eq!(out.status.code(), Some(2), "helm {major}: {}", stderr(&out));
         assert!(stderr(&out).contains("unexpected argument '--version'"));
@@ -321,5 +336,40 @@ fn colour_follows_the_flag_no_color_helm_color_then_the_terminal() {
         }
         let err = stderr(&run(&mut c));
         assert_eq!(err.contains(esc), coloured, "{env:?} {flag:?}: {err:?}");
+    }
+}
+
+/// Every command's help has examples, the flags in Helm's sections, and `--dry-run` says what it
+/// does not do.
+#[test]
+fn help_has_sections_and_examples_on_every_command() {
+    for cmd in [
+        "package", "push", "pull", "versions", "publish", "render", "validate", "new", "docs",
+        "import", "version",
+    ] {
+        let help = run_ok(appkit().args([cmd, "--help"]));
+        assert!(
+            help.contains("\nExamples:\n") && help.contains(&format!("helm appkit {cmd}")),
+            "{cmd}:\n{help}"
+        );
+        assert!(help.contains("\nGlobal flags:\n"), "{cmd}:\n{help}");
+        assert!(!help.contains("(validate only)"), "{cmd}:\n{help}");
+    }
+    for cmd in ["push", "pull", "versions", "publish"] {
+        let help = run_ok(appkit().args([cmd, "--help"]));
+        assert!(help.contains("\nRegistry flags:\n"), "{cmd}:\n{help}");
+    }
+    let help = run_ok(appkit().args(["publish", "--help"]));
+    assert!(help.contains("Upload nothing and write nothing"), "{help}");
+    let root = run_ok(appkit().arg("--help"));
+    for section in [
+        "Exit codes:",
+        "Environment:",
+        "APPKIT_CONFIG",
+        "HELM_REGISTRY_CONFIG",
+        "NO_COLOR",
+        "Config lookup:",
+    ] {
+        assert!(root.contains(section), "{section}:\n{root}");
     }
 }
