@@ -144,3 +144,102 @@ fn hook_uses_an_existing_binary_and_fails_clearly_without_one() {
         stderr(&out)
     );
 }
+
+/// Helm 4 installs a local plugin under `$HELM_DATA_HOME/plugins` whatever `HELM_PLUGINS` says,
+/// but loads from `HELM_PLUGINS`: the install hook warns when they differ (the plugin would
+/// install and never load), and says nothing when they agree.
+#[test]
+fn install_warns_when_helm_would_not_load_the_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let src = plugin_source(tmp.path());
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let out = run(helm(4, &home)
+        .env("HELM_PLUGINS", &elsewhere)
+        .args(["plugin", "install"])
+        .arg(&src)
+        .env("APPKIT_PREBUILT", env!("CARGO_BIN_EXE_helm-appkit")));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("will not be found"), "{all}");
+    assert!(all.contains("hint: unset HELM_PLUGINS"), "{all}");
+    let out = run(helm(4, &home)
+        .env("HELM_PLUGINS", &elsewhere)
+        .args(["appkit", "version"]));
+    assert!(
+        !out.status.success(),
+        "it really does not load: {}",
+        stdout(&out)
+    );
+
+    let home = tmp.path().join("home2");
+    let src = plugin_source(&tmp.path().join("2"));
+    let out = run(helm_with_plugins(4, &home)
+        .args(["plugin", "install"])
+        .arg(&src)
+        .env("APPKIT_PREBUILT", env!("CARGO_BIN_EXE_helm-appkit")));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success() && !all.contains("will not be found"),
+        "{all}"
+    );
+}
+
+/// A prebuilt `bin/helm-appkit` built from another commit than the plugin directory's is not
+/// reused: the hook says so and rebuilds (a stand-in `cargo` records the build).
+#[test]
+fn a_prebuilt_binary_from_another_commit_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = plugin_source(tmp.path());
+    let git = |args: &[&str]| {
+        run_ok(
+            Command::new("git")
+                .arg("-C")
+                .arg(&src)
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(args),
+        )
+    };
+    git(&["init", "-q"]);
+    git(&["add", "plugin.yaml"]);
+    git(&["commit", "-q", "-m", "plugin"]);
+    let head = git(&["rev-parse", "HEAD"]).trim().to_string();
+    fs::create_dir_all(src.join("bin")).unwrap();
+    fs::copy(
+        env!("CARGO_BIN_EXE_helm-appkit"),
+        src.join("bin/helm-appkit"),
+    )
+    .unwrap();
+    // The stand-in cargo: records its arguments and "builds" the test binary.
+    let fake = tmp.path().join("fakebin");
+    fs::create_dir_all(&fake).unwrap();
+    fs::write(
+        fake.join("cargo"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}\nmkdir -p target/release\ncp {} target/release/helm-appkit\n",
+            tmp.path().join("cargo-ran").display(),
+            env!("CARGO_BIN_EXE_helm-appkit")
+        ),
+    )
+    .unwrap();
+    run_ok(Command::new("chmod").arg("+x").arg(fake.join("cargo")));
+    let out = run(Command::new("/bin/sh")
+        .arg(src.join("scripts/plugin-install"))
+        .env("HELM_PLUGIN_DIR", &src)
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .env_remove("APPKIT_PREBUILT")
+        .env_remove("HELM_PLUGINS"));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("was built from commit") && err.contains(&format!("is at {head}: rebuilding")),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("cargo-ran"))
+            .unwrap()
+            .trim(),
+        "build --release --locked"
+    );
+    assert!(src.join("bin/helm-appkit").is_file());
+}

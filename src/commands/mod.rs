@@ -67,11 +67,16 @@ fn refuse_github_output(cli: &Cli) -> Result<()> {
     .into())
 }
 
-/// `helm appkit version`: appkit's version on stdout (`-o json`: `{"schemaVersion": 1, "version": …}`).
+/// `helm appkit version`: appkit's version on stdout (`-o json`: also the git commit it was built
+/// from, which the plugin's install hook compares with its checkout).
 fn version(printer: &Printer) -> Result<Status> {
     let version = env!("CARGO_PKG_VERSION");
     if printer.json_output() {
-        printer.json(&serde_json::json!({"name": "helm-appkit", "version": version}))?;
+        printer.json(&serde_json::json!({
+            "name": "helm-appkit",
+            "version": version,
+            "commit": env!("APPKIT_COMMIT"),
+        }))?;
     } else {
         printer.data(&format!("helm-appkit {version}"))?;
     }
