@@ -373,3 +373,41 @@ fn help_has_sections_and_examples_on_every_command() {
         assert!(root.contains(section), "{section}:\n{root}");
     }
 }
+
+/// Without a terminal (CI): one line per blob at its start and end, and publish says its steps;
+/// nothing of it on stdout, none under `-q`.
+#[test]
+fn push_and_publish_report_their_steps_on_stderr_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = format!("oci-layout:{}", tmp.path().join("layout").display());
+    let out = run(appkit().arg("push").arg(common::chart_dir()).arg(&layout));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("uploading sha256:").count(), 2, "{err}");
+    assert_eq!(err.matches("uploaded sha256:").count(), 2, "{err}");
+    assert!(!stdout(&out).contains("upload"), "{}", stdout(&out));
+    let layout2 = format!("oci-layout:{}", tmp.path().join("layout2").display());
+    let out = run(appkit()
+        .args(["-q", "push"])
+        .arg(common::chart_dir())
+        .arg(&layout2));
+    assert!(
+        out.status.success() && stderr(&out).is_empty(),
+        "{}",
+        stderr(&out)
+    );
+
+    let repo = example_platform(&tmp.path().join("p"));
+    let out = run(appkit()
+        .current_dir(&repo)
+        .args(["publish", "--dry-run", "--to", &layout]));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    for step in [
+        "validated 2 app(s)",
+        "packaged app ",
+        "checking the published versions at",
+    ] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+}

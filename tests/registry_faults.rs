@@ -177,8 +177,12 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
         );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        // Before the error: only the retry notices ("…, retry 1 of 1 in 0.2 s").
+        let at = err
+            .find("error: ")
+            .unwrap_or_else(|| panic!("{case}: no error: {err}"));
         assert!(
-            err.starts_with("error: ") && err.contains(needle),
+            err[..at].lines().all(|l| l.contains(", retry ")) && err.contains(needle),
             "{case}: {err}"
         );
         assert!(!err.contains("panicked"), "{case}: {err}");
@@ -228,6 +232,19 @@ fn transient_502_and_429_on_pull_are_retried() {
     };
     assert_eq!(answered("/manifests/", 429), 1, "{:?}", proxy.requests());
     assert_eq!(answered("/blobs/", 502), 2, "{:?}", proxy.requests());
+    // Each retry is one line on stderr with its cause (without --debug: CI logs say why a run
+    // took longer), none under -q.
+    let err = stderr(&out);
+    let host = &proxy.host;
+    assert!(
+        err.contains(&format!("429 from {host} (GET ")) && err.contains(", retry 1 of 4 in "),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches(&format!("502 from {host} (GET ")).count(),
+        2,
+        "{err}"
+    );
     assert!(answered("/manifests/", 200) >= 2, "{:?}", proxy.requests());
     assert!(answered("/blobs/", 200) >= 2, "{:?}", proxy.requests());
     assert_eq!(
@@ -351,8 +368,13 @@ fn an_unanswering_host_hits_the_connect_timeout() {
         let secs = started.elapsed().as_secs_f64();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        // The retry notice, then the error.
+        let at = err
+            .find("error: ")
+            .unwrap_or_else(|| panic!("{case}: {err}"));
         assert!(
-            err.starts_with("error: ") && err.contains(&addr.to_string()),
+            err[..at].lines().all(|l| l.contains(", retry 1 of 1 in "))
+                && err[at..].contains(&addr.to_string()),
             "{case}: {err}"
         );
         assert!(

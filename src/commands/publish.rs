@@ -81,6 +81,10 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
 
     // 2. Package and build the artifact.
     let artifact = action::build(&loaded.chart_dir()).map_err(|e| action_error(e, None))?;
+    printer.status(&format!(
+        "packaged {} {} (manifest {})",
+        artifact.name, artifact.version, artifact.manifest.digest
+    ));
 
     // 3.–5. Plan against the target, decide, push and record — one runtime, one client.
     let remote = args
@@ -99,6 +103,14 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
     )?;
     let chart_ref = action::lock_chart(&loaded.config.chart.repository, &artifact.name);
     let lock_path = loaded.lock_path();
+    printer.status(&format!(
+        "checking the published versions at {remote}{}",
+        if args.dry_run {
+            " (dry run: nothing is uploaded)"
+        } else {
+            ""
+        }
+    ));
     let (plan, decision, executed) = runtime::block_on(async {
         with_target!(&opened, |t| {
             let plan = action::plan(t, artifact).await?;

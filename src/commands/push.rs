@@ -78,13 +78,13 @@ pub fn run(global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Sta
     Ok(Status::Ok)
 }
 
+/// One line per blob at its start and its end (stderr, not under `-q`): in a CI log the
+/// upload is visible, and a stall shows which blob it is.
 fn report_progress(printer: &Printer, ev: PushEvent) {
-    if let PushEvent::Uploading { digest, size } = ev {
-        let short = digest.get(..19).unwrap_or(&digest);
-        if printer.progress_enabled() {
-            printer.status(&format!("Uploading {short}… ({size} bytes)"));
-        } else {
-            printer.debug(&format!("uploading {digest} ({size} bytes)"));
+    match ev {
+        PushEvent::Uploading { digest, size } => {
+            printer.status(&format!("uploading {digest} ({size} bytes)"));
         }
+        PushEvent::Uploaded { digest } => printer.status(&format!("uploaded {digest}")),
     }
 }

@@ -116,11 +116,15 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     if args.insecure_skip_tls_verify {
         printer.warn("TLS certificate verification is disabled (--insecure-skip-tls-verify)");
     }
-    let debug = if printer.debug_enabled() {
+    // Debug lines go to --debug; notices (a retry and why) to every user's stderr, not under -q.
+    let debug = {
         let p = printer.clone();
-        Some(Arc::new(move |m: &str| p.debug(m)) as crate::oci::transport::DebugHook)
-    } else {
-        None
+        Some(Arc::new(
+            move |m: &str| match m.strip_prefix(crate::oci::transport::NOTICE) {
+                Some(notice) => p.status(notice),
+                None => p.debug(m),
+            },
+        ) as crate::oci::transport::DebugHook)
     };
     Ok(Connection {
         options: TransportOptions {

@@ -58,8 +58,12 @@ impl Default for TransportOptions {
     }
 }
 
-/// A debug sink (never given secrets).
+/// A debug sink (never given secrets). Lines starting with [`NOTICE`] are for every user, not
+/// only `--debug` (a retry: CI logs must show why a run took longer); the sink routes them.
 pub type DebugHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The prefix of a [`DebugHook`] line that is a notice (shown without `--debug`, not under `-q`).
+pub const NOTICE: &str = "notice: ";
 
 /// What a command did on the wire.
 #[derive(Debug, Default)]
@@ -469,6 +473,7 @@ impl Transport {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            let mut cause = String::from("connection error");
             let wait = match self.follow(req, &first, &home, auth).await? {
                 Ok(resp) => {
                     let s = resp.status();
@@ -477,6 +482,7 @@ impl Transport {
                     {
                         return Ok(resp);
                     }
+                    cause = format!("{} from {}", s.as_u16(), self.registry);
                     retry_after(&resp)
                         .map(|secs| self.policy.retry_after(secs))
                         .unwrap_or_else(|| self.policy.backoff(attempt))
@@ -506,11 +512,16 @@ impl Transport {
                 }
             };
             Stats::inc(&self.stats.retries, 1);
+            if cause == "connection error" {
+                cause = format!("connection error to {}", self.registry);
+            }
             self.log(&format!(
-                "retrying in {} ms (attempt {} of {})",
-                wait.as_millis(),
-                attempt + 1,
-                attempts
+                "{NOTICE}{cause} ({} {}), retry {} of {} in {:.1} s",
+                req.method,
+                loggable(&first, &home),
+                attempt,
+                attempts - 1,
+                wait.as_secs_f64()
             ));
             tokio::time::sleep(wait).await;
         }
