@@ -198,7 +198,8 @@ pub struct RegistryArgs {
     /// Registry user name (e.g. a Harbor robot account `robot$project+ci`)
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
-    /// Read the registry password or token from stdin
+    /// Read the registry password or token from stdin (Helm's `--password` is deliberately
+    /// absent: a password in the arguments is visible to every user through `ps`)
     #[arg(long = "password-stdin")]
     pub password_stdin: bool,
     /// Use plain HTTP instead of HTTPS
@@ -210,6 +211,13 @@ pub struct RegistryArgs {
     /// Skip TLS certificate verification (insecure)
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
+    /// Identify appkit to the registry with this TLS client certificate (PEM; with --key-file),
+    /// for registries that require mutual TLS
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of the --cert-file client certificate
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Helm's registry config file with `helm registry login` credentials
     #[arg(
         long = "registry-config",
@@ -277,6 +285,10 @@ pub struct PullArgs {
     /// Extract the chart into DIR/<chart name> instead of keeping the .tgz
     #[arg(long)]
     pub untar: bool,
+    /// With --untar: the directory the chart is extracted into (the chart is
+    /// `<untardir>/<chart name>`); a relative one is relative to --destination, as in Helm
+    #[arg(long, value_name = "DIR", default_value = ".", requires = "untar")]
+    pub untardir: PathBuf,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

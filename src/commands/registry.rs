@@ -20,7 +20,7 @@ use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::credhelper::HelperLimits;
 use crate::oci::reference::Location;
 use crate::oci::target::{Access, Connection, Opened};
-use crate::oci::tls::{certificate_problem, CertificateProblem};
+use crate::oci::tls::{certificate_problem, ClientIdentity, CertificateProblem};
 use crate::oci::transport::TransportOptions;
 use crate::oci::OciError;
 use crate::printer::Printer;
@@ -113,6 +113,27 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     if args.plain_http && (args.ca_file.is_some() || args.insecure_skip_tls_verify) {
         bail!("--plain-http cannot be combined with --ca-file or --insecure-skip-tls-verify");
     }
+    let client_identity = match (&args.cert_file, &args.key_file) {
+        (Some(cert), Some(key)) => {
+            if args.plain_http {
+                bail!("--plain-http cannot be combined with --cert-file/--key-file (a client certificate is a TLS thing)");
+            }
+            Some(ClientIdentity::load(cert, key).map_err(|e| anyhow!(e))?)
+        }
+        (Some(_), None) => {
+            return Err(anyhow::Error::new(Hinted::new(
+                anyhow!("--cert-file needs --key-file"),
+                "a TLS client certificate goes with its private key: pass both --cert-file FILE and --key-file FILE (PEM)",
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(anyhow::Error::new(Hinted::new(
+                anyhow!("--key-file needs --cert-file"),
+                "a TLS client certificate goes with its private key: pass both --cert-file FILE and --key-file FILE (PEM)",
+            )))
+        }
+        (None, None) => None,
+    };
     if args.insecure_skip_tls_verify {
         printer.warn("TLS certificate verification is disabled (--insecure-skip-tls-verify)");
     }
@@ -127,6 +148,7 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
             plain_http: args.plain_http,
             ca_file: args.ca_file.clone(),
             insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+            client_identity,
             connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             retries: args.retries,
