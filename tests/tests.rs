@@ -6,6 +6,7 @@ mod chart_contract;
 mod chart_platform;
 mod citizen_platform;
 mod citizen_rules;
+mod client_certs;
 mod cli_surface;
 mod common;
 mod completion;
