@@ -29,6 +29,8 @@ impl MtlsRegistry {
         }
         self_signed(&srv, "ca.key", "ca.pem", "appkit mtls server CA");
         signed_by_ca(&srv, "server", "IP:127.0.0.1", 30);
+        // A client certificate from a CA the registry does not trust for clients.
+        signed_by_ca(&srv, "stranger", "DNS:appkit-stranger", 30);
         self_signed(&cli, "ca.key", "ca.pem", "appkit mtls client CA");
         signed_by_ca(&cli, "client", "DNS:appkit-client", 30);
         signed_by_ca(&cli, "other", "DNS:appkit-other", 30);
@@ -197,6 +199,30 @@ fn without_a_client_certificate_the_registry_refuses_and_the_hint_names_the_flag
         err.contains("hint: ") && err.contains("--cert-file") && err.contains("--key-file"),
         "{err}"
     );
+    assert!(err.contains("failed after 1 attempt(s)"), "retried: {err}");
+
+    // A client certificate the registry does not accept (signed by another CA).
+    let stranger = r.path("srv/stranger.pem").display().to_string();
+    let out = appkit_run(&strings(&[
+        "versions",
+        &format!("oci://{}/p/app", r.host),
+        "--ca-file",
+        &r.ca(),
+        "--cert-file",
+        &stranger,
+        "--key-file",
+        &r.path("srv/stranger.key").display().to_string(),
+    ]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: TLS: {} refused the client certificate {stranger} (TLS alert ",
+            r.host
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: check that the --cert-file certificate is signed by a CA the registry trusts for clients"), "{err}");
     assert!(err.contains("failed after 1 attempt(s)"), "retried: {err}");
 }
 

@@ -449,6 +449,52 @@ pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<Ce
     None
 }
 
+/// Why the registry ended the TLS handshake over appkit's client certificate, when that is why a
+/// request failed: a fatal alert a server sends when it requires a client certificate and got
+/// none (TLS 1.3 `certificate_required`; Go's servers, distribution's among them, send
+/// `bad_certificate`), or refused the one it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCertRefused(pub rustls::AlertDescription);
+
+/// Walk the error chain (like [`certificate_problem`]) for a fatal alert about the client
+/// certificate.
+pub fn client_certificate_refused(
+    err: &(dyn std::error::Error + 'static),
+) -> Option<ClientCertRefused> {
+    use rustls::AlertDescription as A;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut depth = 0;
+    while let Some(e) = cur {
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        if let Some(rustls::Error::AlertReceived(alert)) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+            )
+            .then_some(ClientCertRefused(*alert));
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cur = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        cur = e.source();
+    }
+    None
+}
+
 /// True when a connection failed because the server answered the TLS handshake with something
 /// that is not TLS at all — in practice a plain-HTTP server's `HTTP/1.1 400 Bad Request` to the
 /// ClientHello, which rustls reads as a record of an invalid content type (`H` is no TLS record

@@ -32,7 +32,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
 use super::retry::RetryPolicy;
-use super::tls::{certificate_problem, plain_http_answer_to_tls};
+use super::tls::{certificate_problem, client_certificate_refused, plain_http_answer_to_tls};
 
 /// Connection settings (from `RegistryArgs`).
 #[derive(Debug, Clone)]
@@ -503,7 +503,10 @@ impl Transport {
                         });
                     }
                     // A certificate the registry presents is not going to change between attempts.
-                    if attempt >= attempts || certificate_problem(&source).is_some() {
+                    if attempt >= attempts
+                        || certificate_problem(&source).is_some()
+                        || client_certificate_refused(&source).is_some()
+                    {
                         return Err(OciError::Transport {
                             method: req.method.to_string(),
                             url: req.url.clone(),
