@@ -274,6 +274,13 @@ pub struct RegistryArgs {
     /// Skip TLS certificate verification (insecure)
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
+    /// Identify appkit to the registry with this TLS client certificate (PEM; with --key-file),
+    /// for registries that require mutual TLS
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// The private key (PEM) of the --cert-file client certificate
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Helm's registry config file with `helm registry login` credentials
     #[arg(
         long = "registry-config",
@@ -341,6 +348,10 @@ pub struct PullArgs {
     /// Extract the chart into DIR/<chart name> instead of keeping the .tgz
     #[arg(long)]
     pub untar: bool,
+    /// With --untar: the directory the chart is extracted into (the chart is
+    /// `<untardir>/<chart name>`); a relative one is relative to --destination, as in Helm
+    #[arg(long, value_name = "DIR", default_value = ".", requires = "untar")]
+    pub untardir: PathBuf,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -7,6 +7,7 @@ mod chart_platform;
 mod citizen_platform;
 mod citizen_rules;
 mod cli_surface;
+mod client_certs;
 mod common;
 mod completion;
 mod concurrency;

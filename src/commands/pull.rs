@@ -1,4 +1,4 @@
-//! `helm appkit pull <oci://…/chart[:tag|@digest] | oci-layout:DIR/CHART[:tag|@digest]> [--version V] [-d DIR] [--untar]`:
+//! `helm appkit pull <oci://…/chart[:tag|@digest] | oci-layout:DIR/CHART[:tag|@digest]> [--version V] [-d DIR] [--untar [--untardir DIR]]`:
 //! fetch a chart and verify the manifest, config and layer digests (and sizes) before anything is
 //! written; the archive is written atomically, `--untar` extracts through the chart module's safe
 //! extraction (no absolute paths, `..`, links or device files) into a temp dir renamed into place.
@@ -89,7 +89,13 @@ pub fn run(global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Sta
     .map_err(|e| oci_error(e, &location))?;
     printer.debug(&format!("{} HTTP request(s)", fetched.requests));
     let chart = fetched.chart;
-    let path = action::save(&chart, exact_version, &args.destination, args.untar)
+    // Helm: a relative --untardir is joined to --destination, an absolute one is used as it is.
+    let dest_dir = if args.untar && args.untardir != std::path::Path::new(".") {
+        args.destination.join(&args.untardir)
+    } else {
+        args.destination.clone()
+    };
+    let path = action::save(&chart, exact_version, &dest_dir, args.untar)
         .map_err(|e| action_error(e, Some(&location)))?;
     if printer.json_output() {
         printer.json(&Pulled {

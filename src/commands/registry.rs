@@ -20,7 +20,10 @@ use crate::oci::auth::{CredentialQuery, CredentialSource, Credentials, Secret};
 use crate::oci::credhelper::HelperLimits;
 use crate::oci::reference::Location;
 use crate::oci::target::{Access, Connection, Opened};
-use crate::oci::tls::{certificate_problem, CertificateProblem};
+use crate::oci::tls::{
+    certificate_problem, client_certificate_refused, CertificateProblem, ClientCertRefused,
+    ClientIdentity,
+};
 use crate::oci::transport::TransportOptions;
 use crate::oci::OciError;
 use crate::printer::Printer;
@@ -87,6 +90,10 @@ fn insecure_host(repository: &str) -> Option<&str> {
     repository.strip_prefix("oci://")?.split('/').next()
 }
 
+/// The `--cert-file` of this run, once loaded: says whether a refused handshake refused the
+/// certificate appkit sent, or wanted one (a command runs once per process).
+static CLIENT_CERT_SENT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// Resolve the connection settings; reads the password from stdin for `--password-stdin`.
 pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> {
     let explicit = match (&args.username, args.password_stdin) {
@@ -113,6 +120,29 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
     if args.plain_http && (args.ca_file.is_some() || args.insecure_skip_tls_verify) {
         bail!("--plain-http cannot be combined with --ca-file or --insecure-skip-tls-verify");
     }
+    let client_identity = match (&args.cert_file, &args.key_file) {
+        (Some(cert), Some(key)) => {
+            if args.plain_http {
+                bail!("--plain-http cannot be combined with --cert-file/--key-file (a client certificate is a TLS thing)");
+            }
+            let id = ClientIdentity::load(cert, key).map_err(|e| anyhow!(e))?;
+            let _ = CLIENT_CERT_SENT.set(cert.clone());
+            Some(id)
+        }
+        (Some(_), None) => {
+            return Err(anyhow::Error::new(Hinted::new(
+                anyhow!("--cert-file needs --key-file"),
+                "a TLS client certificate goes with its private key: pass both --cert-file FILE and --key-file FILE (PEM)",
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(anyhow::Error::new(Hinted::new(
+                anyhow!("--key-file needs --cert-file"),
+                "a TLS client certificate goes with its private key: pass both --cert-file FILE and --key-file FILE (PEM)",
+            )))
+        }
+        (None, None) => None,
+    };
     if args.insecure_skip_tls_verify {
         printer.warn("TLS certificate verification is disabled (--insecure-skip-tls-verify)");
     }
@@ -131,6 +161,7 @@ pub fn connection(args: &RegistryArgs, printer: &Printer) -> Result<Connection> 
             plain_http: args.plain_http,
             ca_file: args.ca_file.clone(),
             insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+            client_identity,
             connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             retries: args.retries,
@@ -174,6 +205,9 @@ pub fn oci_error(e: OciError, location: &Location) -> anyhow::Error {
     if let OciError::Transport { source, .. } = &e {
         if let Some(problem) = certificate_problem(source) {
             return certificate_error(e, host, &problem);
+        }
+        if let Some(ClientCertRefused(alert)) = client_certificate_refused(source) {
+            return client_certificate_error(e, host, alert);
         }
     }
     match hint_for(&e, host) {
@@ -344,6 +378,35 @@ fn certificate_error(e: OciError, host: &str, problem: &CertificateProblem) -> a
     };
     anyhow::Error::new(Hinted::new(e, hint))
         .context(format!("TLS: the certificate of {host} {problem}"))
+}
+
+/// The registry ended the handshake over the client certificate: it wants one (none was sent),
+/// or does not accept the one `--cert-file` gave.
+fn client_certificate_error(
+    e: OciError,
+    host: &str,
+    alert: rustls::AlertDescription,
+) -> anyhow::Error {
+    match CLIENT_CERT_SENT.get() {
+        None => anyhow::Error::new(Hinted::new(
+            e,
+            "pass the client certificate the registry accepts and its private key: \
+             --cert-file FILE --key-file FILE (PEM)",
+        ))
+        .context(format!(
+            "TLS: {host} refused the connection: it requires a client certificate (TLS alert {alert:?})"
+        )),
+        Some(cert) => anyhow::Error::new(Hinted::new(
+            e,
+            "check that the --cert-file certificate is signed by a CA the registry trusts for \
+             clients (distribution: `http.tls.clientcas`), is still valid, and allows client use \
+             (`extendedKeyUsage = clientAuth` if it lists usages)",
+        ))
+        .context(format!(
+            "TLS: {host} refused the client certificate {} (TLS alert {alert:?})",
+            cert.display()
+        )),
+    }
 }
 
 /// A chart error as a command error: exit 1 when the chart itself is wrong.

@@ -14,12 +14,13 @@
 //! a [`CertificateProblem`] with words a user can act on (the hints are in
 //! `commands/registry.rs`).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// The certificates of a PEM bundle (`--ca-file`).
@@ -32,11 +33,129 @@ pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Stri
     Ok(certs)
 }
 
-/// A rustls client configuration trusting exactly `certs`: as CAs, and each as itself.
-pub fn ca_file_config(certs: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, String> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
         .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+}
+
+/// A TLS client certificate and its private key (`--cert-file`/`--key-file`), checked to belong
+/// together. Its `Debug` never shows the key.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    certs: Vec<CertificateDer<'static>>,
+    key: Arc<PrivateKeyDer<'static>>,
+    /// The certificate chain and the key as one PEM buffer, for reqwest's `Identity::from_pem`.
+    pem: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Read and check `cert_file` (PEM certificates, the client's first) and `key_file` (one
+    /// unencrypted PEM private key: PKCS#8, PKCS#1 or SEC1). Errors name the file and never
+    /// quote its content.
+    pub fn load(cert_file: &Path, key_file: &Path) -> Result<ClientIdentity, String> {
+        let cert_pem = std::fs::read(cert_file).map_err(|e| {
+            format!(
+                "cannot read the client certificate file {} ({e})",
+                cert_file.display()
+            )
+        })?;
+        let certs = pem_certificates(&cert_pem).map_err(|why| {
+            format!(
+                "the client certificate file {} {}",
+                cert_file.display(),
+                why.replace("not a PEM", "is not a PEM")
+            )
+        })?;
+        let key_pem = std::fs::read(key_file).map_err(|e| {
+            format!(
+                "cannot read the client key file {} ({e})",
+                key_file.display()
+            )
+        })?;
+        // The parser's own error is left out: it could quote a line of the key file.
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| {
+            format!(
+                "the client key file {} holds no unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)",
+                key_file.display()
+            )
+        })?;
+        rustls::sign::CertifiedKey::from_der(certs.clone(), key.clone_key(), &provider()).map_err(
+            |e| match e {
+                rustls::Error::InconsistentKeys(_) => format!(
+                    "the private key in {} does not belong to the client certificate in {}",
+                    key_file.display(),
+                    cert_file.display()
+                ),
+                rustls::Error::General(_) => format!(
+                    "the client key file {} holds a private key of a kind that cannot be used",
+                    key_file.display()
+                ),
+                other => format!(
+                    "the client certificate {} with the key {} cannot be used ({other})",
+                    cert_file.display(),
+                    key_file.display()
+                ),
+            },
+        )?;
+        let mut pem = Vec::new();
+        for c in &certs {
+            pem.extend_from_slice(pem_encode("CERTIFICATE", c.as_ref()).as_bytes());
+        }
+        pem.extend_from_slice(&key_pem);
+        pem.push(b'\n');
+        Ok(ClientIdentity {
+            cert_file: cert_file.to_path_buf(),
+            key_file: key_file.to_path_buf(),
+            certs,
+            key: Arc::new(key),
+            pem: Arc::new(pem),
+        })
+    }
+
+    /// The identity for reqwest's own TLS setup (no `--ca-file`).
+    pub fn reqwest_identity(&self) -> Result<reqwest::Identity, String> {
+        reqwest::Identity::from_pem(&self.pem).map_err(|e| {
+            format!(
+                "the client certificate {} with the key {} cannot be used ({e})",
+                self.cert_file.display(),
+                self.key_file.display()
+            )
+        })
+    }
+}
+
+/// `der` as a PEM block with `label`.
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A rustls client configuration trusting exactly `certs`: as CAs, and each as itself; presenting
+/// `identity` when the registry asks for a client certificate.
+pub fn ca_file_config(
+    certs: Vec<CertificateDer<'static>>,
+    identity: Option<&ClientIdentity>,
+) -> Result<rustls::ClientConfig, String> {
+    let provider = provider();
     let mut roots = RootCertStore::empty();
     let (added, _ignored) = roots.add_parsable_certificates(certs.iter().cloned());
     if added == 0 {
@@ -49,12 +168,17 @@ pub fn ca_file_config(certs: Vec<CertificateDer<'static>>) -> Result<rustls::Cli
         inner,
         pinned: certs,
     };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match identity {
+        Some(id) => config
+            .with_client_auth_cert(id.certs.clone(), id.key.clone_key())
+            .map_err(|e| format!("{}: {e}", id.cert_file.display()))?,
+        None => config.with_no_client_auth(),
+    };
     // appkit's client speaks HTTP/1.1 only (reqwest's default features here).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
@@ -315,6 +439,52 @@ pub fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<Ce
                 C::Other(o) => CertificateProblem::Other(o.to_string()),
                 other => CertificateProblem::Other(format!("{other:?}")),
             });
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cur = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// Why the registry ended the TLS handshake over appkit's client certificate, when that is why a
+/// request failed: a fatal alert a server sends when it requires a client certificate and got
+/// none (TLS 1.3 `certificate_required`; Go's servers, distribution's among them, send
+/// `bad_certificate`), or refused the one it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCertRefused(pub rustls::AlertDescription);
+
+/// Walk the error chain (like [`certificate_problem`]) for a fatal alert about the client
+/// certificate.
+pub fn client_certificate_refused(
+    err: &(dyn std::error::Error + 'static),
+) -> Option<ClientCertRefused> {
+    use rustls::AlertDescription as A;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut depth = 0;
+    while let Some(e) = cur {
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        if let Some(rustls::Error::AlertReceived(alert)) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+            )
+            .then_some(ClientCertRefused(*alert));
         }
         if let Some(inner) = e
             .downcast_ref::<std::io::Error>()

@@ -32,7 +32,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::auth::{parse_challenge, token_from_response, Challenge, Credentials, Secret};
 use super::error::OciError;
 use super::retry::RetryPolicy;
-use super::tls::{certificate_problem, plain_http_answer_to_tls};
+use super::tls::{certificate_problem, client_certificate_refused, plain_http_answer_to_tls};
 
 /// Connection settings (from `RegistryArgs`).
 #[derive(Debug, Clone)]
@@ -40,6 +40,8 @@ pub struct TransportOptions {
     pub plain_http: bool,
     pub ca_file: Option<PathBuf>,
     pub insecure_skip_tls_verify: bool,
+    /// `--cert-file`/`--key-file`, read and checked.
+    pub client_identity: Option<super::tls::ClientIdentity>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retries: u32,
@@ -51,6 +53,7 @@ impl Default for TransportOptions {
             plain_http: false,
             ca_file: None,
             insecure_skip_tls_verify: false,
+            client_identity: None,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(120),
             retries: 4,
@@ -242,7 +245,13 @@ impl Transport {
                 reason: format!("{}: {why}", path.display()),
             };
             let certs = super::tls::pem_certificates(&pem).map_err(bad)?;
-            b = b.tls_backend_preconfigured(super::tls::ca_file_config(certs).map_err(bad)?);
+            let config = super::tls::ca_file_config(certs, opts.client_identity.as_ref());
+            b = b.tls_backend_preconfigured(config.map_err(bad)?);
+        } else if let Some(id) = &opts.client_identity {
+            let identity = id
+                .reqwest_identity()
+                .map_err(|reason| OciError::ClientSetup { reason })?;
+            b = b.identity(identity);
         }
         if opts.insecure_skip_tls_verify {
             b = b.danger_accept_invalid_certs(true);
@@ -500,7 +509,10 @@ impl Transport {
                         });
                     }
                     // A certificate the registry presents is not going to change between attempts.
-                    if attempt >= attempts || certificate_problem(&source).is_some() {
+                    if attempt >= attempts
+                        || certificate_problem(&source).is_some()
+                        || client_certificate_refused(&source).is_some()
+                    {
                         return Err(OciError::Transport {
                             method: req.method.to_string(),
                             url: req.url.clone(),
