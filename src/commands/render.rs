@@ -40,6 +40,8 @@ struct JsonFile {
 #[derive(Serialize)]
 struct JsonEnv {
     env: String,
+    /// `apps` (the HelmReleases) or `dapr` (the platform's Dapr resources of the environment).
+    content: &'static str,
     out: String,
     files: Vec<JsonFile>,
     warnings: Vec<String>,
@@ -182,7 +184,7 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                     plan.kept.join(", ")
                 ));
             }
-            let what = if plan.env.ends_with("(Dapr resources)") {
+            let what = if plan.env.ends_with(crate::flux::render::DAPR_LABEL) {
                 format!("{apps} namespace(s)")
             } else {
                 format!("{apps} app(s)")
@@ -193,8 +195,13 @@ pub fn run(global: &GlobalArgs, args: RenderArgs, printer: &Printer) -> Result<S
                 shown(&plan.out_dir)
             ));
         }
+        let (env, content) = match plan.env.strip_suffix(crate::flux::render::DAPR_LABEL) {
+            Some(e) => (e.to_string(), "dapr"),
+            None => (plan.env.clone(), "apps"),
+        };
         report.environments.push(JsonEnv {
-            env: plan.env.clone(),
+            env,
+            content,
             out: shown(&plan.out_dir),
             files: plan
                 .changes

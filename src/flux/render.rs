@@ -14,6 +14,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// What an environment's Dapr-resources render is called after the environment's name (status
+/// lines say `dev (Dapr resources)`; `-o json` gives `env: dev` and `content: dapr`).
+pub const DAPR_LABEL: &str = " (Dapr resources)";
+
 use serde_json::Value;
 
 use super::model::*;
@@ -503,7 +507,7 @@ fn platform_render(
         format!("{header}{}", to_yaml(&kustomization)),
     );
     Some(EnvRender {
-        env: format!("{env_name} (Dapr resources)"),
+        env: format!("{env_name}{DAPR_LABEL}"),
         out_dir: platform_dir(out_dir),
         files,
         releases: BTreeMap::new(),
