@@ -470,11 +470,13 @@ fn many_diagnostics_render_in_linear_time_and_are_capped() {
     let mut c = appkit();
     c.current_dir(&repo)
         .args(["-o", "json", "validate", "-e", "dev"]);
+    // Measured on the 2-core CI machine (debug build): 3.5–4.2 s of CPU since diagnostics carry
+    // `app` and `env` (issue 17); the bound guards against the quadratic 29.7 s, not noise.
     let r = bounded(
         "40k unknown keys in one mapping (validate -o json)",
         &c,
         1,
-        2.0,
+        3.0,
         "\"truncated\": 30000",
     );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
