@@ -7,7 +7,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::{self, appkit, example_platform, helm, repo_root, run, run_ok, stderr, stdout};
+use crate::common::{
+    self, appkit, example_platform, helm, plugin_source, run, run_ok, stderr, stdout,
+};
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -245,19 +247,6 @@ fn version_and_exit_codes_through_helm_3_and_4() {
         assert_eq!(out.status.code(), Some(2), "helm {major}: {}", stderr(&out));
         assert!(stderr(&out).contains("unexpected argument '--version'"));
     }
-}
-
-/// A plugin source dir (plugin.yaml and the install hook) in `tmp`.
-fn plugin_source(tmp: &Path) -> PathBuf {
-    let src = tmp.join("helm-appkit");
-    fs::create_dir_all(src.join("scripts")).unwrap();
-    fs::copy(repo_root().join("plugin.yaml"), src.join("plugin.yaml")).unwrap();
-    fs::copy(
-        repo_root().join("scripts/plugin-install"),
-        src.join("scripts/plugin-install"),
-    )
-    .unwrap();
-    src
 }
 
 /// Run `bin args` in a pseudo-terminal (`script`), with `env` set: what a user's terminal shows

@@ -4,22 +4,12 @@
 //! plugin's `plugin.complete`, which asks `helm-appkit __complete`; Helm prints the completions,
 //! one a line (`value<TAB>description`), and the `:<directive>` line.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{example_platform, helm, repo_root, run, run_ok, stderr, stdout};
-
-/// A plugin source dir like the repo's: plugin.yaml, plugin.complete (executable, as committed)
-/// and the install hook.
-fn plugin_source(tmp: &Path) -> PathBuf {
-    let src = tmp.join("helm-appkit");
-    fs::create_dir_all(src.join("scripts")).unwrap();
-    for f in ["plugin.yaml", "plugin.complete", "scripts/plugin-install"] {
-        fs::copy(repo_root().join(f), src.join(f)).unwrap();
-    }
-    src
-}
+use crate::common::{
+    example_platform, helm, plugin_source, repo_root, run, run_ok, stderr, stdout,
+};
 
 /// Helm with the plugins dir where both Helm versions install and load local plugins.
 fn helm_with_plugins(major: u8, home: &Path) -> Command {

@@ -8,20 +8,10 @@
 //! but loads them from `HELM_PLUGINS`; the tests point both at the same temp dir.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::common::{chart_dir, helm, repo_root, run, run_ok, stderr, stdout};
-
-/// A plugin source dir named like the repo would be.
-fn plugin_source(tmp: &Path) -> PathBuf {
-    let src = tmp.join("helm-appkit");
-    fs::create_dir_all(src.join("scripts")).unwrap();
-    fs::copy(repo_root().join("plugin.yaml"), src.join("plugin.yaml")).unwrap();
-    let hook = src.join("scripts/plugin-install");
-    fs::copy(repo_root().join("scripts/plugin-install"), &hook).unwrap();
-    src
-}
+use crate::common::{chart_dir, helm, plugin_source, run, run_ok, stderr, stdout};
 
 /// Helm with the plugins dir where both Helm versions install and load local plugins.
 fn helm_with_plugins(major: u8, home: &Path) -> Command {

@@ -49,6 +49,18 @@ pub fn example_platform(dir: &Path) -> PathBuf {
     repo
 }
 
+/// A plugin source dir under `tmp` (`helm-appkit/`: plugin.yaml, plugin.complete and the install
+/// hook), to `helm plugin install` in tests: Helm links a local dir and the hook writes `bin/`
+/// into it, which must not happen in the repo.
+pub fn plugin_source(tmp: &Path) -> PathBuf {
+    let src = tmp.join("helm-appkit");
+    std::fs::create_dir_all(src.join("scripts")).unwrap();
+    for f in ["plugin.yaml", "plugin.complete", "scripts/plugin-install"] {
+        std::fs::copy(repo_root().join(f), src.join(f)).unwrap();
+    }
+    src
+}
+
 /// `sha256:<hex>` of some bytes.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
