@@ -46,8 +46,9 @@ docs/json-output.md); status and diagnostics go to stderr.";
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global flags")]
 pub struct GlobalArgs {
-    /// Output format: human text, JSON on stdout (one object, docs/json-output.md), or GitHub
-    /// Actions annotations (validate, publish and render --check)
+    /// Output format: human text, JSON on stdout (one object, docs/json-output.md), GitHub
+    /// Actions annotations (validate, publish, render --check, plan) or markdown (plan: a
+    /// pull-request comment)
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// Print nothing but data and errors
@@ -114,6 +115,7 @@ pub enum OutputFormat {
     Human,
     Json,
     Github,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +182,23 @@ pub enum Command {
     #[command(after_help = "Examples:\n  helm appkit import legacy/*.yaml --dry-run
   helm appkit import legacy/app2.yaml --prefer release")]
     Import(ImportArgs),
+    /// What a chart or values change does to every app × environment, rendered by the real Helm
+    /// on both sides (the --base revision and the working tree), before merge
+    #[command(after_help = "Examples:
+  helm appkit plan                              # the working tree against HEAD
+  helm appkit plan --base origin/main -o markdown > plan.md   # a pull-request comment
+  helm appkit plan --chart-preview -e prod      # the working-tree chart for every prod app
+  helm appkit plan --shard 1/4 -o json > plan-1.json          # one CI runner of four
+  helm appkit plan --merge plan-*.json -o markdown
+
+Exit codes: 0 the plan was computed (with --exit-code: and nothing changes); 1 an app ×
+environment failed to render on a side (the others are still reported), or with --exit-code
+something changes; 2 no plan (usage, I/O, network, no Helm, no git).
+
+Plan cannot emulate what needs a cluster: `lookup` returns nothing, .Capabilities are Helm's
+defaults unless environments.<env>.kubeVersion / apiVersions say otherwise, and helm-controller's
+post-renderers are not applied.")]
+    Plan(PlanArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
     #[command(after_help = "Examples:\n  helm appkit version\n  helm appkit version -o json")]
     Version,
@@ -252,6 +271,45 @@ pub struct RenderArgs {
     /// no flags. Kept hidden to say so.
     #[arg(long, hide = true, value_name = "KIND")]
     pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The revision the working tree is compared with (read with git, not the working tree)
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub base: String,
+    #[command(flatten)]
+    pub envs: EnvArgs,
+    /// Only these apps (repeatable or comma-separated; default: every app of either side)
+    #[arg(long = "app", value_name = "APP", value_delimiter = ',')]
+    pub apps: Vec<String>,
+    /// Render every new side with the working-tree chart, whatever the versions and pins say:
+    /// what this chart change would do to everyone
+    #[arg(long)]
+    pub chart_preview: bool,
+    /// Fetch locked charts from here instead of the lock's repository: oci://HOST/PROJECT or
+    /// oci-layout:DIR (like publish --to)
+    #[arg(long, value_name = "REMOTE")]
+    pub from: Option<String>,
+    /// Renders run in parallel on this many threads (default: the cores)
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    pub jobs: usize,
+    /// Plan only the K-th of N deterministic parts of the app × environment pairs (a CI matrix
+    /// runs one per runner; join them with --merge)
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The Helm binary (default: $HELM_BIN, which Helm sets for plugins, else helm on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub helm: Option<PathBuf>,
+    /// Exit 1 when anything changes (for a CI gate)
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Join the -o json outputs of --shard runs into one plan and print it in any output format
+    /// (renders nothing)
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["shard", "chart_preview", "from", "apps"])]
+    pub merge: Vec<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Registry connection options shared by push, pull, versions and publish.

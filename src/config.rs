@@ -263,6 +263,12 @@ pub struct Environment {
     /// Platform values of this environment, merged over the top-level `platformValues`.
     #[serde(default)]
     pub platform_values: PlatformValues,
+    /// The cluster's Kubernetes version, for `plan` (`helm template --kube-version`).
+    #[serde(default)]
+    pub kube_version: Option<String>,
+    /// The cluster's API versions, for `plan` (`helm template --api-versions`, each).
+    #[serde(default)]
+    pub api_versions: Vec<String>,
 }
 
 impl Environment {

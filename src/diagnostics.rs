@@ -624,17 +624,25 @@ fn floor_char(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// A GitHub workflow command's message, escaped.
+pub fn github_escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A GitHub workflow command's property value (`file=`, `title=`), escaped.
+pub fn github_escape_prop(s: &str) -> String {
+    github_escape_data(s)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
 /// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`), at most
 /// [`MAX_HUMAN_PER_FILE`] per file, then one `::warning` saying how many more there are.
 pub fn render_github(diags: &[Diagnostic], base: Option<&Path>) -> String {
-    fn esc_data(s: &str) -> String {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    }
-    fn esc_prop(s: &str) -> String {
-        esc_data(s).replace(':', "%3A").replace(',', "%2C")
-    }
+    let esc_data = github_escape_data;
+    let esc_prop = github_escape_prop;
     let (shown, left_out) = capped(diags, MAX_HUMAN_PER_FILE);
     let mut out = String::new();
     for d in shown.into_iter().map(|i| &diags[i]) {

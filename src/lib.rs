@@ -19,6 +19,7 @@ pub mod fsutil;
 pub mod lock;
 pub mod oci;
 pub mod par;
+pub mod plan;
 pub mod printer;
 pub mod rules;
 pub mod runtime;

@@ -1,5 +1,6 @@
 //! The one way appkit spreads work over threads: contiguous chunks of a slice on scoped threads
-//! (at most [`MAX_THREADS`], never more than the machine's parallelism), results in input order.
+//! (at most [`MAX_THREADS`], never more than the machine's parallelism), results in input order;
+//! or, for work of uneven cost ([`map_queue`]), a fixed number of threads taking items in turn.
 //!
 //! Contiguous chunks matter: the environments of one app are neighbours in a validation job list
 //! and share one parse of the app's `values.yaml` per thread. Threads get a large stack because
@@ -62,9 +63,66 @@ pub fn map<T: Sync, R: Send>(items: &[T], min_chunk: usize, f: impl Fn(&T) -> R 
     map_chunks(items, min_chunk, |c| c.iter().map(&f).collect())
 }
 
+/// `f` over every item on `jobs` threads that each take the next item when done (for work of
+/// uneven cost, like one `helm template` per item), results in input order. `jobs` is capped
+/// by the item count, at least 1; 1 runs on the caller's thread.
+pub fn map_queue<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let jobs = jobs.clamp(1, items.len().max(1));
+    if jobs == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (f, next) = (&f, &next);
+    let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(s, move || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(item) = items.get(i) else { break };
+                            done.push((i, f(item)));
+                        }
+                        done
+                    })
+            })
+            .collect();
+        for h in handles {
+            match h {
+                Ok(h) => match h.join() {
+                    Ok(part) => {
+                        for (i, r) in part {
+                            out[i] = Some(r);
+                        }
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(e) => panic!("cannot start a worker thread: {e}"),
+            }
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every item was taken"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_keeps_input_order() {
+        let items: Vec<u64> = (0..100).collect();
+        let out = map_queue(&items, 4, |i| {
+            std::thread::sleep(std::time::Duration::from_micros(100 - i));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(map_queue(&Vec::<u8>::new(), 3, |i| *i).is_empty());
+    }
 
     #[test]
     fn keeps_input_order_across_chunks() {

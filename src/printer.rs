@@ -128,6 +128,11 @@ impl Printer {
         self.color
     }
 
+    /// True when what goes to stdout may be coloured (stdout's own terminal test).
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_color
+    }
+
     /// True when stderr is a terminal and progress may be drawn.
     pub fn progress_enabled(&self) -> bool {
         !self.quiet && io::stderr().is_terminal()

@@ -69,7 +69,7 @@ impl Workspace {
     /// `appkit.lock` must not be symbolic links out of it (refused unread, exit 1) — also with
     /// `--config`, which names the repo's file, not whatever a link there leads to. To use a
     /// config kept elsewhere, name the real file.
-    fn load(path: &Path) -> Result<Workspace> {
+    pub fn load(path: &Path) -> Result<Workspace> {
         let repo = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -37,6 +37,7 @@ pub mod chart_io;
 pub mod docs;
 pub mod import;
 pub mod new;
+pub mod plan;
 pub mod publish;
 pub mod pull;
 pub mod push;

@@ -13,6 +13,7 @@ mod docs;
 mod import;
 mod new;
 mod package;
+mod plan;
 mod publish;
 mod pull;
 mod push;
@@ -22,7 +23,7 @@ mod validate;
 mod versions;
 
 pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
-    refuse_github_output(&cli)?;
+    refuse_unsupported_output(&cli)?;
     match cli.command {
         Command::Package(args) => package::run(&cli.global, args, printer),
         Command::Push(args) => push::run(&cli.global, args, printer),
@@ -34,21 +35,30 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::New(args) => new::run(&cli.global, args, printer),
         Command::Docs(args) => docs::run(&cli.global, args, printer),
         Command::Import(args) => import::run(&cli.global, args, printer),
+        Command::Plan(args) => plan::run(&cli.global, args, printer),
         Command::Version => version(printer),
         Command::Complete(args) => complete::run(args, printer),
     }
 }
 
-/// `-o github` (GitHub Actions annotations) means something only where there are diagnostics to
-/// annotate: validate, publish and `render --check`. Anywhere else it would be silently ignored,
-/// so it is a usage error (exit 2).
-fn refuse_github_output(cli: &Cli) -> Result<()> {
-    if cli.global.output != OutputFormat::Github {
+/// `-o github` (GitHub Actions annotations) means something only where there are diagnostics or
+/// changes to annotate: validate, publish, `render --check` and plan; `-o markdown` (a
+/// pull-request comment) only on plan. Anywhere else they would be silently ignored, so they are
+/// a usage error (exit 2).
+fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
+    let format = cli.global.output;
+    if !matches!(format, OutputFormat::Github | OutputFormat::Markdown) {
         return Ok(());
     }
     let name = match &cli.command {
-        Command::Validate(_) | Command::Publish(_) => return Ok(()),
-        Command::Render(a) if a.check => return Ok(()),
+        Command::Plan(_) => return Ok(()),
+        Command::Validate(_) | Command::Publish(_) if format == OutputFormat::Github => {
+            return Ok(())
+        }
+        Command::Render(a) if a.check && format == OutputFormat::Github => return Ok(()),
+        Command::Validate(_) => "validate",
+        Command::Publish(_) => "publish",
+        Command::Render(a) if a.check => "render --check",
         Command::Render(_) => "render (without --check)",
         Command::Package(_) => "package",
         Command::Push(_) => "push",
@@ -60,9 +70,13 @@ fn refuse_github_output(cli: &Cli) -> Result<()> {
         Command::Version => "version",
         Command::Complete(_) => "__complete",
     };
+    let (flag, hint) = match format {
+        OutputFormat::Github => ("github", "GitHub annotations are written by validate, publish, render --check and plan; use -o human or -o json here"),
+        _ => ("markdown", "markdown (a pull-request comment) is written by plan; use -o human or -o json here"),
+    };
     Err(crate::error::Hinted::new(
-        anyhow::anyhow!("`-o github` is not an output of `helm appkit {name}`"),
-        "GitHub annotations are written by validate, publish and render --check; use -o human or -o json here",
+        anyhow::anyhow!("`-o {flag}` is not an output of `helm appkit {name}`"),
+        hint,
     )
     .into())
 }

@@ -45,7 +45,7 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     let base = Some(cwd.as_path());
     let (errors, warnings) = (report.errors(), report.warnings());
     match global.output {
-        OutputFormat::Human => {
+        OutputFormat::Human | OutputFormat::Markdown => {
             printer.stderr_raw(&diagnostics::render_human(diags, base, printer.color()))
         }
         OutputFormat::Json => {
@@ -89,7 +89,7 @@ fn list_rules(global: &GlobalArgs, printer: &Printer) -> Result<Status> {
         OutputFormat::Json => {
             printer.json(&serde_json::json!({ "rules": crate::rules::to_json() }))?
         }
-        OutputFormat::Human | OutputFormat::Github => {
+        OutputFormat::Human | OutputFormat::Github | OutputFormat::Markdown => {
             printer.data(crate::rules::table().trim_end())?
         }
     }

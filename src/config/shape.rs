@@ -131,6 +131,8 @@ const CONFIG: Shape = Shape::Struct(&[
             opt("pins", Shape::Map(&TEXT)),
             opt("promoted", Shape::Bool),
             opt("platformValues", PLATFORM_VALUES),
+            opt("kubeVersion", TEXT),
+            opt("apiVersions", TEXTS),
         ])),
     ),
     opt("nodePools", TEXTS),

@@ -241,7 +241,7 @@ const NOT_SECRET_SUFFIXES: [&str; 7] =
     ["name", "ref", "store", "path", "file", "enabled", "keyname"];
 
 /// A key that names a credential.
-pub(super) fn is_secret_key(k: &str) -> bool {
+pub fn is_secret_key(k: &str) -> bool {
     let n = norm(k);
     // `auth` alone (a Docker config's base64 `user:password`), not `author` or `oauthIssuer`.
     n == "auth"
