@@ -25,6 +25,7 @@ mod oci_integrity;
 mod oci_publish;
 mod origin;
 mod package;
+mod plan;
 mod platform_values;
 mod plugin;
 mod quickstart;

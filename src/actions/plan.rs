@@ -737,7 +737,7 @@ fn causes(w: &PairWork, plan: &PairPlan, old: &SideRepo, new: &SideRepo) -> Vec<
     let loaded = new.ws.config();
     let rel = |p: &Path| -> String {
         let r = p.strip_prefix(&loaded.root).unwrap_or(p);
-        new.rel_root.join(r).display().to_string()
+        lexical(&new.rel_root.join(r)).display().to_string()
     };
     let Some(Ok(n)) = &w.new else {
         return Vec::new();
