@@ -209,6 +209,47 @@ fn every_json_output_has_the_documented_shape() {
         ),
     ));
     std::fs::write(&cfg, good).unwrap();
+    // plan: in a git repository of the copy, one app changed (values.yaml was edited above) and
+    // one that fails to render on the new side; then the two shards merged.
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"],
+    ] {
+        assert!(std::process::Command::new("git")
+            .arg("-C")
+            .arg(tmp.path())
+            .args(args)
+            .status()
+            .unwrap()
+            .success());
+    }
+    std::fs::write(&values, text.replace("port: 8080", "port: 8081")).unwrap();
+    let app2 = repo.join("apps/app2/values.yaml");
+    let app2_text = std::fs::read_to_string(&app2).unwrap();
+    std::fs::write(&app2, app2_text.replace("port: 3000", "port: 0")).unwrap();
+    let helm = common::helm_bin(3).display().to_string();
+    let cache = tmp.path().join("cache");
+    let plan = |args: &[&str], code: i32| {
+        let out = run(appkit()
+            .current_dir(&repo)
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["-o", "json", "plan", "--helm", &helm])
+            .args(args));
+        assert_eq!(out.status.code(), Some(code), "plan {args:?}: {}", stderr(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (v, stdout(&out))
+    };
+    let (full, _) = plan(&[], 1);
+    outputs.push(("`plan` (and `plan --merge`)", full));
+    let (shard, text1) = plan(&["--shard", "1/2"], 1);
+    outputs.push(("`plan` (and `plan --merge`)", shard));
+    let shard_file = tmp.path().join("plan-1.json");
+    std::fs::write(&shard_file, text1).unwrap();
+    outputs.push((
+        "`plan` (and `plan --merge`)",
+        json_of(&repo, &["plan", "--merge", &shard_file.display().to_string()], 1),
+    ));
 
     let docs = documented();
     let mut seen: BTreeMap<&str, BTreeMap<String, BTreeSet<&'static str>>> = BTreeMap::new();
