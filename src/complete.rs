@@ -336,6 +336,10 @@ impl<'a> State<'a> {
                 return self.names(arg, cur, pools.unwrap_or_default());
             }
             ("validate", "inputs") => return self.app_dirs(cur),
+            ("plan", "apps") => {
+                let apps = self.workspace().and_then(|ws| ws.apps().ok());
+                return self.names(arg, cur, apps.unwrap_or_default());
+            }
             _ => {}
         }
         let hint = arg.get_value_hint();
@@ -509,7 +513,7 @@ mod tests {
         assert!(!v.iter().any(|s| s.starts_with("__")), "{v:?}");
         assert_eq!(d, directive::NO_FILE_COMP);
         assert_eq!(values(&["ren"]).0, vec!["render"]);
-        assert_eq!(values(&["p"]).0, vec!["package", "push", "pull", "publish"]);
+        assert_eq!(values(&["p"]).0, vec!["package", "push", "pull", "publish", "plan"]);
         // No subcommand of that name: nothing.
         assert_eq!(values(&["nope", ""]), (vec![], directive::NO_FILE_COMP));
         assert!(complete(&[]).values().contains(&"render"));
@@ -540,11 +544,21 @@ mod tests {
     }
 
     #[test]
+    fn plan_is_completed_with_its_flags_and_markdown() {
+        assert!(values(&["pl"]).0.contains(&"plan".to_string()));
+        let (v, _) = values(&["plan", "--"]);
+        for f in ["--base", "--chart-preview", "--shard", "--merge", "--exit-code", "--app"] {
+            assert!(v.contains(&f.to_string()), "{f}: {v:?}");
+        }
+        assert!(values(&["plan", "-o", ""]).0.contains(&"markdown".to_string()));
+    }
+
+    #[test]
     fn enum_values_from_clap() {
         assert_eq!(
             values(&["render", "-o", ""]),
             (
-                vec!["human".into(), "json".into(), "github".into()],
+                vec!["human".into(), "json".into(), "github".into(), "markdown".into()],
                 directive::NO_FILE_COMP
             )
         );

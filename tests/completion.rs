@@ -139,7 +139,7 @@ fn completion_through_helm_3_and_4_subcommands_flags_and_values() {
 
         // Values of enum flags.
         let a = complete(major, &home, cwd, &["render", "-o", ""]);
-        assert_eq!(a.values, vec!["human", "json", "github"], "helm {major}");
+        assert_eq!(a.values, vec!["human", "json", "github", "markdown"], "helm {major}");
         assert_eq!(a.directive, 4);
         let a = complete(major, &home, cwd, &["import", "--prefer", ""]);
         assert_eq!(a.values, vec!["release", "file"], "helm {major}");
@@ -207,6 +207,9 @@ fn completion_through_helm_3_and_4_names_from_the_platform_repo() {
         let a = complete(major, &home, &repo, &["validate", ""]);
         assert_eq!(a.values, vec!["apps/app1", "apps/app2"], "helm {major}");
         assert_eq!(a.directive, 0);
+        // plan --app: the apps of the platform repo.
+        let a = complete(major, &home, &repo, &["plan", "--app", ""]);
+        assert_eq!(a.values, vec!["app1", "app2"], "helm {major}");
         let a = complete(major, &home, &repo, &["validate", "-e", "dev", "apps/app2"]);
         assert_eq!(a.values, vec!["apps/app2"], "helm {major}");
         let a = complete(major, &home, &repo, &["validate", "apps/app1/values"]);
