@@ -513,7 +513,10 @@ mod tests {
         assert!(!v.iter().any(|s| s.starts_with("__")), "{v:?}");
         assert_eq!(d, directive::NO_FILE_COMP);
         assert_eq!(values(&["ren"]).0, vec!["render"]);
-        assert_eq!(values(&["p"]).0, vec!["package", "push", "pull", "publish", "plan"]);
+        assert_eq!(
+            values(&["p"]).0,
+            vec!["package", "push", "pull", "publish", "plan"]
+        );
         // No subcommand of that name: nothing.
         assert_eq!(values(&["nope", ""]), (vec![], directive::NO_FILE_COMP));
         assert!(complete(&[]).values().contains(&"render"));
@@ -547,10 +550,19 @@ mod tests {
     fn plan_is_completed_with_its_flags_and_markdown() {
         assert!(values(&["pl"]).0.contains(&"plan".to_string()));
         let (v, _) = values(&["plan", "--"]);
-        for f in ["--base", "--chart-preview", "--shard", "--merge", "--exit-code", "--app"] {
+        for f in [
+            "--base",
+            "--chart-preview",
+            "--shard",
+            "--merge",
+            "--exit-code",
+            "--app",
+        ] {
             assert!(v.contains(&f.to_string()), "{f}: {v:?}");
         }
-        assert!(values(&["plan", "-o", ""]).0.contains(&"markdown".to_string()));
+        assert!(values(&["plan", "-o", ""])
+            .0
+            .contains(&"markdown".to_string()));
     }
 
     #[test]
@@ -558,7 +570,12 @@ mod tests {
         assert_eq!(
             values(&["render", "-o", ""]),
             (
-                vec!["human".into(), "json".into(), "github".into(), "markdown".into()],
+                vec![
+                    "human".into(),
+                    "json".into(),
+                    "github".into(),
+                    "markdown".into()
+                ],
                 directive::NO_FILE_COMP
             )
         );

@@ -214,7 +214,15 @@ fn every_json_output_has_the_documented_shape() {
     for args in [
         &["init", "-q", "-b", "main"][..],
         &["add", "-A"],
-        &["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "x",
+        ],
     ] {
         assert!(std::process::Command::new("git")
             .arg("-C")
@@ -236,7 +244,12 @@ fn every_json_output_has_the_documented_shape() {
             .env("XDG_CACHE_HOME", &cache)
             .args(["-o", "json", "plan", "--helm", &helm])
             .args(args));
-        assert_eq!(out.status.code(), Some(code), "plan {args:?}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "plan {args:?}: {}",
+            stderr(&out)
+        );
         let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         (v, stdout(&out))
     };
@@ -248,7 +261,11 @@ fn every_json_output_has_the_documented_shape() {
     std::fs::write(&shard_file, text1).unwrap();
     outputs.push((
         "`plan` (and `plan --merge`)",
-        json_of(&repo, &["plan", "--merge", &shard_file.display().to_string()], 1),
+        json_of(
+            &repo,
+            &["plan", "--merge", &shard_file.display().to_string()],
+            1,
+        ),
     ));
 
     let docs = documented();

@@ -659,3 +659,69 @@ fn no_plan_without_helm_git_base_or_config() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`-o markdown` is not an output of `helm appkit validate`"));
 }
+
+#[test]
+fn a_killed_plan_leaves_no_partial_cache_entry_and_the_next_run_sweeps_its_files() {
+    let f = fleet();
+    f.edit("chart/templates/_helpers.tpl", |t| {
+        t.replace(
+            "app.kubernetes.io/part-of: appkit\n",
+            "app.kubernetes.io/part-of: appkit\ntier: web\n",
+        )
+    });
+    let mut c = appkit();
+    c.current_dir(&f.repo)
+        .env("XDG_CACHE_HOME", &f.cache)
+        .args(["plan", "-q", "--jobs", "2", "--helm"])
+        .arg(helm_bin(3))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    // Kill it once some renders are stored and others are still running.
+    let renders = f.cache.join("appkit/renders");
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        let n = std::fs::read_dir(&renders).map_or(0, |d| d.count());
+        if n >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for e in walk(&renders) {
+        let name = e.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with(".appkit-tmp-") {
+            continue; // a temp file, never read as an entry
+        }
+        assert!(name.ends_with(".json"), "{name}");
+        let v: Value = serde_json::from_slice(&std::fs::read(&e).unwrap())
+            .unwrap_or_else(|err| panic!("a partial entry {name}: {err}"));
+        assert!(v["objects"].is_array());
+    }
+    // The next run completes the plan and sweeps what the killed one left (its base revision).
+    let (v, out) = f.json(3, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(statuses(&v).iter().all(|s| s.2 == "changed"));
+    let leftovers: Vec<PathBuf> = walk(&f.cache.join("appkit"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".appkit-tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let fresh = f.top.join("fresh-cache");
+    let mut c = appkit();
+    c.current_dir(&f.repo)
+        .env("XDG_CACHE_HOME", &fresh)
+        .args(["plan", "-o", "json", "--helm"])
+        .arg(helm_bin(3));
+    let clean: Value = serde_json::from_str(&stdout(&common::run(&mut c))).unwrap();
+    let strip = |v: &Value| {
+        let mut v = v["pairs"].clone();
+        for p in v.as_array_mut().unwrap() {
+            // Masked values carry each cache's own key: compare what is not masked.
+            p.as_object_mut().unwrap().remove("objects");
+        }
+        v
+    };
+    assert_eq!(strip(&v), strip(&clean));
+}

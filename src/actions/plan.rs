@@ -191,10 +191,18 @@ pub fn run(ws: Workspace, req: &Request<'_>, fetch: &Fetcher<'_>) -> Result<Plan
     let envs = ws.select_envs(req.envs)?;
     let (top, rel_root) = git_top(&ws.config().root)?;
     let commit = git_commit(&top, req.base)?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".appkit-plan-")
-        .tempdir()
-        .context("cannot make a temp directory for the base revision")?;
+    let cache = match &req.cache_dir {
+        Some(d) => Cache::open(d).ok(),
+        None => None,
+    };
+    // In the cache when there is one: what a killed run leaves there is swept by the next.
+    let scratch = match cache.as_ref().map(Cache::scratch_dir) {
+        Some(d) => tempfile::Builder::new()
+            .prefix(&crate::fsutil::temp_prefix("tmp"))
+            .tempdir_in(d),
+        None => tempfile::Builder::new().prefix(".appkit-plan-").tempdir(),
+    }
+    .context("cannot make a temp directory for the base revision")?;
     let base_root = scratch.path().join("base");
     git_extract(&top, &commit, &rel_root, &base_root)?;
     let config_rel = ws
@@ -280,10 +288,6 @@ pub fn run(ws: Workspace, req: &Request<'_>, fetch: &Fetcher<'_>) -> Result<Plan
             .collect();
     }
 
-    let cache = match &req.cache_dir {
-        Some(d) => Cache::open(d).ok(),
-        None => None,
-    };
     let mask_key = mask_key(cache.as_ref().map(Cache::dir));
     let charts_dir = scratch.path().join("charts");
 

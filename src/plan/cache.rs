@@ -9,7 +9,8 @@
 //! - Size-capped (`APPKIT_CACHE_MAX`, bytes with an optional K/M/G suffix; default 256M) with
 //!   least-recently-used eviction: a hit refreshes the entry's mtime; after a run's writes, the
 //!   oldest entries go until the cache is under 80 % of the cap.
-//! - Pulled charts are kept beside the renders (`charts/<manifest digest>/`), extracted once.
+//! - Pulled charts are kept beside the renders (`charts/<manifest digest>/`), extracted once;
+//!   a run's temp files (the base revision) are in `tmp/`, swept when their process is gone.
 //!
 //! Owns: where the cache is, its entries' lifecycle. Does not own: what a key covers
 //! (`actions::plan`) or what an entry holds (`plan::manifest`).
@@ -59,7 +60,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
 impl Cache {
     /// Open (create) the cache at `dir`, mode 0700.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
-        for sub in ["renders", "charts"] {
+        for sub in ["renders", "charts", "tmp"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         #[cfg(unix)]
@@ -73,6 +74,7 @@ impl Cache {
             .unwrap_or(DEFAULT_MAX);
         crate::fsutil::sweep_stale(&dir.join("renders"));
         crate::fsutil::sweep_stale(&dir.join("charts"));
+        crate::fsutil::sweep_stale(&dir.join("tmp"));
         Ok(Cache {
             dir: dir.to_path_buf(),
             max,
@@ -83,6 +85,11 @@ impl Cache {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where a run keeps its temp files (the base revision, values files for Helm).
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.dir.join("tmp")
     }
 
     pub fn hits(&self) -> u64 {
