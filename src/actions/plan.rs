@@ -159,6 +159,9 @@ enum ChartFrom {
     Locked { reference: String, digest: String },
 }
 
+/// A chart directory and its archive digest, or why there is none.
+type ChartResult = std::result::Result<(PathBuf, String), String>;
+
 /// One side of one pair, ready to render.
 struct Prepared {
     info: SideInfo,
@@ -339,12 +342,10 @@ pub fn run(ws: Workspace, req: &Request<'_>, fetch: &Fetcher<'_>) -> Result<Plan
                 continue;
             }
         }
-        for side in [&w.old, &w.new].into_iter().flatten() {
-            if let Ok(p) = side {
-                let k = p.info.key.clone().expect("a prepared side has a key");
-                if queued.insert(k.clone()) {
-                    to_render.push((k, p));
-                }
+        for p in [&w.old, &w.new].into_iter().flatten().flatten() {
+            let k = p.info.key.clone().expect("a prepared side has a key");
+            if queued.insert(k.clone()) {
+                to_render.push((k, p));
             }
         }
     }
@@ -427,7 +428,7 @@ fn prepare(
     env_name: &str,
     req: &Request<'_>,
     helm_version: &str,
-    chart: &mut dyn FnMut(&ChartFrom) -> Result<std::result::Result<(PathBuf, String), String>>,
+    chart: &mut dyn FnMut(&ChartFrom) -> Result<ChartResult>,
 ) -> Result<std::result::Result<Prepared, String>> {
     let loaded = repo.ws.config();
     let env = &loaded.config.environments[env_name];
@@ -514,7 +515,7 @@ fn prepare(
             env!("CARGO_PKG_VERSION"),
         ]);
         h.update(parts.to_string().as_bytes());
-        format!("{}", hex::encode(h.finalize()))
+        hex::encode(h.finalize())
     };
     Ok(Ok(Prepared {
         info: SideInfo {

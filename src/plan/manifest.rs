@@ -181,10 +181,10 @@ fn is_masked(s: &str) -> bool {
 
 fn mask_walk(v: &mut Value, key: &[u8]) {
     match v {
-        Value::String(s) => {
-            if !is_masked(s) && crate::values::secrets::looks_like_secret(s).is_some() {
-                *s = masked(&Value::String(s.clone()), key);
-            }
+        Value::String(s)
+            if !is_masked(s) && crate::values::secrets::looks_like_secret(s).is_some() =>
+        {
+            *s = masked(&Value::String(s.clone()), key);
         }
         Value::Array(items) => {
             for item in items {
