@@ -188,6 +188,113 @@ pub struct AppSettings {
     /// Apps whose HelmRelease must be ready first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// This app's Flux settings, over the top-level `flux` ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux: Option<AppFlux>,
+}
+
+/// `apps.settings.<app>.flux`: the fleet settings one app overrides.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppFlux {
+    /// One of `flux.shards`, instead of the one the app's name hashes to.
+    pub shard: Option<String>,
+    pub strategy: Option<String>,
+    pub retry_interval: Option<String>,
+    pub drift_detection: Option<DriftSetting>,
+    pub service_account_name: Option<String>,
+    /// Merged over `flux.commonMetadata` (the app's keys win).
+    pub common_metadata: Option<CommonMetadata>,
+}
+
+/// `flux.driftDetection`: a mode (`enabled`, `warn`, `disabled`), or `{mode, ignore}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum DriftSetting {
+    Mode(String),
+    Full(DriftFull),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftFull {
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub ignore: Vec<DriftIgnore>,
+}
+
+/// One of helm-controller's drift-detection ignore rules.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftIgnore {
+    /// JSON Pointers (RFC 6901), e.g. `/spec/replicas`.
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<DriftTarget>,
+}
+
+/// Which objects an ignore rule applies to (helm-controller's selector).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_selector: Option<String>,
+}
+
+impl DriftSetting {
+    pub fn mode(&self) -> Option<&str> {
+        match self {
+            DriftSetting::Mode(m) => Some(m),
+            DriftSetting::Full(f) => f.mode.as_deref(),
+        }
+    }
+    /// The mode render writes (appkit's default: `enabled`).
+    pub fn mode_or_default(&self) -> &str {
+        self.mode().unwrap_or("enabled")
+    }
+    pub fn ignore(&self) -> &[DriftIgnore] {
+        match self {
+            DriftSetting::Mode(_) => &[],
+            DriftSetting::Full(f) => &f.ignore,
+        }
+    }
+}
+
+/// Labels and annotations helm-controller puts on every object of the release.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommonMetadata {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl CommonMetadata {
+    /// `self` with `over`'s keys on top.
+    pub fn merged(&self, over: Option<&CommonMetadata>) -> CommonMetadata {
+        let mut out = self.clone();
+        if let Some(o) = over {
+            out.labels.extend(o.labels.clone());
+            out.annotations.extend(o.annotations.clone());
+        }
+        out
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.annotations.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -214,9 +321,9 @@ pub struct FluxDefaults {
     pub timeout: String,
     #[serde(default = "default_retries")]
     pub retries: u32,
-    /// `enabled` | `warn` | `disabled`
+    /// `enabled` | `warn` | `disabled`, or `{mode, ignore: [{paths, target}]}`
     #[serde(default = "default_drift")]
-    pub drift_detection: String,
+    pub drift_detection: DriftSetting,
     #[serde(default)]
     pub test: bool,
     #[serde(default = "default_true")]
@@ -225,7 +332,35 @@ pub struct FluxDefaults {
     /// digest) or `helmrepository` (HelmRepository `type: oci` + `chart.spec`, legacy).
     #[serde(default = "default_source_kind")]
     pub source_kind: String,
+    /// `shared`: one source per (environment, chart version) in `sources.yaml`; `per-app`: one
+    /// in each app's file.
+    #[serde(default = "default_sources")]
+    pub sources: String,
+    /// Shard names (`sharding.fluxcd.io/key`), each HelmRelease labelled with one.
+    #[serde(default)]
+    pub shards: Vec<String>,
+    /// helm-controller's install/upgrade strategy: `RemediateOnFailure` (default) or
+    /// `RetryOnFailure` (Flux >= 2.7).
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// With `RetryOnFailure`: how long between attempts.
+    #[serde(default)]
+    pub retry_interval: Option<String>,
+    #[serde(default)]
+    pub service_account_name: Option<String>,
+    #[serde(default)]
+    pub common_metadata: Option<CommonMetadata>,
+    /// The Flux the cluster runs (`2.7`, `2.9`): render emits only fields its CRDs know.
+    #[serde(default = "default_flux_version")]
+    pub version: String,
 }
+
+/// The Flux versions render knows the CRDs of (vendored in tests/fixtures/reference/flux).
+pub const FLUX_VERSIONS: [&str; 2] = ["2.7", "2.9"];
+/// The values `flux.sources` accepts.
+pub const SOURCE_MODES: [&str; 2] = ["shared", "per-app"];
+/// The values `flux.strategy` accepts.
+pub const STRATEGIES: [&str; 2] = ["RemediateOnFailure", "RetryOnFailure"];
 
 impl Default for FluxDefaults {
     fn default() -> Self {
@@ -237,6 +372,13 @@ impl Default for FluxDefaults {
             test: false,
             create_namespace: true,
             source_kind: default_source_kind(),
+            sources: default_sources(),
+            shards: Vec::new(),
+            strategy: None,
+            retry_interval: None,
+            service_account_name: None,
+            common_metadata: None,
+            version: default_flux_version(),
         }
     }
 }
@@ -304,8 +446,14 @@ fn default_timeout() -> String {
 fn default_retries() -> u32 {
     3
 }
-fn default_drift() -> String {
-    "enabled".into()
+fn default_drift() -> DriftSetting {
+    DriftSetting::Mode("enabled".into())
+}
+fn default_sources() -> String {
+    "shared".into()
+}
+fn default_flux_version() -> String {
+    "2.9".into()
 }
 fn default_true() -> bool {
     true

@@ -303,16 +303,141 @@ pub fn check(config: &Config, sm: &SourceMap) -> Vec<Diagnostic> {
             );
         }
     }
-    if !["enabled", "warn", "disabled"].contains(&config.flux.drift_detection.as_str()) {
+    let mut drift = |at: &str, d: &crate::config::DriftSetting| {
+        if let Some(mode) = d.mode() {
+            if !["enabled", "warn", "disabled"].contains(&mode) {
+                let at = match d {
+                    crate::config::DriftSetting::Mode(_) => at.to_string(),
+                    _ => format!("{at}/mode"),
+                };
+                err(
+                    &at,
+                    "drift-detection",
+                    format!("driftDetection {mode:?} is not one of enabled, warn, disabled"),
+                    "",
+                );
+            }
+        }
+        for (i, rule) in d.ignore().iter().enumerate() {
+            for (j, p) in rule.paths.iter().enumerate() {
+                if !p.starts_with('/') {
+                    err(
+                        &format!("{at}/ignore/{i}/paths/{j}"),
+                        "drift-detection",
+                        format!("ignore path {p:?} is not a JSON Pointer"),
+                        "write it as helm-controller expects, from the object's root: e.g. /spec/replicas",
+                    );
+                }
+            }
+        }
+    };
+    drift("flux/driftDetection", &config.flux.drift_detection);
+    for (app, s) in &config.apps.settings {
+        if let Some(d) = s.flux.as_ref().and_then(|f| f.drift_detection.as_ref()) {
+            drift(&format!("apps/settings/{app}/flux/driftDetection"), d);
+        }
+    }
+    let flux = &config.flux;
+    if !crate::config::SOURCE_MODES.contains(&flux.sources.as_str()) {
         err(
-            "flux/driftDetection",
-            "drift-detection",
-            format!(
-                "driftDetection {:?} is not one of enabled, warn, disabled",
-                config.flux.drift_detection
-            ),
-            "",
+            "flux/sources",
+            "flux",
+            format!("sources {:?} is not one of shared, per-app", flux.sources),
+            "shared: one OCIRepository per environment and chart version (sources.yaml); per-app: one in each app's file",
         );
+    }
+    if !crate::config::FLUX_VERSIONS.contains(&flux.version.as_str()) {
+        err(
+            "flux/version",
+            "flux",
+            format!(
+                "flux.version {:?} is not a Flux version render knows the CRDs of",
+                flux.version
+            ),
+            &format!(
+                "one of {} (the minor version of the Flux the cluster runs)",
+                crate::config::FLUX_VERSIONS.join(", ")
+            ),
+        );
+    }
+    let mut seen_shards = std::collections::BTreeSet::new();
+    for (i, shard) in flux.shards.iter().enumerate() {
+        let ok = !shard.is_empty()
+            && shard.len() <= 63
+            && shard
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && shard.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && shard.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            err(
+                &format!("flux/shards/{i}"),
+                "flux",
+                format!("shard {shard:?} is not a Kubernetes label value"),
+                "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit: it must match the controllers' --watch-label-selector",
+            );
+        }
+        if !seen_shards.insert(shard) {
+            err(
+                &format!("flux/shards/{i}"),
+                "flux",
+                format!("shard {shard:?} is listed twice"),
+                "list each shard once",
+            );
+        }
+    }
+    let mut strategy = |at: &str, strategy: Option<&String>, interval: Option<&String>| {
+        if let Some(s) = strategy {
+            if !crate::config::STRATEGIES.contains(&s.as_str()) {
+                err(
+                    &format!("{at}/strategy"),
+                    "flux",
+                    format!("strategy {s:?} is not one of RemediateOnFailure, RetryOnFailure"),
+                    "RetryOnFailure retries a failed install or upgrade every retryInterval instead of remediating (Flux >= 2.7)",
+                );
+            }
+        }
+        if let Some(i) = interval {
+            if strategy.map(String::as_str) != Some("RetryOnFailure") {
+                err(
+                    &format!("{at}/retryInterval"),
+                    "flux",
+                    "retryInterval is set but strategy is not RetryOnFailure".into(),
+                    "helm-controller accepts retryInterval only with strategy RetryOnFailure",
+                );
+            } else if !is_go_duration(i) {
+                err(
+                    &format!("{at}/retryInterval"),
+                    "duration",
+                    format!("{i:?} is not a duration Flux accepts"),
+                    "use a number with ms, s, m or h, e.g. 10m or 1h30m",
+                );
+            }
+        }
+    };
+    strategy("flux", flux.strategy.as_ref(), flux.retry_interval.as_ref());
+    for (app, s) in &config.apps.settings {
+        let Some(f) = &s.flux else { continue };
+        let at = format!("apps/settings/{app}/flux");
+        strategy(
+            &at,
+            f.strategy.as_ref().or(flux.strategy.as_ref()),
+            f.retry_interval.as_ref(),
+        );
+    }
+    for (app, s) in &config.apps.settings {
+        let Some(f) = &s.flux else { continue };
+        let at = format!("apps/settings/{app}/flux");
+        if let Some(shard) = &f.shard {
+            if !flux.shards.contains(shard) {
+                err(
+                    &format!("{at}/shard"),
+                    "flux",
+                    format!("shard {shard:?} is not one of flux.shards"),
+                    "add it to flux.shards, or remove the app's shard to let its name choose one",
+                );
+            }
+        }
     }
     if config.registry.insecure && config.registry.ca_secret.is_some() {
         err(

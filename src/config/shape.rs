@@ -39,6 +39,8 @@ enum Shape {
     Struct(&'static [Field]),
     /// A mapping of anything (chart values): only its being a mapping is checked here.
     AnyMap,
+    /// A scalar read as text, or else the inner shape (`driftDetection: enabled` or a mapping).
+    TextOr(&'static Shape),
 }
 
 struct Field {
@@ -78,6 +80,32 @@ const fn maybe(key: &'static str, shape: Shape) -> Field {
 
 const TEXT: Shape = Shape::Text;
 const TEXTS: Shape = Shape::List(&TEXT);
+const COMMON_METADATA: Shape = Shape::Struct(&[
+    opt("labels", Shape::Map(&TEXT)),
+    opt("annotations", Shape::Map(&TEXT)),
+]);
+/// `flux.driftDetection`: a mode, or `{mode, ignore}`.
+const DRIFT: Shape = Shape::TextOr(&Shape::Struct(&[
+    maybe("mode", TEXT),
+    opt(
+        "ignore",
+        Shape::List(&Shape::Struct(&[
+            req("paths", TEXTS),
+            maybe(
+                "target",
+                Shape::Struct(&[
+                    maybe("group", TEXT),
+                    maybe("version", TEXT),
+                    maybe("kind", TEXT),
+                    maybe("name", TEXT),
+                    maybe("namespace", TEXT),
+                    maybe("labelSelector", TEXT),
+                    maybe("annotationSelector", TEXT),
+                ]),
+            ),
+        ])),
+    ),
+]));
 
 /// `Config` in `config.rs`, field by field (camelCase as serde renames them).
 const CONFIG: Shape = Shape::Struct(&[
@@ -96,6 +124,17 @@ const CONFIG: Shape = Shape::Struct(&[
                     maybe("namespace", TEXT),
                     maybe("releaseName", TEXT),
                     opt("dependsOn", TEXTS),
+                    maybe(
+                        "flux",
+                        Shape::Struct(&[
+                            maybe("shard", TEXT),
+                            maybe("strategy", TEXT),
+                            maybe("retryInterval", TEXT),
+                            maybe("driftDetection", DRIFT),
+                            maybe("serviceAccountName", TEXT),
+                            maybe("commonMetadata", COMMON_METADATA),
+                        ]),
+                    ),
                 ])),
             ),
         ]),
@@ -116,10 +155,17 @@ const CONFIG: Shape = Shape::Struct(&[
             opt("interval", TEXT),
             opt("timeout", TEXT),
             opt("retries", Shape::Uint),
-            opt("driftDetection", TEXT),
+            opt("driftDetection", DRIFT),
             opt("test", Shape::Bool),
             opt("createNamespace", Shape::Bool),
             opt("sourceKind", TEXT),
+            opt("sources", TEXT),
+            opt("shards", TEXTS),
+            maybe("strategy", TEXT),
+            maybe("retryInterval", TEXT),
+            maybe("serviceAccountName", TEXT),
+            maybe("commonMetadata", COMMON_METADATA),
+            opt("version", TEXT),
         ]),
     ),
     req(
@@ -278,6 +324,8 @@ impl Walker<'_> {
                     None
                 })
             }
+            (Shape::TextOr(_), YamlData::Value(_)) => self.value(node, &Shape::Text, path, key_at),
+            (Shape::TextOr(inner), _) => self.value(node, inner, path, key_at),
             (Shape::Bool, YamlData::Value(Scalar::Boolean(b))) => Some(Value::Bool(*b)),
             // serde-saphyr reads YAML 1.1 booleans (`yes`, `on`, `n`, …), quoted or not.
             (Shape::Bool, YamlData::Value(Scalar::String(t))) if yaml11_bool(t).is_some() => {
@@ -528,6 +576,7 @@ impl Walker<'_> {
 fn expected(shape: &Shape) -> &'static str {
     match shape {
         Shape::Text => "a string",
+        Shape::TextOr(_) => "a string or a mapping",
         Shape::Uint => "an unsigned integer (0 to 4294967295)",
         Shape::Bool => "`true` or `false`",
         Shape::Level => "one of `error`, `warning`, `off`",

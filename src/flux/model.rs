@@ -6,8 +6,12 @@
 //!
 //! This module owns the shapes, not the decisions: [`super::render`] fills them in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::config::{CommonMetadata, DriftIgnore};
 
 pub const SOURCE_API_VERSION: &str = "source.toolkit.fluxcd.io/v1";
 pub const HELM_API_VERSION: &str = "helm.toolkit.fluxcd.io/v2";
@@ -20,6 +24,9 @@ pub const HELM_CHART_LAYER_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.c
 pub struct ObjectMeta {
     pub name: String,
     pub namespace: String,
+    /// `sharding.fluxcd.io/key` when the fleet is sharded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A reference to a Secret in the object's namespace.
@@ -148,6 +155,12 @@ pub struct HelmReleaseSpec {
     pub upgrade: Upgrade,
     pub drift_detection: DriftDetection,
     pub test: Test,
+    /// The ServiceAccount helm-controller impersonates for this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// Labels and annotations on every object the release creates (Flux >= 2.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_metadata: Option<CommonMetadata>,
     /// The app's values (its `values.yaml` merged with the environment overlay), keys sorted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Value>,
@@ -200,13 +213,29 @@ pub struct DependencyReference {
 #[serde(rename_all = "camelCase")]
 pub struct Install {
     pub create_namespace: bool,
-    pub remediation: Remediation,
+    /// Left out with the RetryOnFailure strategy (it does not remediate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+}
+
+/// helm-controller's install/upgrade strategy (Flux >= 2.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Strategy {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_interval: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Upgrade {
-    pub remediation: Remediation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +252,8 @@ pub struct Remediation {
 pub struct DriftDetection {
     /// `enabled` | `warn` | `disabled`
     pub mode: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<DriftIgnore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

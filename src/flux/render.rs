@@ -2,12 +2,24 @@
 //! environment — computed entirely in memory, so that any problem stops the run before a single
 //! file is written (all-or-nothing). Problems are collected, not returned one at a time.
 //!
-//! Per app and environment, `<out>/<app>.yaml` holds:
-//! - an OCIRepository `<app>`: `url` = `<chart.repository>/<chart name>` (no tag), `ref.tag` = the
-//!   chart version as an OCI tag (`+` → `_`), `ref.digest` from appkit.lock, a `layerSelector`
-//!   that copies the Helm chart layer, pull/CA secrets and cosign verification when configured;
-//! - a HelmRelease `<app>` pointing at it with `chartRef` (or, with [`SourceKind::HelmRepository`],
-//!   a HelmRepository `type: oci` and the legacy `chart.spec`, which cannot pin a digest).
+//! The chart source (`flux.sources`):
+//! - `shared` (default): one OCIRepository per (environment, chart version), named
+//!   [`shared_source_name`] (`<chart>-<version>`, DNS-1123), in `<out>/sources.yaml`, in the
+//!   environment's Flux namespace; every HelmRelease of that version points at it with
+//!   `chartRef`. Flux's guidance for fleets: one source per artifact, not one per release.
+//! - `per-app`: `<out>/<app>.yaml` also holds an OCIRepository `<app>`.
+//!
+//! An OCIRepository has `url` = `<chart.repository>/<chart name>` (no tag), `ref.tag` = the chart
+//! version as an OCI tag (`+` → `_`), `ref.digest` from appkit.lock, a `layerSelector` that copies
+//! the Helm chart layer, pull/CA secrets and cosign verification when configured. With
+//! [`SourceKind::HelmRepository`] it is a HelmRepository `type: oci` and the HelmRelease uses the
+//! legacy `chart.spec`, which cannot pin a digest.
+//!
+//! Fleet settings: `flux.shards` labels each HelmRelease `sharding.fluxcd.io/key` with the shard
+//! [`shard_for`] picks (rendezvous hashing of the app name: adding an app never moves another, a
+//! new shard takes only its share), a source shared by releases of several shards is labelled for
+//! none; `flux.strategy`/`retryInterval`, `driftDetection.ignore`, `serviceAccountName` and
+//! `commonMetadata`, each overridable per app under `apps.settings.<app>.flux`.
 //!
 //! `<out>/kustomization.yaml` lists the files. Every file starts with [`super::GENERATED_MARKER`].
 
@@ -150,13 +162,52 @@ pub fn render(
             )
         });
         let mut dapr_apps = Vec::new();
+        // Shared sources: chart version → (digest, the shards of the releases using it).
+        let mut shared: BTreeMap<String, (String, std::collections::BTreeSet<Option<String>>)> =
+            BTreeMap::new();
         for (app, (app_problems, rendered, dapr)) in apps.iter().zip(results) {
             problems.extend(app_problems);
             dapr_apps.extend(dapr);
-            if let Some((text, identity)) = rendered {
+            if let Some(r) = rendered {
                 let file = format!("{app}.yaml");
-                releases.insert(file.clone(), identity);
-                files.insert(file, text);
+                releases.insert(file.clone(), r.identity);
+                files.insert(file, r.text);
+                if let Some(u) = r.shared {
+                    shared
+                        .entry(u.version)
+                        .or_insert_with(|| (u.digest, Default::default()))
+                        .1
+                        .insert(u.shard);
+                }
+            }
+        }
+        if let Some(chart) = chart_name.as_deref() {
+            if !shared.is_empty() {
+                let header = format!(
+                    "{} (appkit {}): environment {env_name}, the chart sources its HelmReleases share. Do not edit.\n",
+                    super::GENERATED_MARKER,
+                    env!("CARGO_PKG_VERSION")
+                );
+                let docs: Vec<String> = shared
+                    .iter()
+                    .map(|(version, (digest, shards))| {
+                        // A source used by one shard only goes with that shard; by several, none.
+                        let shard = match shards.iter().collect::<Vec<_>>().as_slice() {
+                            [one] => (*one).clone(),
+                            _ => None,
+                        };
+                        source_doc(
+                            loaded,
+                            env_name,
+                            &shared_source_name(chart, version),
+                            chart,
+                            version,
+                            digest,
+                            shard,
+                        )
+                    })
+                    .collect();
+                files.insert(SOURCES_FILE.into(), format!("{header}{}", docs.join("---\n")));
             }
         }
         let kustomization = Kustomization::new(files.keys().cloned().collect());
@@ -296,13 +347,164 @@ fn app_file(
     (problems, Some(rendered), dapr)
 }
 
+/// One app's rendered file.
+struct AppFile {
+    text: String,
+    identity: ReleaseIdentity,
+    /// With shared sources: the source it points at.
+    shared: Option<SharedUse>,
+}
+
+/// A HelmRelease's use of a shared source.
+struct SharedUse {
+    version: String,
+    digest: String,
+    shard: Option<String>,
+}
+
 /// One app in one environment: its problems, its file and release identity, what it needs of
 /// the platform's Dapr resources.
-type AppResult = (
-    Vec<Diagnostic>,
-    Option<(String, ReleaseIdentity)>,
-    Option<super::dapr::AppDapr>,
-);
+type AppResult = (Vec<Diagnostic>, Option<AppFile>, Option<super::dapr::AppDapr>);
+
+/// The file of an environment's shared sources.
+pub const SOURCES_FILE: &str = "sources.yaml";
+
+/// The label Flux's sharded controllers select on.
+pub const SHARD_LABEL: &str = "sharding.fluxcd.io/key";
+
+/// The name of the shared source of `chart` at `version`: `<chart>-<version>` as a DNS-1123
+/// label (lower case; `.`, `+` and anything else not allowed → `-`), at most 63 characters — a
+/// longer one is cut and ends in 8 hex digits of the full name's sha256, so two long names never
+/// collide.
+pub fn shared_source_name(chart: &str, version: &str) -> String {
+    let raw = format!("{chart}-{version}").to_ascii_lowercase();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    let name = name.trim_matches('-').to_string();
+    if name.len() <= 63 {
+        return name;
+    }
+    use sha2::Digest;
+    let tag = hex::encode(&sha2::Sha256::digest(raw.as_bytes())[..4]);
+    let cut = name[..54].trim_end_matches('-');
+    format!("{cut}-{tag}")
+}
+
+/// The shard an app's HelmRelease goes to: its `apps.settings.<app>.flux.shard`, else the shard
+/// with the highest sha256(shard, app) (rendezvous hashing: stable per app, whatever other apps
+/// come and go). `None` when the fleet is not sharded.
+pub fn shard_for(cfg: &crate::config::Config, app: &str) -> Option<String> {
+    let shards = &cfg.flux.shards;
+    if let Some(s) = cfg
+        .apps
+        .settings
+        .get(app)
+        .and_then(|s| s.flux.as_ref())
+        .and_then(|f| f.shard.clone())
+    {
+        return Some(s);
+    }
+    use sha2::Digest;
+    shards
+        .iter()
+        .max_by_key(|s| {
+            let mut h = sha2::Sha256::new();
+            h.update(s.as_bytes());
+            h.update([0]);
+            h.update(app.as_bytes());
+            let d = h.finalize();
+            (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")), (*s).clone())
+        })
+        .cloned()
+}
+
+/// The labels and annotations helm-controller puts on every object of an app's release:
+/// `flux.commonMetadata` with the app's own over it (what `plan` renders with, too).
+pub fn common_metadata_for(cfg: &crate::config::Config, app: &str) -> CommonMetadata {
+    let own = cfg
+        .apps
+        .settings
+        .get(app)
+        .and_then(|s| s.flux.as_ref())
+        .and_then(|f| f.common_metadata.as_ref());
+    cfg.flux
+        .common_metadata
+        .clone()
+        .unwrap_or_default()
+        .merged(own)
+}
+
+/// An OCIRepository or HelmRepository document named `name`.
+fn source_doc(
+    loaded: &Loaded,
+    env_name: &str,
+    name: &str,
+    chart: &str,
+    version: &str,
+    digest: &str,
+    shard: Option<String>,
+) -> String {
+    let cfg = &loaded.config;
+    let env = &cfg.environments[env_name];
+    let flux = &cfg.flux;
+    let secret = |s: &Option<String>| s.as_ref().map(|n| LocalObjectReference { name: n.clone() });
+    let repository = cfg.chart.repository.trim_end_matches('/');
+    let meta = ObjectMeta {
+        name: name.to_string(),
+        namespace: env.namespace.clone(),
+        labels: shard
+            .map(|s| BTreeMap::from([(SHARD_LABEL.to_string(), s)]))
+            .unwrap_or_default(),
+    };
+    match SourceKind::of(cfg) {
+        SourceKind::OciRepository => to_yaml(&OciRepository {
+            api_version: SOURCE_API_VERSION.into(),
+            kind: "OCIRepository".into(),
+            metadata: meta,
+            spec: OciRepositorySpec {
+                url: format!("{repository}/{chart}"),
+                reference: OciRepositoryRef {
+                    digest: Some(digest.to_string()),
+                    tag: Some(oci_tag(version)),
+                },
+                layer_selector: OciLayerSelector {
+                    media_type: HELM_CHART_LAYER_MEDIA_TYPE.into(),
+                    operation: "copy".into(),
+                },
+                interval: flux.interval.clone(),
+                insecure: cfg.registry.insecure.then_some(true),
+                secret_ref: secret(&cfg.registry.pull_secret),
+                cert_secret_ref: secret(&cfg.registry.ca_secret),
+                verify: cfg
+                    .registry
+                    .cosign_secret
+                    .as_ref()
+                    .map(|n| OciRepositoryVerification {
+                        provider: "cosign".into(),
+                        secret_ref: Some(LocalObjectReference { name: n.clone() }),
+                    }),
+            },
+        }),
+        SourceKind::HelmRepository => to_yaml(&HelmRepository {
+            api_version: SOURCE_API_VERSION.into(),
+            kind: "HelmRepository".into(),
+            metadata: meta,
+            spec: HelmRepositorySpec {
+                repo_type: "oci".into(),
+                url: repository.to_string(),
+                interval: flux.interval.clone(),
+                insecure: cfg.registry.insecure.then_some(true),
+                secret_ref: secret(&cfg.registry.pull_secret),
+                cert_secret_ref: secret(&cfg.registry.ca_secret),
+            },
+        }),
+    }
+}
 
 struct AppContext<'a> {
     app: &'a str,
@@ -315,25 +517,49 @@ struct AppContext<'a> {
 }
 
 /// Render one app's file and the release identity its HelmRelease carries.
-fn render_app(
-    loaded: &Loaded,
-    a: &AppContext<'_>,
-    source: SourceKind,
-) -> (String, ReleaseIdentity) {
+fn render_app(loaded: &Loaded, a: &AppContext<'_>, source: SourceKind) -> AppFile {
     let cfg = &loaded.config;
     let env = &cfg.environments[a.env_name];
     let flux = &cfg.flux;
+    let own = cfg.apps.settings.get(a.app).and_then(|s| s.flux.as_ref());
+    let shared_sources = flux.sources == "shared";
+    let shard = shard_for(cfg, a.app);
     let meta = ObjectMeta {
         name: a.app.to_string(),
         namespace: env.namespace.clone(),
+        labels: shard
+            .clone()
+            .map(|s| BTreeMap::from([(SHARD_LABEL.to_string(), s)]))
+            .unwrap_or_default(),
     };
-    let secret = |s: &Option<String>| s.as_ref().map(|n| LocalObjectReference { name: n.clone() });
     let target_namespace = loaded.app_namespace(a.app);
-    let remediation = |upgrade: bool| Remediation {
-        retries: i64::from(flux.retries),
-        remediate_last_failure: (upgrade && flux.retries > 0).then_some(true),
+    let strategy_name = own
+        .and_then(|f| f.strategy.clone())
+        .or_else(|| flux.strategy.clone());
+    let retry = strategy_name.as_deref() == Some("RetryOnFailure");
+    let retry_interval = own
+        .and_then(|f| f.retry_interval.clone())
+        .or_else(|| flux.retry_interval.clone());
+    let strategy = strategy_name.as_ref().filter(|_| retry).map(|n| Strategy {
+        name: n.clone(),
+        retry_interval: retry_interval.clone(),
+    });
+    // RetryOnFailure does not remediate: no remediation settings beside it.
+    let remediation = |upgrade: bool| {
+        (!retry).then(|| Remediation {
+            retries: i64::from(flux.retries),
+            remediate_last_failure: (upgrade && flux.retries > 0).then_some(true),
+        })
     };
-    let repository = cfg.chart.repository.trim_end_matches('/');
+    let drift = own
+        .and_then(|f| f.drift_detection.as_ref())
+        .unwrap_or(&flux.drift_detection);
+    let common = common_metadata_for(cfg, a.app);
+    let source_name = if shared_sources {
+        shared_source_name(a.chart, a.version)
+    } else {
+        a.app.to_string()
+    };
 
     let mut spec = HelmReleaseSpec {
         chart_ref: None,
@@ -354,14 +580,21 @@ fn render_app(
         install: Install {
             create_namespace: flux.create_namespace,
             remediation: remediation(false),
+            strategy: strategy.clone(),
         },
         upgrade: Upgrade {
             remediation: remediation(true),
+            strategy,
         },
         drift_detection: DriftDetection {
-            mode: flux.drift_detection.clone(),
+            mode: drift.mode_or_default().to_string(),
+            ignore: drift.ignore().to_vec(),
         },
         test: Test { enable: flux.test },
+        service_account_name: own
+            .and_then(|f| f.service_account_name.clone())
+            .or_else(|| flux.service_account_name.clone()),
+        common_metadata: (!common.is_empty()).then_some(common),
         values: match &a.values {
             Value::Object(m) if m.is_empty() => None,
             v => Some(v.clone()),
@@ -370,75 +603,46 @@ fn render_app(
     spec.depends_on.sort_by(|x, y| x.name.cmp(&y.name));
     spec.depends_on.dedup();
 
-    let source_doc = match source {
+    match source {
         SourceKind::OciRepository => {
             spec.chart_ref = Some(CrossNamespaceSourceReference {
                 kind: "OCIRepository".into(),
-                name: a.app.to_string(),
+                name: source_name.clone(),
                 namespace: Some(env.namespace.clone()),
             });
-            to_yaml(&OciRepository {
-                api_version: SOURCE_API_VERSION.into(),
-                kind: "OCIRepository".into(),
-                metadata: meta.clone(),
-                spec: OciRepositorySpec {
-                    url: format!("{repository}/{}", a.chart),
-                    reference: OciRepositoryRef {
-                        digest: Some(a.digest.to_string()),
-                        tag: Some(oci_tag(a.version)),
-                    },
-                    layer_selector: OciLayerSelector {
-                        media_type: HELM_CHART_LAYER_MEDIA_TYPE.into(),
-                        operation: "copy".into(),
+        }
+        SourceKind::HelmRepository => {
+            spec.chart = Some(HelmChartTemplate {
+                spec: HelmChartTemplateSpec {
+                    chart: a.chart.to_string(),
+                    version: a.version.to_string(),
+                    source_ref: CrossNamespaceSourceReference {
+                        kind: "HelmRepository".into(),
+                        name: source_name.clone(),
+                        namespace: Some(env.namespace.clone()),
                     },
                     interval: flux.interval.clone(),
-                    insecure: cfg.registry.insecure.then_some(true),
-                    secret_ref: secret(&cfg.registry.pull_secret),
-                    cert_secret_ref: secret(&cfg.registry.ca_secret),
                     verify: cfg.registry.cosign_secret.as_ref().map(|n| {
-                        OciRepositoryVerification {
+                        HelmChartVerification {
                             provider: "cosign".into(),
                             secret_ref: Some(LocalObjectReference { name: n.clone() }),
                         }
                     }),
                 },
-            })
+            });
         }
-        SourceKind::HelmRepository => {
-            spec.chart =
-                Some(HelmChartTemplate {
-                    spec: HelmChartTemplateSpec {
-                        chart: a.chart.to_string(),
-                        version: a.version.to_string(),
-                        source_ref: CrossNamespaceSourceReference {
-                            kind: "HelmRepository".into(),
-                            name: a.app.to_string(),
-                            namespace: Some(env.namespace.clone()),
-                        },
-                        interval: flux.interval.clone(),
-                        verify: cfg.registry.cosign_secret.as_ref().map(|n| {
-                            HelmChartVerification {
-                                provider: "cosign".into(),
-                                secret_ref: Some(LocalObjectReference { name: n.clone() }),
-                            }
-                        }),
-                    },
-                });
-            to_yaml(&HelmRepository {
-                api_version: SOURCE_API_VERSION.into(),
-                kind: "HelmRepository".into(),
-                metadata: meta.clone(),
-                spec: HelmRepositorySpec {
-                    repo_type: "oci".into(),
-                    url: repository.to_string(),
-                    interval: flux.interval.clone(),
-                    insecure: cfg.registry.insecure.then_some(true),
-                    secret_ref: secret(&cfg.registry.pull_secret),
-                    cert_secret_ref: secret(&cfg.registry.ca_secret),
-                },
-            })
-        }
-    };
+    }
+    let source_doc = (!shared_sources).then(|| {
+        source_doc(
+            loaded,
+            a.env_name,
+            &source_name,
+            a.chart,
+            a.version,
+            a.digest,
+            shard.clone(),
+        )
+    });
     let identity = ReleaseIdentity {
         release_name: spec.release_name.clone(),
         target_namespace: spec.target_namespace.clone(),
@@ -459,10 +663,19 @@ fn render_app(
         a.version,
         a.env_name,
     );
-    (
-        format!("{header}{source_doc}---\n{}", to_yaml(&release)),
+    let text = match source_doc {
+        Some(doc) => format!("{header}{doc}---\n{}", to_yaml(&release)),
+        None => format!("{header}{}", to_yaml(&release)),
+    };
+    AppFile {
+        text,
         identity,
-    )
+        shared: shared_sources.then(|| SharedUse {
+            version: a.version.to_string(),
+            digest: a.digest.to_string(),
+            shard,
+        }),
+    }
 }
 
 /// The directory the platform's Dapr resources of an environment go to: beside its output.

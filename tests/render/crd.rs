@@ -69,22 +69,55 @@ fn to_json_schema(v: &Value) -> Value {
     }
 }
 
-/// (apiVersion, kind) → validator, from every CRD file.
-pub(crate) fn crd_validators() -> BTreeMap<(String, String), jsonschema::Validator> {
+/// The CRD files of each `flux.version` render supports.
+pub(crate) const FLUX_CRDS: [(&str, [&str; 3]); 2] = [
+    (
+        "2.7",
+        [
+            "helm.toolkit.fluxcd.io_helmreleases.v1.4.5.yaml",
+            "source.toolkit.fluxcd.io_ocirepositories.v1.7.4-with-v1beta2.yaml",
+            "source.toolkit.fluxcd.io_helmrepositories.v1.7.4.yaml",
+        ],
+    ),
+    (
+        "2.9",
+        [
+            "helm.toolkit.fluxcd.io_helmreleases.yaml",
+            "source.toolkit.fluxcd.io_ocirepositories.yaml",
+            "source.toolkit.fluxcd.io_helmrepositories.yaml",
+        ],
+    ),
+];
+
+/// One CRD version: its validator and its raw schema (for the CEL rules).
+pub(crate) struct Crd {
+    validator: jsonschema::Validator,
+    schema: Value,
+}
+
+/// (apiVersion, kind) → CRD, for the newest supported Flux.
+pub(crate) fn crd_validators() -> BTreeMap<(String, String), Crd> {
+    crd_validators_for("2.9")
+}
+
+/// (apiVersion, kind) → CRD, from the CRD files of `flux_version`.
+pub(crate) fn crd_validators_for(flux_version: &str) -> BTreeMap<(String, String), Crd> {
     let dir = flux_crd_dir();
+    let files = FLUX_CRDS
+        .iter()
+        .find(|(v, _)| *v == flux_version)
+        .unwrap_or_else(|| panic!("no CRDs for Flux {flux_version}"))
+        .1;
     let mut out = BTreeMap::new();
-    for file in [
-        "helm.toolkit.fluxcd.io_helmreleases.yaml",
-        "source.toolkit.fluxcd.io_ocirepositories.yaml",
-        "source.toolkit.fluxcd.io_helmrepositories.yaml",
-    ] {
+    for file in files {
         let text = std::fs::read_to_string(dir.join(file))
             .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
         let crd: Value = serde_saphyr::from_str(&text).unwrap();
         let group = crd["spec"]["group"].as_str().unwrap();
         let kind = crd["spec"]["names"]["kind"].as_str().unwrap();
         for version in crd["spec"]["versions"].as_array().unwrap() {
-            let schema = to_json_schema(&version["schema"]["openAPIV3Schema"]);
+            let raw = version["schema"]["openAPIV3Schema"].clone();
+            let schema = to_json_schema(&raw);
             let validator =
                 jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{file}: {e}"));
             out.insert(
@@ -92,35 +125,91 @@ pub(crate) fn crd_validators() -> BTreeMap<(String, String), jsonschema::Validat
                     format!("{group}/{}", version["name"].as_str().unwrap()),
                     kind.to_string(),
                 ),
-                validator,
+                Crd {
+                    validator,
+                    schema: raw,
+                },
             );
         }
     }
     out
 }
 
-/// Every problem the CRD (schema + the CEL rules appkit's objects touch) finds in `doc`.
-pub(crate) fn crd_errors(
-    validators: &BTreeMap<(String, String), jsonschema::Validator>,
-    doc: &Value,
-) -> Vec<String> {
+/// The CEL rules (`x-kubernetes-validations`) of the CRDs on objects appkit writes, evaluated
+/// here by hand: the rule's text → whether `self` (the object at the rule's place) passes. A rule
+/// on a field appkit writes that is not in this table fails the check, so a CRD that gains a rule
+/// cannot pass unnoticed.
+fn cel(rule: &str, this: &Value) -> Option<bool> {
+    let has = |k: &str| this.get(k).is_some();
+    let name = this.get("name").and_then(Value::as_str);
+    Some(match rule {
+        "(has(self.chart) && !has(self.chartRef)) || (!has(self.chart) && has(self.chartRef))" => {
+            has("chart") != has("chartRef")
+        }
+        "!has(self.retryInterval) || self.name != 'RemediateOnFailure'" => {
+            !has("retryInterval") || name != Some("RemediateOnFailure")
+        }
+        "!has(self.retryInterval) || self.name == 'RetryOnFailure'" => {
+            !has("retryInterval") || name == Some("RetryOnFailure")
+        }
+        "has(self.configMapRef) || has(self.secretRef)" => has("configMapRef") || has("secretRef"),
+        "!has(self.configMapRef) || !has(self.secretRef)" => {
+            !has("configMapRef") || !has("secretRef")
+        }
+        _ => return None,
+    })
+}
+
+/// Walk `schema` and `doc` together; every rule on a place `doc` has is evaluated.
+fn cel_errors(schema: &Value, doc: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(rules) = schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    {
+        for r in rules {
+            let rule = r["rule"].as_str().unwrap_or("").replace('\n', " ");
+            let rule = rule.split_whitespace().collect::<Vec<_>>().join(" ");
+            match cel(&rule, doc) {
+                Some(true) => {}
+                Some(false) => out.push(format!("CEL at {path}: {} ({rule})", r["message"])),
+                None => out.push(format!(
+                    "CEL at {path}: the rule {rule:?} is not evaluated by this test: add it to `cel`"
+                )),
+            }
+        }
+    }
+    if let (Some(props), Some(obj)) = (
+        schema.get("properties").and_then(Value::as_object),
+        doc.as_object(),
+    ) {
+        for (k, v) in obj {
+            if let Some(s) = props.get(k) {
+                cel_errors(s, v, &format!("{path}.{k}"), out);
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), doc.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            cel_errors(items, v, &format!("{path}[{i}]"), out);
+        }
+    }
+}
+
+/// Every problem the CRD (schema + its CEL rules) finds in `doc`.
+pub(crate) fn crd_errors(validators: &BTreeMap<(String, String), Crd>, doc: &Value) -> Vec<String> {
     let key = (
         doc["apiVersion"].as_str().unwrap_or("").to_string(),
         doc["kind"].as_str().unwrap_or("").to_string(),
     );
-    let Some(v) = validators.get(&key) else {
+    let Some(crd) = validators.get(&key) else {
         return vec![format!("no CRD for {key:?}")];
     };
-    let mut errors: Vec<String> = v
+    let mut errors: Vec<String> = crd
+        .validator
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    if key.1 == "HelmRelease" {
-        let spec = &doc["spec"];
-        if spec.get("chart").is_some() == spec.get("chartRef").is_some() {
-            errors.push("CEL: exactly one of spec.chart / spec.chartRef must be set".into());
-        }
-    }
+    cel_errors(&crd.schema, doc, "", &mut errors);
     let name = doc["metadata"]["name"].as_str().unwrap_or("");
     if name.is_empty()
         || name.len() > 63
@@ -135,7 +224,6 @@ pub(crate) fn crd_errors(
 
 #[test]
 fn rendered_objects_validate_against_the_flux_crds() {
-    let validators = crd_validators();
     let p = Platform::new();
     let config = |source: &str, insecure: bool| {
         let registry = if insecure {
@@ -154,58 +242,131 @@ fn rendered_objects_validate_against_the_flux_crds() {
                 "    promoted: true\n    pins:\n      app2: 0.2.0\n",
             )
     };
-    let mut seen = BTreeMap::new();
-    let mut insecure_sources = 0;
-    for (source, insecure) in [
-        ("ocirepository", false),
-        ("helmrepository", false),
-        ("ocirepository", true),
-        ("helmrepository", true),
-    ] {
-        p.write("appkit.yaml", &config(source, insecure));
-        let out = format!("out-{source}{}", if insecure { "-insecure" } else { "" });
-        for env in ["dev", "prod"] {
-            p.render_ok(&["--env", env, "--out", &format!("{out}/{env}")]);
-        }
-        for (file, bytes) in p.snapshot(&out) {
-            if file.ends_with("kustomization.yaml") {
-                continue;
-            }
-            for doc in docs(std::str::from_utf8(&bytes).unwrap()) {
-                let dapr = doc["apiVersion"]
-                    .as_str()
-                    .is_some_and(|a| a.starts_with("dapr.io/"));
-                let errors = if dapr {
-                    crate::chart_contract::dapr::dapr_crd_errors(&doc)
-                } else {
-                    crd_errors(&validators, &doc)
-                };
-                assert!(
-                    errors.is_empty(),
-                    "{file}: {} does not validate:\n{}\n{doc:#}",
-                    doc["kind"],
-                    errors.join("\n")
+    for flux_version in ["2.7", "2.9"] {
+        let validators = crd_validators_for(flux_version);
+        for mode in ["shared", "per-app"] {
+            let mut seen = BTreeMap::new();
+            let mut insecure_sources = 0;
+            for (source, insecure) in [
+                ("ocirepository", false),
+                ("helmrepository", false),
+                ("ocirepository", true),
+                ("helmrepository", true),
+            ] {
+                let cfg = config(source, insecure).replace(
+                    "  retries: 3\n",
+                    &format!("  retries: 3\n  sources: {mode}\n  version: \"{flux_version}\"\n"),
                 );
-                *seen
-                    .entry(doc["kind"].as_str().unwrap().to_string())
-                    .or_insert(0) += 1;
-                // registry.insecure: every source says so, and only then.
-                if doc["kind"] != "HelmRelease" && !dapr {
-                    assert_eq!(
-                        doc["spec"].get("insecure"),
-                        insecure.then_some(&json!(true)),
-                        "{file}: {doc:#}"
-                    );
-                    assert_eq!(doc["spec"].get("certSecretRef").is_some(), !insecure);
-                    insecure_sources += usize::from(insecure);
+                p.write("appkit.yaml", &cfg);
+                let out = format!(
+                    "out-{flux_version}-{mode}-{source}{}",
+                    if insecure { "-insecure" } else { "" }
+                );
+                for env in ["dev", "prod"] {
+                    p.render_ok(&["--env", env, "--out", &format!("{out}/{env}")]);
+                }
+                for (file, bytes) in p.snapshot(&out) {
+                    if file.ends_with("kustomization.yaml") {
+                        continue;
+                    }
+                    for doc in docs(std::str::from_utf8(&bytes).unwrap()) {
+                        let dapr = doc["apiVersion"]
+                            .as_str()
+                            .is_some_and(|a| a.starts_with("dapr.io/"));
+                        let errors = if dapr {
+                            crate::chart_contract::dapr::dapr_crd_errors(&doc)
+                        } else {
+                            crd_errors(&validators, &doc)
+                        };
+                        assert!(
+                            errors.is_empty(),
+                            "Flux {flux_version}, {mode}: {file}: {} does not validate:\n{}\n{doc:#}",
+                            doc["kind"],
+                            errors.join("\n")
+                        );
+                        *seen
+                            .entry(doc["kind"].as_str().unwrap().to_string())
+                            .or_insert(0) += 1;
+                        // registry.insecure: every source says so, and only then.
+                        if doc["kind"] != "HelmRelease" && !dapr {
+                            assert_eq!(
+                                doc["spec"].get("insecure"),
+                                insecure.then_some(&json!(true)),
+                                "{file}: {doc:#}"
+                            );
+                            assert_eq!(doc["spec"].get("certSecretRef").is_some(), !insecure);
+                            insecure_sources += usize::from(insecure);
+                        }
+                    }
                 }
             }
+            // Per app: one source per release; shared: dev 0.1.0, prod 0.1.0 and 0.2.0 (a pin).
+            let sources = if mode == "shared" { 3 } else { 4 };
+            assert_eq!(seen.get("HelmRelease"), Some(&16), "{seen:?}");
+            assert_eq!(seen.get("OCIRepository"), Some(&(2 * sources)), "{seen:?}");
+            assert_eq!(seen.get("HelmRepository"), Some(&(2 * sources)), "{seen:?}");
+            assert_eq!(insecure_sources, 2 * sources);
         }
+
+        // Every fleet setting at once validates against this version's CRDs (and its CEL rules).
+        let fleet = APPKIT_YAML
+            .replace(
+                "  retries: 3\n",
+                &format!(
+                    "  retries: 3\n  version: \"{flux_version}\"\n  shards: [shard-a, shard-b]\n  strategy: RetryOnFailure\n  retryInterval: 2m\n  serviceAccountName: flux-apps\n  driftDetection:\n    mode: warn\n    ignore:\n      - paths: [/spec/replicas]\n        target: {{kind: Deployment}}\n  commonMetadata:\n    labels: {{owner: platform}}\n    annotations: {{team: apps}}\n"
+                ),
+            )
+            .replace(
+                "      dependsOn: [app1]\n",
+                "      dependsOn: [app1]\n      flux:\n        shard: shard-b\n        strategy: RemediateOnFailure\n        driftDetection: disabled\n        commonMetadata: {labels: {owner: app2-team}}\n",
+            );
+        p.write("appkit.yaml", &fleet);
+        let out = format!("fleet-{flux_version}");
+        p.render_ok(&["--env", "dev", "--out", &out]);
+        let app1 = doc_of_kind(&p.read(&format!("{out}/app1.yaml")), "HelmRelease");
+        let app2 = doc_of_kind(&p.read(&format!("{out}/app2.yaml")), "HelmRelease");
+        for doc in docs(&p.read(&format!("{out}/sources.yaml")))
+            .into_iter()
+            .chain([app1.clone(), app2.clone()])
+        {
+            let errors = crd_errors(&validators, &doc);
+            assert!(errors.is_empty(), "Flux {flux_version}: {}\n{doc:#}", errors.join("\n"));
+        }
+        let spec = &app1["spec"];
+        assert_eq!(
+            spec["install"]["strategy"],
+            json!({"name": "RetryOnFailure", "retryInterval": "2m"})
+        );
+        assert!(spec["install"].get("remediation").is_none(), "{spec:#}");
+        assert_eq!(spec["upgrade"]["strategy"]["name"], "RetryOnFailure");
+        assert_eq!(
+            spec["driftDetection"],
+            json!({"mode": "warn", "ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment"}}]})
+        );
+        assert_eq!(spec["serviceAccountName"], "flux-apps");
+        assert_eq!(
+            spec["commonMetadata"],
+            json!({"labels": {"owner": "platform"}, "annotations": {"team": "apps"}})
+        );
+        // app2's own settings win.
+        assert_eq!(app2["metadata"]["labels"]["sharding.fluxcd.io/key"], "shard-b");
+        assert!(app2["spec"]["install"].get("strategy").is_none());
+        assert_eq!(app2["spec"]["install"]["remediation"]["retries"], 3);
+        assert_eq!(app2["spec"]["driftDetection"], json!({"mode": "disabled"}));
+        assert_eq!(app2["spec"]["commonMetadata"]["labels"]["owner"], "app2-team");
+        assert_eq!(app2["spec"]["commonMetadata"]["annotations"]["team"], "apps");
+        // The CEL rules are evaluated: retryInterval without RetryOnFailure is refused.
+        let mut bad = app1.clone();
+        bad["spec"]["upgrade"]["strategy"]["name"] = json!("RemediateOnFailure");
+        assert!(crd_errors(&validators, &bad)
+            .iter()
+            .any(|e| e.contains("retryInterval can only be set")));
     }
-    assert_eq!(seen.get("HelmRelease"), Some(&16), "{seen:?}");
-    assert_eq!(seen.get("OCIRepository"), Some(&8), "{seen:?}");
-    assert_eq!(seen.get("HelmRepository"), Some(&8), "{seen:?}");
-    assert_eq!(insecure_sources, 8);
+    let validators = crd_validators();
+    p.write("appkit.yaml", &config("ocirepository", false).replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"));
+    p.render_ok(&["--env", "prod", "--out", "out-ocirepository/prod"]);
+    p.write("appkit.yaml", &config("helmrepository", false).replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"));
+    p.render_ok(&["--env", "prod", "--out", "out-helmrepository/prod"]);
 
     // The check can fail: a typo'd field, a wrong enum value and a missing chart are all caught.
     let text = p.read("out-ocirepository/prod/app2.yaml");

@@ -13,9 +13,9 @@ fn render_is_deterministic_across_runs_and_environments() {
     let p = Platform::new();
     p.render_ok(&[]);
     let first = p.snapshot("clusters");
-    // Per environment: apps/{app1,app2,kustomization}.yaml and platform/ (the Dapr resources of
-    // each app namespace and its kustomization).
-    assert_eq!(first.len(), 12, "{:?}", first.keys());
+    // Per environment: apps/{app1,app2,kustomization,sources}.yaml and platform/ (the Dapr
+    // resources of each app namespace and its kustomization).
+    assert_eq!(first.len(), 14, "{:?}", first.keys());
     // Another process with a different time zone, locale and unrelated environment.
     let out = run(appkit()
         .current_dir(&p.root)

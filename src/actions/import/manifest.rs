@@ -606,7 +606,7 @@ impl<'a> Reader<'a, '_> {
             (
                 &["driftDetection", "mode"],
                 Some(Value::from("disabled")),
-                Value::from(flux.drift_detection.clone()),
+                Value::from(flux.drift_detection.mode_or_default()),
                 "flux.driftDetection",
             ),
             (
