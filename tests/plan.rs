@@ -725,3 +725,29 @@ fn a_killed_plan_leaves_no_partial_cache_entry_and_the_next_run_sweeps_its_files
     };
     assert_eq!(strip(&v), strip(&clean));
 }
+
+#[test]
+fn flux_common_metadata_is_rendered_as_helm_controller_applies_it() {
+    let f = fleet();
+    f.edit("repo/appkit.yaml", |t| {
+        t.replacen(
+            "flux:\n",
+            "flux:\n  commonMetadata:\n    labels: {owner: platform}\n",
+            1,
+        )
+    });
+    let (v, out) = f.json(3, &["-e", "dev", "--app", "app2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = pair(&v, "app2", "dev");
+    assert_eq!(p["status"], "changed");
+    let objects = p["objects"].as_array().unwrap();
+    assert!(objects.len() >= 5, "{p:#}");
+    for o in objects {
+        assert_eq!(
+            o["fields"],
+            serde_json::json!([{"path": "metadata.labels.owner", "new": "platform"}]),
+            "{o:#}"
+        );
+    }
+    assert_eq!(p["causes"][0]["file"], "repo/appkit.yaml");
+}

@@ -115,7 +115,13 @@ impl Platform {
     /// `render --check`, asserting its exit code; its stdout (the diff).
     fn render_check(&self, code: i32) -> String {
         let out = self.appkit(&["render", "--check"]);
-        assert_eq!(out.status.code(), Some(code), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         stdout(&out)
     }
     /// Every file under `dir` (relative path → bytes).
@@ -234,7 +240,10 @@ fn shared_sources_one_per_environment_and_chart_version_and_switching_modes() {
     p.lock(&[("0.1.0", DIGEST_010), ("0.2.0", DIGEST_020)]);
     p.write(
         "appkit.yaml",
-        &APPKIT_YAML.replace("    promoted: true\n", "    promoted: true\n    pins:\n      app2: 0.2.0\n"),
+        &APPKIT_YAML.replace(
+            "    promoted: true\n",
+            "    promoted: true\n    pins:\n      app2: 0.2.0\n",
+        ),
     );
     p.render_ok(&[]);
     // Each app's file holds its HelmRelease only, pointing at the shared source of its version.
@@ -248,13 +257,22 @@ fn shared_sources_one_per_environment_and_chart_version_and_switching_modes() {
     let app2 = doc_of_kind(&p.read("clusters/prod/apps/app2.yaml"), "HelmRelease");
     assert_eq!(app2["spec"]["chartRef"]["name"], "app-0-2-0");
     let sources = docs(&p.read("clusters/prod/apps/sources.yaml"));
-    let names: Vec<_> = sources.iter().map(|d| d["metadata"]["name"].clone()).collect();
+    let names: Vec<_> = sources
+        .iter()
+        .map(|d| d["metadata"]["name"].clone())
+        .collect();
     assert_eq!(names, [json!("app-0-1-0"), json!("app-0-2-0")]);
-    assert_eq!(sources[1]["spec"]["ref"], json!({"digest": DIGEST_020, "tag": "0.2.0"}));
+    assert_eq!(
+        sources[1]["spec"]["ref"],
+        json!({"digest": DIGEST_020, "tag": "0.2.0"})
+    );
     assert_eq!(sources[0]["metadata"]["namespace"], "flux-apps");
     assert_eq!(docs(&p.read("clusters/dev/apps/sources.yaml")).len(), 1);
     let k = p.read("clusters/prod/apps/kustomization.yaml");
-    assert!(k.ends_with("resources:\n  - app1.yaml\n  - app2.yaml\n  - sources.yaml\n"), "{k}");
+    assert!(
+        k.ends_with("resources:\n  - app1.yaml\n  - app2.yaml\n  - sources.yaml\n"),
+        "{k}"
+    );
     // --check is clean; dropping the pin prunes the source nobody uses any more.
     p.render_check(0);
     p.write("appkit.yaml", APPKIT_YAML);
@@ -287,12 +305,18 @@ fn shards_are_stable_when_apps_come_and_go() {
     let cfg = APPKIT_YAML.replace("  retries: 3\n", "  retries: 3\n  shards: [s1, s2, s3]\n");
     p.write("appkit.yaml", &cfg);
     for i in 3..=12 {
-        p.write(&format!("apps/app{i}/values.yaml"), &app_values(&format!("app{i}"), ""));
+        p.write(
+            &format!("apps/app{i}/values.yaml"),
+            &app_values(&format!("app{i}"), ""),
+        );
     }
     let shards = |p: &Platform| -> BTreeMap<String, String> {
         p.render_ok(&["--env", "dev"]);
         let mut out = BTreeMap::new();
-        for e in std::fs::read_dir(p.path("clusters/dev/apps")).unwrap().flatten() {
+        for e in std::fs::read_dir(p.path("clusters/dev/apps"))
+            .unwrap()
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().to_string();
             if name == "kustomization.yaml" || name == "sources.yaml" {
                 continue;
@@ -300,7 +324,10 @@ fn shards_are_stable_when_apps_come_and_go() {
             let hr = doc_of_kind(&std::fs::read_to_string(e.path()).unwrap(), "HelmRelease");
             out.insert(
                 name,
-                hr["metadata"]["labels"]["sharding.fluxcd.io/key"].as_str().unwrap().to_string(),
+                hr["metadata"]["labels"]["sharding.fluxcd.io/key"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             );
         }
         out
@@ -308,7 +335,10 @@ fn shards_are_stable_when_apps_come_and_go() {
     let before = shards(&p);
     assert_eq!(before.len(), 12);
     let used: std::collections::BTreeSet<_> = before.values().collect();
-    assert!(used.len() >= 2, "twelve apps spread over the shards: {before:?}");
+    assert!(
+        used.len() >= 2,
+        "twelve apps spread over the shards: {before:?}"
+    );
     // The shared source serves several shards: labelled for none.
     let src = docs(&p.read("clusters/dev/apps/sources.yaml"));
     assert!(src[0]["metadata"].get("labels").is_none(), "{:#}", src[0]);
@@ -325,18 +355,35 @@ fn shards_are_stable_when_apps_come_and_go() {
         assert_eq!(&added[k], v, "{k} moved when app5 was removed");
     }
     // All releases of a source in one shard: the source goes with it.
-    p.write("appkit.yaml", &APPKIT_YAML.replace("  retries: 3\n", "  retries: 3\n  shards: [only]\n"));
+    p.write(
+        "appkit.yaml",
+        &APPKIT_YAML.replace("  retries: 3\n", "  retries: 3\n  shards: [only]\n"),
+    );
     shards(&p);
     let src = docs(&p.read("clusters/dev/apps/sources.yaml"));
-    assert_eq!(src[0]["metadata"]["labels"]["sharding.fluxcd.io/key"], "only");
+    assert_eq!(
+        src[0]["metadata"]["labels"]["sharding.fluxcd.io/key"],
+        "only"
+    );
     // A per-app shard must be one of the shards.
     p.write(
         "appkit.yaml",
-        &cfg.replace("      dependsOn: [app1]\n", "      dependsOn: [app1]\n      flux: {shard: s9}\n"),
+        &cfg.replace(
+            "      dependsOn: [app1]\n",
+            "      dependsOn: [app1]\n      flux: {shard: s9}\n",
+        ),
     );
-    let out = common::run(appkit().current_dir(&p.root).args(["render", "--env", "dev"]));
+    let out = common::run(
+        appkit()
+            .current_dir(&p.root)
+            .args(["render", "--env", "dev"]),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(common::stderr(&out).contains("shard \"s9\" is not one of flux.shards"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("shard \"s9\" is not one of flux.shards"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 #[test]

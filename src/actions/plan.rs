@@ -6,7 +6,8 @@
 //! 2. **Pairs**: the selected environments × the apps of either side (`--app` narrows,
 //!    `--shard K/N` takes every N-th pair of the sorted list, starting at the K-th).
 //! 3. **Sides**: per pair and side, the values exactly as the HelmRelease passes them (the one
-//!    coalescer, platform values included), the release name and namespace, and the chart: the
+//!    coalescer, platform values included), the release name and namespace, `flux.commonMetadata`
+//!    (helm-controller puts it on every object, so plan does too), and the chart: the
 //!    chart version that side's `appkit.yaml` selects (the environment's, or the app's pin); when
 //!    that is the side's own `Chart.yaml` version, that side's chart directory (publish makes the
 //!    published chart of that version the directory's), else the locked digest, fetched once
@@ -171,6 +172,8 @@ struct Prepared {
     namespace: String,
     kube_version: Option<String>,
     api_versions: Vec<String>,
+    /// `flux.commonMetadata` (with the app's own): helm-controller puts it on every object.
+    common: crate::config::CommonMetadata,
     /// The app's values files on this side (absolute), for causes.
     files: Vec<PathBuf>,
 }
@@ -375,6 +378,7 @@ pub fn run(ws: Workspace, req: &Request<'_>, fetch: &Fetcher<'_>) -> Result<Plan
                 scratch.path(),
             )?;
             let mut m = manifest::parse(&text, &p.namespace)?;
+            manifest::common_metadata(&mut m, &p.common);
             manifest::mask(&mut m, &mask_key);
             if let Some(c) = &cache {
                 if let Ok(bytes) = serde_json::to_vec(&m) {
@@ -502,6 +506,7 @@ fn prepare(
     let namespace = loaded.app_namespace(app);
     let kube_version = env.kube_version.clone();
     let api_versions = env.api_versions.clone();
+    let common = crate::flux::render::common_metadata_for(&loaded.config, app);
     let key = {
         let mut h = Sha256::new();
         let parts = serde_json::json!([
@@ -512,6 +517,7 @@ fn prepare(
             helm_version,
             kube_version,
             api_versions,
+            common,
             env!("CARGO_PKG_VERSION"),
         ]);
         h.update(parts.to_string().as_bytes());
@@ -530,6 +536,7 @@ fn prepare(
         namespace,
         kube_version,
         api_versions,
+        common,
         files,
     }))
 }

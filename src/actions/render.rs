@@ -157,7 +157,12 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
     let apps = rendered
         .envs
         .iter()
-        .map(|e| e.files.len().saturating_sub(1))
+        .map(|e| {
+            e.files
+                .keys()
+                .filter(|f| *f != "kustomization.yaml" && *f != flux_render::SOURCES_FILE)
+                .count()
+        })
         .collect();
     Ok(Outcome::Rendered {
         warnings,

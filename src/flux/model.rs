@@ -306,6 +306,7 @@ mod tests {
             metadata: ObjectMeta {
                 name: "app1".into(),
                 namespace: "flux-system".into(),
+                labels: BTreeMap::new(),
             },
             spec: HelmReleaseSpec {
                 chart_ref: chart_ref.then(|| CrossNamespaceSourceReference {
@@ -334,13 +335,20 @@ mod tests {
                 depends_on: vec![],
                 install: Install {
                     create_namespace: true,
-                    remediation: remediation.clone(),
+                    remediation: Some(remediation.clone()),
+                    strategy: None,
                 },
-                upgrade: Upgrade { remediation },
+                upgrade: Upgrade {
+                    remediation: Some(remediation),
+                    strategy: None,
+                },
                 drift_detection: DriftDetection {
                     mode: "enabled".into(),
+                    ignore: Vec::new(),
                 },
                 test: Test { enable: false },
+                service_account_name: None,
+                common_metadata: None,
                 values: Some(json!({"replicas": 2, "flag": "yes"})),
             },
         }
@@ -398,6 +406,7 @@ mod tests {
             metadata: ObjectMeta {
                 name: "app1".into(),
                 namespace: "flux-system".into(),
+                labels: BTreeMap::new(),
             },
             spec: OciRepositorySpec {
                 url: "oci://h/p/app".into(),

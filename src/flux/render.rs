@@ -207,7 +207,10 @@ pub fn render(
                         )
                     })
                     .collect();
-                files.insert(SOURCES_FILE.into(), format!("{header}{}", docs.join("---\n")));
+                files.insert(
+                    SOURCES_FILE.into(),
+                    format!("{header}{}", docs.join("---\n")),
+                );
             }
         }
         let kustomization = Kustomization::new(files.keys().cloned().collect());
@@ -364,7 +367,11 @@ struct SharedUse {
 
 /// One app in one environment: its problems, its file and release identity, what it needs of
 /// the platform's Dapr resources.
-type AppResult = (Vec<Diagnostic>, Option<AppFile>, Option<super::dapr::AppDapr>);
+type AppResult = (
+    Vec<Diagnostic>,
+    Option<AppFile>,
+    Option<super::dapr::AppDapr>,
+);
 
 /// The file of an environment's shared sources.
 pub const SOURCES_FILE: &str = "sources.yaml";
@@ -418,7 +425,10 @@ pub fn shard_for(cfg: &crate::config::Config, app: &str) -> Option<String> {
             h.update([0]);
             h.update(app.as_bytes());
             let d = h.finalize();
-            (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")), (*s).clone())
+            (
+                u64::from_be_bytes(d[..8].try_into().expect("8 bytes")),
+                (*s).clone(),
+            )
         })
         .cloned()
 }
@@ -462,34 +472,34 @@ fn source_doc(
             .unwrap_or_default(),
     };
     match SourceKind::of(cfg) {
-        SourceKind::OciRepository => to_yaml(&OciRepository {
-            api_version: SOURCE_API_VERSION.into(),
-            kind: "OCIRepository".into(),
-            metadata: meta,
-            spec: OciRepositorySpec {
-                url: format!("{repository}/{chart}"),
-                reference: OciRepositoryRef {
-                    digest: Some(digest.to_string()),
-                    tag: Some(oci_tag(version)),
-                },
-                layer_selector: OciLayerSelector {
-                    media_type: HELM_CHART_LAYER_MEDIA_TYPE.into(),
-                    operation: "copy".into(),
-                },
-                interval: flux.interval.clone(),
-                insecure: cfg.registry.insecure.then_some(true),
-                secret_ref: secret(&cfg.registry.pull_secret),
-                cert_secret_ref: secret(&cfg.registry.ca_secret),
-                verify: cfg
-                    .registry
-                    .cosign_secret
-                    .as_ref()
-                    .map(|n| OciRepositoryVerification {
-                        provider: "cosign".into(),
-                        secret_ref: Some(LocalObjectReference { name: n.clone() }),
+        SourceKind::OciRepository => {
+            to_yaml(&OciRepository {
+                api_version: SOURCE_API_VERSION.into(),
+                kind: "OCIRepository".into(),
+                metadata: meta,
+                spec: OciRepositorySpec {
+                    url: format!("{repository}/{chart}"),
+                    reference: OciRepositoryRef {
+                        digest: Some(digest.to_string()),
+                        tag: Some(oci_tag(version)),
+                    },
+                    layer_selector: OciLayerSelector {
+                        media_type: HELM_CHART_LAYER_MEDIA_TYPE.into(),
+                        operation: "copy".into(),
+                    },
+                    interval: flux.interval.clone(),
+                    insecure: cfg.registry.insecure.then_some(true),
+                    secret_ref: secret(&cfg.registry.pull_secret),
+                    cert_secret_ref: secret(&cfg.registry.ca_secret),
+                    verify: cfg.registry.cosign_secret.as_ref().map(|n| {
+                        OciRepositoryVerification {
+                            provider: "cosign".into(),
+                            secret_ref: Some(LocalObjectReference { name: n.clone() }),
+                        }
                     }),
-            },
-        }),
+                },
+            })
+        }
         SourceKind::HelmRepository => to_yaml(&HelmRepository {
             api_version: SOURCE_API_VERSION.into(),
             kind: "HelmRepository".into(),
@@ -612,24 +622,25 @@ fn render_app(loaded: &Loaded, a: &AppContext<'_>, source: SourceKind) -> AppFil
             });
         }
         SourceKind::HelmRepository => {
-            spec.chart = Some(HelmChartTemplate {
-                spec: HelmChartTemplateSpec {
-                    chart: a.chart.to_string(),
-                    version: a.version.to_string(),
-                    source_ref: CrossNamespaceSourceReference {
-                        kind: "HelmRepository".into(),
-                        name: source_name.clone(),
-                        namespace: Some(env.namespace.clone()),
+            spec.chart =
+                Some(HelmChartTemplate {
+                    spec: HelmChartTemplateSpec {
+                        chart: a.chart.to_string(),
+                        version: a.version.to_string(),
+                        source_ref: CrossNamespaceSourceReference {
+                            kind: "HelmRepository".into(),
+                            name: source_name.clone(),
+                            namespace: Some(env.namespace.clone()),
+                        },
+                        interval: flux.interval.clone(),
+                        verify: cfg.registry.cosign_secret.as_ref().map(|n| {
+                            HelmChartVerification {
+                                provider: "cosign".into(),
+                                secret_ref: Some(LocalObjectReference { name: n.clone() }),
+                            }
+                        }),
                     },
-                    interval: flux.interval.clone(),
-                    verify: cfg.registry.cosign_secret.as_ref().map(|n| {
-                        HelmChartVerification {
-                            provider: "cosign".into(),
-                            secret_ref: Some(LocalObjectReference { name: n.clone() }),
-                        }
-                    }),
-                },
-            });
+                });
         }
     }
     let source_doc = (!shared_sources).then(|| {

@@ -147,6 +147,37 @@ pub fn parse(text: &str, namespace: &str) -> Result<Manifest, String> {
     Ok(Manifest { objects })
 }
 
+/// What helm-controller's `commonMetadata` does after Helm rendered: its labels and annotations
+/// on every object's metadata, over the chart's own.
+pub fn common_metadata(m: &mut Manifest, common: &crate::config::CommonMetadata) {
+    if common.is_empty() {
+        return;
+    }
+    for o in &mut m.objects {
+        let Some(meta) = o.body.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (field, add) in [
+            ("labels", &common.labels),
+            ("annotations", &common.annotations),
+        ] {
+            if add.is_empty() {
+                continue;
+            }
+            let entry = meta
+                .entry(field)
+                .or_insert_with(|| Value::Object(Default::default()));
+            if !entry.is_object() {
+                *entry = Value::Object(Default::default());
+            }
+            let map = entry.as_object_mut().expect("an object");
+            for (k, v) in add {
+                map.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+}
+
 /// Mask every secret in `m` (see the module header), with `key` for the tags.
 pub fn mask(m: &mut Manifest, key: &[u8]) {
     for o in &mut m.objects {

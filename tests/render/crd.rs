@@ -330,7 +330,11 @@ fn rendered_objects_validate_against_the_flux_crds() {
             .chain([app1.clone(), app2.clone()])
         {
             let errors = crd_errors(&validators, &doc);
-            assert!(errors.is_empty(), "Flux {flux_version}: {}\n{doc:#}", errors.join("\n"));
+            assert!(
+                errors.is_empty(),
+                "Flux {flux_version}: {}\n{doc:#}",
+                errors.join("\n")
+            );
         }
         let spec = &app1["spec"];
         assert_eq!(
@@ -349,12 +353,21 @@ fn rendered_objects_validate_against_the_flux_crds() {
             json!({"labels": {"owner": "platform"}, "annotations": {"team": "apps"}})
         );
         // app2's own settings win.
-        assert_eq!(app2["metadata"]["labels"]["sharding.fluxcd.io/key"], "shard-b");
+        assert_eq!(
+            app2["metadata"]["labels"]["sharding.fluxcd.io/key"],
+            "shard-b"
+        );
         assert!(app2["spec"]["install"].get("strategy").is_none());
         assert_eq!(app2["spec"]["install"]["remediation"]["retries"], 3);
         assert_eq!(app2["spec"]["driftDetection"], json!({"mode": "disabled"}));
-        assert_eq!(app2["spec"]["commonMetadata"]["labels"]["owner"], "app2-team");
-        assert_eq!(app2["spec"]["commonMetadata"]["annotations"]["team"], "apps");
+        assert_eq!(
+            app2["spec"]["commonMetadata"]["labels"]["owner"],
+            "app2-team"
+        );
+        assert_eq!(
+            app2["spec"]["commonMetadata"]["annotations"]["team"],
+            "apps"
+        );
         // The CEL rules are evaluated: retryInterval without RetryOnFailure is refused.
         let mut bad = app1.clone();
         bad["spec"]["upgrade"]["strategy"]["name"] = json!("RemediateOnFailure");
@@ -363,9 +376,17 @@ fn rendered_objects_validate_against_the_flux_crds() {
             .any(|e| e.contains("retryInterval can only be set")));
     }
     let validators = crd_validators();
-    p.write("appkit.yaml", &config("ocirepository", false).replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"));
+    p.write(
+        "appkit.yaml",
+        &config("ocirepository", false)
+            .replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"),
+    );
     p.render_ok(&["--env", "prod", "--out", "out-ocirepository/prod"]);
-    p.write("appkit.yaml", &config("helmrepository", false).replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"));
+    p.write(
+        "appkit.yaml",
+        &config("helmrepository", false)
+            .replace("  retries: 3\n", "  retries: 3\n  sources: per-app\n"),
+    );
     p.render_ok(&["--env", "prod", "--out", "out-helmrepository/prod"]);
 
     // The check can fail: a typo'd field, a wrong enum value and a missing chart are all caught.

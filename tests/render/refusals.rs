@@ -206,3 +206,53 @@ fn invalid_app_values_are_refused_with_their_diagnostics() {
         "no file may change when an app is invalid"
     );
 }
+
+#[test]
+fn fleet_flux_settings_are_checked_with_positions() {
+    let p = Platform::new();
+    let cases = [
+        (
+            "  retries: 3\n  version: \"2.8\"\n",
+            "error[flux]: flux.version \"2.8\" is not a Flux version render knows the CRDs of",
+        ),
+        (
+            "  retries: 3\n  sources: everywhere\n",
+            "error[flux]: sources \"everywhere\" is not one of shared, per-app",
+        ),
+        (
+            "  retries: 3\n  retryInterval: 2m\n",
+            "error[flux]: retryInterval is set but strategy is not RetryOnFailure",
+        ),
+        (
+            "  retries: 3\n  strategy: RetryOnFailure\n  retryInterval: soon\n",
+            "error[duration]: \"soon\" is not a duration Flux accepts",
+        ),
+        (
+            "  retries: 3\n  shards: [a, a]\n",
+            "error[flux]: shard \"a\" is listed twice",
+        ),
+        (
+            "  retries: 3\n  driftDetection:\n    mode: sometimes\n",
+            "error[drift-detection]: driftDetection \"sometimes\" is not one of enabled, warn, disabled",
+        ),
+        (
+            "  retries: 3\n  driftDetection:\n    ignore:\n      - paths: [spec/replicas]\n",
+            "error[drift-detection]: ignore path \"spec/replicas\" is not a JSON Pointer",
+        ),
+        (
+            "  retries: 3\n  commonMetadata:\n    label: {a: b}\n",
+            "error[unknown-key]: unknown key `label` in `flux.commonMetadata`",
+        ),
+    ];
+    for (flux, message) in cases {
+        p.write("appkit.yaml", &APPKIT_YAML.replace("  retries: 3\n", flux));
+        let out = p.appkit(&["render", "--check"]);
+        assert_eq!(out.status.code(), Some(1), "{flux}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{flux}:\n{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--> appkit.yaml:1"),
+            "{flux}: a position:\n{}",
+            stderr(&out)
+        );
+    }
+}
