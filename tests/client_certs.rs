@@ -187,6 +187,37 @@ fn push_pull_and_versions_present_the_client_certificate() {
 }
 
 #[test]
+fn a_client_certificate_is_sent_with_insecure_skip_tls_verify_too() {
+    // Without --ca-file the server's certificate is not verified (asked for), but the client
+    // certificate is still presented: the registry, which requires it, answers.
+    let r = MtlsRegistry::start();
+    let remote = format!("oci://{}/p", r.host);
+    let cert = r.path("cli/client.pem").display().to_string();
+    let key = r.path("cli/client.key").display().to_string();
+    let chart = chart_dir().display().to_string();
+    let out = appkit_run(&strings(&[
+        "push",
+        &chart,
+        &remote,
+        "--insecure-skip-tls-verify",
+        "--cert-file",
+        &cert,
+        "--key-file",
+        &key,
+    ]));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_no_key(&r, &out);
+    // And without the certificate, skipping verification does not get past the registry.
+    let out = appkit_run(&strings(&[
+        "versions",
+        &format!("{remote}/app"),
+        "--insecure-skip-tls-verify",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--cert-file"), "{}", stderr(&out));
+}
+
+#[test]
 fn without_a_client_certificate_the_registry_refuses_and_the_hint_names_the_flags() {
     let r = MtlsRegistry::start();
     let out = appkit_run(&strings(&[

@@ -680,7 +680,10 @@ fn render_two_renders_into_one_directory_are_serialised() {
         .into();
     let mut files = apps.clone();
     files.push("kustomization.yaml".into());
-    assert_eq!(env_state(&env_dir), (files, apps));
+    files.push("sources.yaml".into());
+    let mut generated = apps.clone();
+    generated.push("sources.yaml".into());
+    assert_eq!(env_state(&env_dir), (files, generated));
     assert!(!lock.exists(), "the lock file is removed when released");
     assert_eq!(
         appkit_entries(&root.join("clusters")),

@@ -498,8 +498,10 @@ fn importing_what_render_wrote_changes_nothing() {
         "clusters/dev/apps/app1.yaml",
         "clusters/dev/apps/app2.yaml",
         "clusters/dev/apps/kustomization.yaml",
+        "clusters/dev/apps/sources.yaml",
         "clusters/prod/apps/app1.yaml",
         "clusters/prod/apps/app2.yaml",
+        "clusters/prod/apps/sources.yaml",
         "-o",
         "json",
     ]);
@@ -530,7 +532,7 @@ fn an_environment_overlay_holds_only_what_differs() {
     assert_eq!(code(&out), 0, "{}", both(&out));
     assert_eq!(
         repo.read("apps/app2/values.dev.yaml"),
-        "# Imported by `helm appkit import` from legacy/app2-dev.yaml:25 (HelmRelease flux-system/app2, spec.values):\n# what environment dev runs differently from values.yaml (the rest comes from there).\nreplicas: 2\n"
+        "# Imported by `helm appkit import` from legacy/app2-dev.yaml:6 (HelmRelease flux-system/app2, spec.values):\n# what environment dev runs differently from values.yaml (the rest comes from there).\nreplicas: 2\n"
     );
     let r = run(appkit()
         .current_dir(&repo.root)

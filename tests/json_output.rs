@@ -152,7 +152,12 @@ fn every_json_output_has_the_documented_shape() {
             "`import`",
             json_of(
                 &repo,
-                &["import", "--dry-run", "clusters/dev/apps/app1.yaml"],
+                &[
+                    "import",
+                    "--dry-run",
+                    "clusters/dev/apps/app1.yaml",
+                    "clusters/dev/apps/sources.yaml",
+                ],
                 0,
             ),
         ),

@@ -751,3 +751,38 @@ fn flux_common_metadata_is_rendered_as_helm_controller_applies_it() {
     }
     assert_eq!(p["causes"][0]["file"], "repo/appkit.yaml");
 }
+
+#[test]
+fn two_plans_at_once_share_the_cache_safely() {
+    let f = fleet();
+    f.edit("chart/templates/_helpers.tpl", |t| {
+        t.replace(
+            "app.kubernetes.io/part-of: appkit\n",
+            "app.kubernetes.io/part-of: appkit\ntier: web\n",
+        )
+    });
+    let spawn = || {
+        let mut c = appkit();
+        c.current_dir(&f.repo)
+            .env("XDG_CACHE_HOME", &f.cache)
+            .args(["plan", "-o", "json", "--jobs", "2", "--helm"])
+            .arg(helm_bin(3))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    let (va, vb): (Value, Value) = (
+        serde_json::from_str(&stdout(&a)).unwrap(),
+        serde_json::from_str(&stdout(&b)).unwrap(),
+    );
+    assert_eq!(va["pairs"], vb["pairs"]);
+    assert!(statuses(&va).iter().all(|s| s.2 == "changed"));
+    // Every entry is whole, and a third run is served from the cache alone.
+    let (vc, _) = f.json(3, &[]);
+    assert_eq!(vc["stats"]["helmInvocations"], 0);
+    assert_eq!(vc["pairs"], va["pairs"]);
+}

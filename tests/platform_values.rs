@@ -292,8 +292,23 @@ fn registry_insecure_means_plain_http_for_flux_and_for_appkit() {
     // Flux gets `insecure: true` on its source.
     let out = run(appkit().current_dir(&root).arg("render"));
     assert!(out.status.success(), "{}", stderr(&out));
-    let file = std::fs::read_to_string(root.join("clusters/dev/apps/app1.yaml")).unwrap();
+    let file = std::fs::read_to_string(root.join("clusters/dev/apps/sources.yaml")).unwrap();
     assert!(file.contains("  insecure: true\n"), "{file}");
+    // Its client certificate flags cannot apply to a plain-HTTP registry either.
+    let out = run(appkit().current_dir(&root).args([
+        "versions",
+        &format!("{repository}/app"),
+        "--cert-file",
+        "/nonexistent/c.pem",
+        "--key-file",
+        "/nonexistent/c.key",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plain-HTTP registry"),
+        "{}",
+        stderr(&out)
+    );
     // Without the setting, the same registry is spoken to over TLS and fails, with the hint.
     let cfg = root.join("appkit.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();

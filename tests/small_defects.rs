@@ -134,7 +134,7 @@ fn publish_records_a_changed_repository_when_the_digest_is_unchanged() {
     // render works now, and its sources name B.
     let out = appkit_in(&root, &["render"]);
     assert_exit(&out, 0, "render after publish recorded B");
-    let rendered = std::fs::read_to_string(root.join("clusters/dev/apps/app1.yaml")).unwrap();
+    let rendered = std::fs::read_to_string(root.join("clusters/dev/apps/sources.yaml")).unwrap();
     assert!(rendered.contains(&format!("{b}/app")), "{rendered}");
 
     // A second publish changes nothing and says nothing about a new repository.

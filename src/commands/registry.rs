@@ -54,23 +54,25 @@ pub fn open_target_for(
     printer: &Printer,
     platform: Option<&crate::config::Loaded>,
 ) -> Result<Opened> {
-    let mut conn = connection(args, printer)?;
+    let mut plain = false;
     if let (Some(l), Location::Registry(r)) = (platform, location) {
         if l.config.registry.insecure
             && insecure_host(&l.config.chart.repository) == Some(r.registry.as_str())
         {
-            if args.ca_file.is_some() || args.insecure_skip_tls_verify {
-                bail!("{} is a plain-HTTP registry (registry.insecure in appkit.yaml): --ca-file and --insecure-skip-tls-verify do not apply to it", r.registry);
+            if args.ca_file.is_some() || args.insecure_skip_tls_verify || args.cert_file.is_some() {
+                bail!("{} is a plain-HTTP registry (registry.insecure in appkit.yaml): --ca-file, --insecure-skip-tls-verify and --cert-file/--key-file do not apply to it", r.registry);
             }
-            if !conn.options.plain_http {
+            if !args.plain_http {
                 printer.debug(&format!(
                     "plain HTTP to {}: registry.insecure is true in appkit.yaml",
                     r.registry
                 ));
             }
-            conn.options.plain_http = true;
+            plain = true;
         }
     }
+    let mut conn = connection(args, printer)?;
+    conn.options.plain_http |= plain;
     let (opened, source) =
         crate::oci::target::open(location, access, &conn).map_err(|e| oci_error(e, location))?;
     report_credentials(printer, source.as_ref());
