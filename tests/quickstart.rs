@@ -76,7 +76,7 @@ fn readme_quickstart_runs_the_whole_flow_and_matches_the_committed_output() {
     let _ = std::fs::remove_dir_all(repo.join("examples/clusters"));
 
     // By default the quick start uses the binary this test run built (APPKIT_BIN); with
-    // APPKIT_QUICKSTART_FROM_SCRATCH=1 (`.ci/run`, once) it builds its own release binary in the
+    // APPKIT_QUICKSTART_FROM_SCRATCH=1 (`.ci/run`, once) it builds its own binary (quickstart profile) in the
     // clean copy, with a target directory of its own, exactly as a new user's first run does.
     let from_scratch = std::env::var_os("APPKIT_QUICKSTART_FROM_SCRATCH").is_some_and(|v| v == "1");
     let quickstart = || {
