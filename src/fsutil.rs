@@ -303,10 +303,13 @@ pub fn before_rename(dest: &Path) -> io::Result<()> {
                 "appkit: APPKIT_TEST_STOP_BEFORE: stopping before {} is replaced",
                 dest.display()
             );
-            let _ = std::process::Command::new("kill")
-                .arg("-STOP")
-                .arg(std::process::id().to_string())
-                .status();
+            // kill(2) itself, not a `kill` executable: a minimal Debian has none (procps), and a
+            // failed spawn went unnoticed (the process ran on instead of stopping).
+            #[cfg(unix)]
+            rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::STOP,
+            )?;
         }
     }
     if let Some(n) = crash_at {

@@ -383,8 +383,10 @@ fn wait_blocked_on_lock(child: &mut Child) {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
-    run_ok(Command::new("kill").arg(sig).arg(child.id().to_string()));
+/// kill(2), not a `kill` executable (a minimal Debian has no procps).
+fn signal(child: &Child, sig: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::Pid::from_child(child), sig)
+        .unwrap_or_else(|e| panic!("kill({}, {sig:?}): {e}", child.id()));
 }
 
 /// `(chart, tag, digest)` of every entry of a layout's index.json.
@@ -509,7 +511,7 @@ fn layout_two_publishes_of_one_version_exactly_one_succeeds() {
     wait_stopped(&mut job_a);
     let mut job_b = spawn(publish(&b, &to));
     wait_blocked_on_lock(&mut job_b);
-    signal(&job_a, "-CONT");
+    signal(&job_a, rustix::process::Signal::CONT);
     let out_a = job_a.wait_with_output().unwrap();
     assert_exit(&out_a, 0, "A");
     let out_b = job_b.wait_with_output().unwrap();
@@ -665,7 +667,7 @@ fn render_two_renders_into_one_directory_are_serialised() {
     add_app3(&root);
     let mut job_b = spawn(render(&root, &["-e", "dev"]));
     wait_blocked_on_lock(&mut job_b);
-    signal(&job_a, "-CONT");
+    signal(&job_a, rustix::process::Signal::CONT);
     let out_a = job_a.wait_with_output().unwrap();
     assert_exit(&out_a, 0, "A");
     let out_b = job_b.wait_with_output().unwrap();
@@ -822,7 +824,7 @@ fn render_killed_before_the_switch_leaves_the_old_directory_and_the_next_run_swe
     cmd.env("APPKIT_TEST_STOP_BEFORE", "apps");
     let mut job = spawn(cmd);
     wait_stopped(&mut job);
-    signal(&job, "-KILL");
+    signal(&job, rustix::process::Signal::KILL);
     let _ = job.wait_with_output().unwrap();
     let left = appkit_entries(&root.join("clusters/dev"));
     let staging: Vec<&PathBuf> = left
