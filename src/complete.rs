@@ -332,7 +332,7 @@ impl<'a> State<'a> {
             (_, "nodepool") => {
                 let pools = self
                     .workspace()
-                    .map(|ws| ws.config().config.node_pools.clone());
+                    .map(|ws| ws.config().config.node_pool_names());
                 return self.names(arg, cur, pools.unwrap_or_default());
             }
             ("validate", "inputs") => return self.app_dirs(cur),
