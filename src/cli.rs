@@ -116,6 +116,8 @@ pub enum OutputFormat {
     Json,
     Github,
     Markdown,
+    /// One self-contained HTML page (`report` only)
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +201,15 @@ Plan cannot emulate what needs a cluster: `lookup` returns nothing, .Capabilitie
 defaults unless environments.<env>.kubeVersion / apiVersions say otherwise, and helm-controller's
 post-renderers are not applied.")]
     Plan(PlanArgs),
+    /// What the fleet costs and who may talk to whom: capacity per environment, node pool,
+    /// namespace and app (app + Dapr sidecar requests and limits × replicas, quota headroom during
+    /// a rollout), chart versions and pins, and the traffic graph — from the values render passes,
+    /// no cluster needed
+    #[command(after_help = "Examples:
+  helm appkit report                            # tables for every environment
+  helm appkit report -e prod -o json            # one JSON object (docs/json-output.md)
+  helm appkit report -o html --out report.html  # one self-contained page (tables and the graph)")]
+    Report(ReportArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
     #[command(after_help = "Examples:\n  helm appkit version\n  helm appkit version -o json")]
     Version,
@@ -271,6 +282,15 @@ pub struct RenderArgs {
     /// no flags. Kept hidden to say so.
     #[arg(long, hide = true, value_name = "KIND")]
     pub source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub envs: EnvArgs,
+    /// Write the report to this file (atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -332,7 +332,7 @@ impl<'a> State<'a> {
             (_, "nodepool") => {
                 let pools = self
                     .workspace()
-                    .map(|ws| ws.config().config.node_pools.clone());
+                    .map(|ws| ws.config().config.node_pool_names());
                 return self.names(arg, cur, pools.unwrap_or_default());
             }
             ("validate", "inputs") => return self.app_dirs(cur),
@@ -566,6 +566,19 @@ mod tests {
     }
 
     #[test]
+    fn report_is_completed_with_its_outputs_and_a_file() {
+        assert!(values(&["rep"]).0.contains(&"report".to_string()));
+        assert_eq!(
+            values(&["report", "-o", ""]).0,
+            vec!["human", "json", "github", "markdown", "html"]
+        );
+        assert_eq!(values(&["report", "-o", "h"]).0, vec!["human", "html"]);
+        assert_eq!(values(&["report", "--out", ""]).1, directive::DEFAULT);
+        let (v, _) = values(&["report", "--"]);
+        assert!(v.contains(&"--out".to_string()) && v.contains(&"--env".to_string()));
+    }
+
+    #[test]
     fn enum_values_from_clap() {
         assert_eq!(
             values(&["render", "-o", ""]),
@@ -574,7 +587,8 @@ mod tests {
                     "human".into(),
                     "json".into(),
                     "github".into(),
-                    "markdown".into()
+                    "markdown".into(),
+                    "html".into()
                 ],
                 directive::NO_FILE_COMP
             )
@@ -634,6 +648,7 @@ mod tests {
             vec!["dev"]
         );
         assert_eq!(with(&["import", "-e", "d"]).values(), vec!["dev"]);
+        assert_eq!(with(&["report", "-e", ""]).values(), vec!["dev", "prod"]);
         assert_eq!(with(&["new", "x", "-e", ""]).values(), vec!["dev", "prod"]);
         assert_eq!(
             with(&["new", "x", "--nodepool", ""]).values(),

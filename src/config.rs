@@ -88,9 +88,10 @@ pub struct Config {
     #[serde(default)]
     pub flux: FluxDefaults,
     pub environments: BTreeMap<String, Environment>,
-    /// Node pools apps may ask for with `nodepool:`.
+    /// Node pools apps may ask for with `nodepool:`: a name, or `{name, allocatable: {cpu,
+    /// memory}}` (what the pool's nodes hold together, for `report`).
     #[serde(default)]
-    pub node_pools: Vec<String>,
+    pub node_pools: Vec<NodePool>,
     /// Namespaces owned by the platform that apps may name in network policy allows.
     #[serde(default)]
     pub platform_namespaces: Vec<String>,
@@ -205,6 +206,57 @@ pub struct AppFlux {
     pub service_account_name: Option<String>,
     /// Merged over `flux.commonMetadata` (the app's keys win).
     pub common_metadata: Option<CommonMetadata>,
+}
+
+/// One `nodePools` entry: a name, or a name with what the pool holds.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NodePool {
+    Name(String),
+    Full(NodePoolFull),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePoolFull {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable: Option<Allocatable>,
+}
+
+/// What a node pool's nodes hold together (Kubernetes quantities: `64`, `256Gi`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Allocatable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+impl NodePool {
+    pub fn name(&self) -> &str {
+        match self {
+            NodePool::Name(n) => n,
+            NodePool::Full(f) => &f.name,
+        }
+    }
+    pub fn allocatable(&self) -> Option<&Allocatable> {
+        match self {
+            NodePool::Name(_) => None,
+            NodePool::Full(f) => f.allocatable.as_ref(),
+        }
+    }
+}
+
+impl Config {
+    /// The names of `nodePools`, in order.
+    pub fn node_pool_names(&self) -> Vec<String> {
+        self.node_pools
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect()
+    }
 }
 
 /// `flux.driftDetection`: a mode (`enabled`, `warn`, `disabled`), or `{mode, ignore}`.

@@ -152,21 +152,7 @@ impl Printer {
     /// object whose first key is `schemaVersion` ([`JSON_SCHEMA_VERSION`]), the one place that
     /// says which shape of `docs/json-output.md` a reader gets.
     pub fn json<T: Serialize>(&self, value: &T) -> io::Result<()> {
-        /// `schemaVersion` first, then the document's own keys (written straight through: no
-        /// copy of a large document). A document that is not an object is refused.
-        #[derive(Serialize)]
-        struct Versioned<'a, T> {
-            #[serde(rename = "schemaVersion")]
-            schema_version: u32,
-            #[serde(flatten)]
-            doc: &'a T,
-        }
-        let text = serde_json::to_string_pretty(&Versioned {
-            schema_version: JSON_SCHEMA_VERSION,
-            doc: value,
-        })
-        .map_err(io::Error::other)?;
-        self.data(&text)
+        self.data(&json_text(value)?)
     }
 
     /// True once anything was written to stdout (a failed command then prints no second JSON
@@ -271,4 +257,23 @@ impl Printer {
             let _ = self.json(&doc);
         }
     }
+}
+
+/// The `-o json` document of `value` as [`Printer::json`] prints it (`schemaVersion` first), for
+/// a command that writes it to a file (`report --out`).
+pub fn json_text<T: Serialize>(value: &T) -> io::Result<String> {
+    /// `schemaVersion` first, then the document's own keys (written straight through: no
+    /// copy of a large document). A document that is not an object is refused.
+    #[derive(Serialize)]
+    struct Versioned<'a, T> {
+        #[serde(rename = "schemaVersion")]
+        schema_version: u32,
+        #[serde(flatten)]
+        doc: &'a T,
+    }
+    serde_json::to_string_pretty(&Versioned {
+        schema_version: JSON_SCHEMA_VERSION,
+        doc: value,
+    })
+    .map_err(io::Error::other)
 }

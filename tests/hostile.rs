@@ -401,7 +401,7 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
     let good = fs::read_to_string(&config).unwrap();
     // appkit.yaml refuses unknown keys and every value has a type, so hostile content goes where
     // the schema takes a list of strings (`nodePools`), or meets the first key it does not know.
-    let pools = "nodePools: [apps, apps-highmem]";
+    let pools = r#"nodePools: [{name: apps, allocatable: {cpu: "16", memory: 64Gi}}, {name: apps-highmem, allocatable: {cpu: "8", memory: 128Gi}}]"#;
     assert!(good.contains(pools), "fixture changed");
     let nodepools = |v: &str| good.replace(pools, v).into_bytes();
     let mut cases: Vec<Case> = vec![

@@ -159,7 +159,7 @@ fn pools_platform(dir: &Path) -> std::path::PathBuf {
     let root = example_platform(dir);
     edit(
         &root.join("appkit.yaml"),
-        "nodePools: [apps, apps-highmem]",
+        r#"nodePools: [{name: apps, allocatable: {cpu: "16", memory: 64Gi}}, {name: apps-highmem, allocatable: {cpu: "8", memory: 128Gi}}]"#,
         "nodePools: [app1, app2]",
     );
     std::fs::remove_dir_all(root.join("apps")).unwrap();

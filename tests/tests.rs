@@ -32,6 +32,7 @@ mod quickstart;
 mod registry_faults;
 mod registry_mismatch;
 mod render;
+mod report;
 mod rule_applicability;
 mod scaffold;
 mod schema_messages;

@@ -18,6 +18,8 @@
 //! * `pull`: fetch (resolve the reference, pull, verify) → save (the same archive check as push,
 //!   then an atomic write or a safe untar).
 //! * `versions`: list what a target holds.
+//! * `report`: every selected app × environment coalesced as render does → capacity, versions
+//!   and the traffic graph ([`crate::report::Report`]).
 //!
 //! `chart_io` is what push, pull and publish share about chart archives (one archive check, one
 //! safe untar). Async steps are generic over [`crate::oci::target::Target`]; the command opens the
@@ -42,6 +44,7 @@ pub mod publish;
 pub mod pull;
 pub mod push;
 pub mod render;
+pub mod report;
 pub mod validate;
 pub mod versions;
 

@@ -209,7 +209,7 @@ fn check_nodepool(ws: &Workspace, app: &str, given: Option<&str>, schema: &Schem
         let map = if locked { &pv.locked } else { &pv.defaults };
         map.contains_key("nodepool")
     };
-    let pools = &config.node_pools;
+    let pools = &config.node_pool_names();
     let listed = || {
         pools
             .iter()

@@ -19,6 +19,7 @@ mod pull;
 mod push;
 mod registry;
 mod render;
+mod report;
 mod validate;
 mod versions;
 
@@ -36,6 +37,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Docs(args) => docs::run(&cli.global, args, printer),
         Command::Import(args) => import::run(&cli.global, args, printer),
         Command::Plan(args) => plan::run(&cli.global, args, printer),
+        Command::Report(args) => report::run(&cli.global, args, printer),
         Command::Version => version(printer),
         Command::Complete(args) => complete::run(args, printer),
     }
@@ -43,15 +45,19 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
 
 /// `-o github` (GitHub Actions annotations) means something only where there are diagnostics or
 /// changes to annotate: validate, publish, `render --check` and plan; `-o markdown` (a
-/// pull-request comment) only on plan. Anywhere else they would be silently ignored, so they are
-/// a usage error (exit 2).
+/// pull-request comment) only on plan; `-o html` (a page) only on report. Anywhere else they
+/// would be silently ignored, so they are a usage error (exit 2).
 fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
     let format = cli.global.output;
-    if !matches!(format, OutputFormat::Github | OutputFormat::Markdown) {
+    if !matches!(
+        format,
+        OutputFormat::Github | OutputFormat::Markdown | OutputFormat::Html
+    ) {
         return Ok(());
     }
     let name = match &cli.command {
-        Command::Plan(_) => return Ok(()),
+        Command::Report(_) if format == OutputFormat::Html => return Ok(()),
+        Command::Plan(_) if format != OutputFormat::Html => return Ok(()),
         Command::Validate(_) | Command::Publish(_) if format == OutputFormat::Github => {
             return Ok(())
         }
@@ -67,11 +73,14 @@ fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
         Command::New(_) => "new",
         Command::Docs(_) => "docs",
         Command::Import(_) => "import",
+        Command::Plan(_) => "plan",
+        Command::Report(_) => "report",
         Command::Version => "version",
         Command::Complete(_) => "__complete",
     };
     let (flag, hint) = match format {
         OutputFormat::Github => ("github", "GitHub annotations are written by validate, publish, render --check and plan; use -o human or -o json here"),
+        OutputFormat::Html => ("html", "an HTML page is written by report; use -o human or -o json here"),
         _ => ("markdown", "markdown (a pull-request comment) is written by plan; use -o human or -o json here"),
     };
     Err(crate::error::Hinted::new(

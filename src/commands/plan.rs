@@ -29,7 +29,9 @@ pub fn run(global: &GlobalArgs, args: PlanArgs, printer: &Printer) -> Result<Sta
     };
     match global.output {
         OutputFormat::Json => printer.json(&plan)?,
-        OutputFormat::Human => printer.raw(&output::human(&plan, printer.stdout_color()))?,
+        OutputFormat::Human | OutputFormat::Html => {
+            printer.raw(&output::human(&plan, printer.stdout_color()))?
+        }
         OutputFormat::Markdown => {
             printer.raw(&output::markdown(&plan, output::GITHUB_COMMENT_LIMIT))?
         }

@@ -45,7 +45,7 @@ pub fn run(global: &GlobalArgs, args: ValidateArgs, printer: &Printer) -> Result
     let base = Some(cwd.as_path());
     let (errors, warnings) = (report.errors(), report.warnings());
     match global.output {
-        OutputFormat::Human | OutputFormat::Markdown => {
+        OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Html => {
             printer.stderr_raw(&diagnostics::render_human(diags, base, printer.color()))
         }
         OutputFormat::Json => {
@@ -89,9 +89,10 @@ fn list_rules(global: &GlobalArgs, printer: &Printer) -> Result<Status> {
         OutputFormat::Json => {
             printer.json(&serde_json::json!({ "rules": crate::rules::to_json() }))?
         }
-        OutputFormat::Human | OutputFormat::Github | OutputFormat::Markdown => {
-            printer.data(crate::rules::table().trim_end())?
-        }
+        OutputFormat::Human
+        | OutputFormat::Github
+        | OutputFormat::Markdown
+        | OutputFormat::Html => printer.data(crate::rules::table().trim_end())?,
     }
     Ok(Status::Ok)
 }

@@ -528,6 +528,7 @@ pub fn check(config: &Config, sm: &SourceMap) -> Vec<Diagnostic> {
         }
     }
     for (i, pool) in config.node_pools.iter().enumerate() {
+        let pool = pool.name();
         if let Some(why) = label_value(pool) {
             err(
                 &format!("nodePools/{i}"),

@@ -107,6 +107,15 @@ const DRIFT: Shape = Shape::TextOr(&Shape::Struct(&[
     ),
 ]));
 
+/// A `nodePools` entry: a name, or `{name, allocatable: {cpu, memory}}`.
+const NODE_POOL: Shape = Shape::TextOr(&Shape::Struct(&[
+    req("name", TEXT),
+    maybe(
+        "allocatable",
+        Shape::Struct(&[maybe("cpu", TEXT), maybe("memory", TEXT)]),
+    ),
+]));
+
 /// `Config` in `config.rs`, field by field (camelCase as serde renames them).
 const CONFIG: Shape = Shape::Struct(&[
     req(
@@ -181,7 +190,7 @@ const CONFIG: Shape = Shape::Struct(&[
             opt("apiVersions", TEXTS),
         ])),
     ),
-    opt("nodePools", TEXTS),
+    opt("nodePools", Shape::List(&NODE_POOL)),
     opt("platformNamespaces", TEXTS),
     opt("rules", Shape::Rules),
     maybe("templates", TEXT),

@@ -16,6 +16,9 @@
 //!   ([`crate::rules::DAPR_COMPONENT`]).
 //!
 //! Same-namespace traffic is always allowed by the chart, so pairs in one namespace are skipped.
+//!
+//! [`edges`] lists the same pairs (the same matching: [`Entry::names`], the same Resiliency
+//! scoping) as a graph for `report`: whether each side allows the call.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,6 +102,104 @@ impl Entry {
     fn names(&self, who: &str) -> bool {
         who == self.app || who == self.namespace
     }
+}
+
+/// Why a pair of apps is an edge of the traffic graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Via {
+    /// The caller's `allowEgressTo` names the callee.
+    Egress,
+    /// The callee's `allowIngressFrom` names the caller.
+    Ingress,
+    /// A platform Resiliency scoped to the caller targets the callee (Dapr service invocation).
+    Resiliency,
+}
+
+/// One caller → callee pair (different namespaces) that some side declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub env: Option<String>,
+    pub from: String,
+    pub to: String,
+    /// Every declaration that makes it an edge (sorted, unique).
+    pub via: Vec<Via>,
+    /// The caller's egress names the callee.
+    pub reaches: bool,
+    /// The callee's ingress admits the caller.
+    pub admits: bool,
+}
+
+impl Edge {
+    /// Only one side allows it: the fleet check reports it ([`crate::rules::INVOCATION_ONE_SIDED`]).
+    pub fn broken(&self) -> bool {
+        !(self.reaches && self.admits)
+    }
+}
+
+/// The traffic graph's app → app edges: every pair [`check`] looks at for
+/// [`crate::rules::INVOCATION_ONE_SIDED`], sorted by environment, caller, callee.
+pub fn edges(entries: &[Entry], resources: &[Component]) -> Vec<Edge> {
+    let mut by_env: BTreeMap<Option<&str>, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        by_env.entry(e.env.as_deref()).or_default().push(e);
+    }
+    let mut out: BTreeMap<(Option<String>, String, String), Edge> = BTreeMap::new();
+    for (env, apps) in by_env {
+        let mut add = |caller: &Entry, callee: &Entry, via: Via| {
+            let e = out
+                .entry((
+                    env.map(str::to_string),
+                    caller.app.clone(),
+                    callee.app.clone(),
+                ))
+                .or_insert_with(|| Edge {
+                    env: env.map(str::to_string),
+                    from: caller.app.clone(),
+                    to: callee.app.clone(),
+                    via: Vec::new(),
+                    reaches: caller.egress.iter().any(|(n, _)| callee.names(n)),
+                    admits: callee.ingress.iter().any(|(n, _)| caller.names(n)),
+                });
+            if !e.via.contains(&via) {
+                e.via.push(via);
+                e.via.sort();
+            }
+        };
+        let other = |a: &Entry, b: &Entry| a.app != b.app && a.namespace != b.namespace;
+        for caller in &apps {
+            for (name, _) in &caller.egress {
+                for callee in apps.iter().filter(|c| c.names(name) && other(c, caller)) {
+                    add(caller, callee, Via::Egress);
+                }
+            }
+            for (name, _) in &caller.ingress {
+                for peer in apps.iter().filter(|c| c.names(name) && other(c, caller)) {
+                    add(peer, caller, Via::Ingress);
+                }
+            }
+        }
+        for r in resources.iter().filter(|r| r.kind == "Resiliency") {
+            let Some(Val::Map(targets)) = r.doc.at(["spec", "targets", "apps"]).map(|n| &n.val)
+            else {
+                continue;
+            };
+            for (target, _) in targets {
+                for caller in apps.iter().filter(|a| {
+                    (r.scopes.is_empty() || r.scopes.contains(&a.app_id))
+                        && r.namespace.as_deref().is_none_or(|n| n == a.namespace)
+                }) {
+                    for callee in apps
+                        .iter()
+                        .filter(|a| &a.app_id == target && a.namespace != caller.namespace)
+                    {
+                        add(caller, callee, Via::Resiliency);
+                    }
+                }
+            }
+        }
+    }
+    out.into_values().collect()
 }
 
 fn shown(l: &Location) -> String {

@@ -526,6 +526,41 @@ impl Validator {
         ))
     }
 
+    /// The backends of each Dapr component an app in namespace `ns` uses (`names`), found as
+    /// [`platform::Derived`] finds them for `platform.egress`: the same components (a fixed
+    /// namespace must be `ns`), the same [`backends::backends`].
+    pub fn component_backends(
+        &self,
+        ns: &str,
+        names: &[String],
+    ) -> Vec<(String, Vec<backends::Backend>)> {
+        let Some(l) = self.layers.as_ref() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for name in names {
+            let mut found = Vec::new();
+            for c in self.platform.components.iter().filter(|c| {
+                c.is_component()
+                    && &c.name == name
+                    && c.namespace.as_deref().is_none_or(|n| n == ns)
+            }) {
+                if let Ok(b) = backends::backends(c, &l.known) {
+                    found.extend(b);
+                }
+            }
+            found.sort();
+            found.dedup();
+            out.push((name.clone(), found));
+        }
+        out
+    }
+
+    /// The platform's Dapr resources (components, Resiliencies, ...).
+    pub fn components(&self) -> &[components::Component] {
+        &self.platform.components
+    }
+
     /// The fleet checks over every app's entry ([`fleet`]); nothing without `appkit.yaml`.
     pub fn fleet(&self, entries: &[fleet::Entry]) -> Vec<Diagnostic> {
         let Some(l) = self.layers.as_ref() else {

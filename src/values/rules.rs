@@ -70,7 +70,7 @@ impl Platform {
             has_config: true,
             known_namespaces,
             levels: c.rules.clone(),
-            node_pools: c.node_pools.clone(),
+            node_pools: c.node_pool_names(),
             app_namespaces,
             release_names,
             promoted: c
@@ -981,7 +981,7 @@ fn suggest_app_id(id: &str) -> String {
 
 /// A quantity as the message shows it: cpu in millicores (`2400m`), memory in the largest
 /// binary unit that divides it (`1280Mi`), else bytes.
-fn show_quantity(x: f64, cpu: bool) -> String {
+pub fn show_quantity(x: f64, cpu: bool) -> String {
     if cpu {
         let m = (x * 1000.0).round();
         return format!("{m}m");
@@ -1003,7 +1003,7 @@ fn show_quantity(x: f64, cpu: bool) -> String {
 /// `platform.rollout.maxSurge` when the values set it (a number, or `N%` of replicas rounded up
 /// as Kubernetes does), else Kubernetes' default 25 % rounded up. `None` when it cannot be read
 /// (the schema reports a malformed value).
-fn surge(v: &AppValues, replicas: u64) -> Option<(u64, String)> {
+pub fn surge(v: &AppValues, replicas: u64) -> Option<(u64, String)> {
     let pct = |p: f64| ((replicas as f64) * p / 100.0 - 1e-9).ceil().max(0.0) as u64;
     match v
         .merged

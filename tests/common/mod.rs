@@ -130,6 +130,19 @@ pub fn helm(major: u8, home: &Path) -> Command {
     c
 }
 
+/// Headless Chromium (Debian `chromium`, installed by scripts/install-test-deps).
+pub fn chromium_bin() -> PathBuf {
+    let p = std::env::var_os("APPKIT_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        p.exists(),
+        "APPKIT_CHROMIUM is not set and {} does not exist: run scripts/test (it installs the test tools)",
+        p.display()
+    );
+    p
+}
+
 pub fn kubernetes_validate_bin() -> PathBuf {
     tool("APPKIT_KUBERNETES_VALIDATE", "venv/bin/kubernetes-validate")
 }
