@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::{self, appkit, example_platform, run, stderr, stdout};
 
 /// Paths whose content is data, not shape (maps keyed by the user's names, merged values).
-const OPAQUE: [&str; 7] = [
+const OPAQUE: [&str; 8] = [
     "values[].values",
     "apps[].settings",
     "apps[].files[]",
@@ -20,6 +20,7 @@ const OPAQUE: [&str; 7] = [
     "byHand",
     "validation",
     "environments[].files[].releases[]",
+    "environments[].versions.pins",
 ];
 
 /// `path: type` for every key of `v` (arrays: `[]`; `null` matches any type, shown as `null`).
@@ -134,6 +135,7 @@ fn every_json_output_has_the_documented_shape() {
             "`render` (and `render --check`)",
             json_of(&repo, &["render"], 0),
         ),
+        ("`report`", json_of(&repo, &["report"], 0)),
         ("`validate`", json_of(&repo, &["validate"], 0)),
         (
             "`validate`",
