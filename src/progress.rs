@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{BinaryBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::oci::target::{Direction, TransferEvent};
 use crate::printer::Printer;
@@ -185,17 +185,26 @@ impl Drop for Progress {
 
 fn running_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{prefix:>11} {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        "{prefix:>11} {msg} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
     )
     .expect("a valid template")
     .progress_chars("=> ")
 }
 
-fn finished_style() -> ProgressStyle {
-    ProgressStyle::with_template(
-        "{prefix:>11} {msg} {binary_total_bytes} in {elapsed} ({binary_bytes_per_sec})",
+/// The line a shown bar leaves when its transfer ends: what moved, how long it took, how fast.
+pub fn summary(direction: Direction, digest: &str, size: u64, took: Duration) -> String {
+    let secs = took.as_secs_f64().max(0.001);
+    format!(
+        "{:>11} {} {} in {:.1} s ({}/s)",
+        match direction {
+            Direction::Upload => "uploaded",
+            Direction::Download => "downloaded",
+        },
+        short_digest(digest),
+        BinaryBytes(size),
+        secs,
+        BinaryBytes((size as f64 / secs) as u64)
     )
-    .expect("a valid template")
 }
 
 impl Bars {
@@ -230,17 +239,13 @@ impl Bars {
                 }
             }
             TransferEvent::Finished { digest, direction } => {
+                // The bar gives way to a line that stays above the running ones.
                 if let Some(t) = active.remove(&digest) {
                     if t.shown {
-                        t.bar.set_style(finished_style());
-                        t.bar.set_prefix(match direction {
-                            Direction::Upload => "uploaded",
-                            Direction::Download => "downloaded",
-                        });
-                        if let Some(len) = t.bar.length() {
-                            t.bar.set_position(len);
-                        }
-                        t.bar.finish();
+                        let size = t.bar.length().unwrap_or(0);
+                        t.bar.finish_and_clear();
+                        let line = summary(direction, &digest, size, t.started.elapsed());
+                        let _ = self.multi.println(line);
                     }
                 }
             }
@@ -297,6 +302,10 @@ mod tests {
             None
         );
         assert_eq!(short_digest(&d), "sha256:0123456789ab");
+        assert_eq!(
+            summary(Direction::Upload, &d, 3 * 1024, Duration::from_millis(1500)),
+            "   uploaded sha256:0123456789ab 3.00 KiB in 1.5 s (2.00 KiB/s)"
+        );
         assert_eq!(short_digest("sha256:abc"), "sha256:abc");
     }
 

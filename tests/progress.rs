@@ -46,7 +46,11 @@ fn quiet_settle(c: &mut Command) -> &mut Command {
 fn on_terminal(cmd: &Command, dir: &Path) -> (String, String, bool) {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let out_file = dir.join("stdout.txt");
-    let mut line = quote(&cmd.get_program().to_string_lossy());
+    // A terminal 100 columns wide (a pty made without one has no size).
+    let mut line = format!(
+        "stty cols 100 rows 30; {}",
+        quote(&cmd.get_program().to_string_lossy())
+    );
     for a in cmd.get_args() {
         line.push(' ');
         line.push_str(&quote(&a.to_string_lossy()));
@@ -161,12 +165,21 @@ fn progress_push_without_a_terminal_prints_one_line_per_blob_and_per_retry() {
     let slow = Throttle::start(&reg.host, RATE);
     let faults = FaultProxy::start(
         &slow.host,
-        vec![Fault {
-            method: "PUT",
-            path_contains: "/manifests/",
-            action: FaultAction::Status(503, None),
-            times: 1,
-        }],
+        vec![
+            Fault {
+                method: "PUT",
+                path_contains: "/manifests/",
+                action: FaultAction::Status(503, None),
+                times: 1,
+            },
+            // A blob upload restarted with a new session is a retry too.
+            Fault {
+                method: "PUT",
+                path_contains: "/blobs/uploads/",
+                action: FaultAction::Status(503, None),
+                times: 1,
+            },
+        ],
     );
     let chart = noisy_chart(tmp.path());
     let out = run(quiet_settle(&mut appkit())
@@ -215,15 +228,27 @@ fn progress_push_without_a_terminal_prints_one_line_per_blob_and_per_retry() {
         1,
         "{err}"
     );
-    // One line for the one retry, in the registry's words.
+    // One line per retry, in the registry's words: the manifest PUT's, the upload's restart.
     let retries: Vec<&&str> = lines.iter().filter(|l| l.contains(", retry ")).collect();
-    assert_eq!(retries.len(), 1, "{err}");
+    assert_eq!(retries.len(), 2, "{err}");
+    let from = format!("503 from {} (PUT http://", faults.host);
     assert!(
-        retries[0].starts_with(&format!("503 from {} (PUT http://", faults.host))
-            && retries[0].contains("/manifests/")
-            && retries[0].contains(", retry 1 of 4 in "),
-        "{}",
-        retries[0]
+        retries
+            .iter()
+            .all(|l| l.starts_with(&from) && l.ends_with(" s")),
+        "{err}"
+    );
+    assert!(
+        retries
+            .iter()
+            .any(|l| l.contains("/manifests/") && l.contains(", retry 1 of 4 in ")),
+        "{err}"
+    );
+    assert!(
+        retries
+            .iter()
+            .any(|l| l.contains("/blobs/uploads/") && l.contains(", retry 1 of 2 in ")),
+        "{err}"
     );
     // No bar, no control characters; stdout is data only.
     assert!(!err.contains('\r') && !err.contains("\x1b["), "{err:?}");
@@ -309,7 +334,8 @@ fn progress_publish_says_its_steps_and_each_blob_on_stderr() {
         "pushing oci-layout:",
         "uploading sha256:",
         "uploaded sha256:",
-        "recorded ",
+        // The example repo's lock already names this (reproducible) digest.
+        "appkit.lock already records 0.",
     ];
     let mut at = 0;
     for step in steps {
@@ -319,12 +345,11 @@ fn progress_publish_says_its_steps_and_each_blob_on_stderr() {
         at += found;
     }
     assert_eq!(err.matches("uploading sha256:").count(), 2, "{err}");
-    assert!(
-        line_from(&err, "recorded ").ends_with("appkit.lock"),
-        "{err}"
-    );
     assert!(!stdout(&out).contains("upload"), "{}", stdout(&out));
-    // Published again: nothing to push, so no push step and no blob lines.
+    // Published again without a lock: nothing to push, so no push step and no blob lines; the
+    // lock is written and said.
+    let lock = repo.join("appkit.lock");
+    std::fs::remove_file(&lock).unwrap();
     let out = run(appkit()
         .current_dir(&repo)
         .args(["publish", "--to", &layout]));
@@ -333,6 +358,11 @@ fn progress_publish_says_its_steps_and_each_blob_on_stderr() {
     assert!(
         !err.contains("pushing ") && !err.contains("uploading"),
         "{err}"
+    );
+    let recorded = line_from(&err, "recorded 0.");
+    assert!(
+        recorded.contains(" (sha256:") && recorded.ends_with(&format!("in {}", lock.display())),
+        "{recorded}"
     );
     let out = run(appkit()
         .current_dir(&repo)

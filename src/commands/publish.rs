@@ -183,6 +183,7 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         }
         Decision::AlreadyPublished { .. } | Decision::Push => {}
     }
+    let recorded_step = executed.is_some();
     let outcome = executed.unwrap_or_else(|| PublishOutcome::planned(&plan, &decision));
 
     if let Opened::Registry(repo) = &opened {
@@ -200,13 +201,20 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
             lock_path.display(),
         ));
     }
-    if let Some(lock) = &outcome.lock_written {
-        printer.status(&format!(
+    match &outcome.lock_written {
+        Some(lock) => printer.status(&format!(
             "recorded {} ({}) in {}",
             artifact.version,
             outcome.digest,
             lock.display()
-        ));
+        )),
+        None if recorded_step => printer.status(&format!(
+            "{} already records {} ({})",
+            lock_path.display(),
+            artifact.version,
+            outcome.digest
+        )),
+        None => {}
     }
     if outcome.already_published {
         printer.status(&format!(

@@ -80,7 +80,9 @@ impl RegistryClient {
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_manifest_once(reference))
+            .body(|| self.fetch_manifest_once(reference), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await
     }
 
@@ -134,7 +136,9 @@ impl RegistryClient {
     pub async fn upload_blob(&self, blob: &Blob, progress: OnTransfer<'_>) -> Result<(), OciError> {
         self.transport
             .policy()
-            .upload(|| self.upload_once(blob, progress))
+            .upload(|| self.upload_once(blob, progress), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await?;
         self.transport.stats.count_upload(blob.size());
         Ok(())
@@ -228,7 +232,9 @@ impl RegistryClient {
     ) -> Result<Vec<u8>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_blob_once(d, progress))
+            .body(|| self.fetch_blob_once(d, progress), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await
     }
 

@@ -24,6 +24,10 @@ const FIRST_BACKOFF_MS: u64 = 250;
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// Told of a retry about to happen: the error, the retry's number (1-based), how many retries
+/// there may be in all, and the wait before it.
+pub type Notice<'a> = &'a dyn Fn(&OciError, u32, u32, Duration);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries of one request (and of a body read), on top of its first attempt.
@@ -62,13 +66,17 @@ impl RetryPolicy {
     /// Run `attempt_fn` (a GET and the read of its body) again while its body broke off
     /// ([`OciError::Body`]), up to `retries` more times; the final error says how many attempts
     /// were made. Other outcomes return at once.
-    pub async fn body<T, F, Fut>(&self, attempt_fn: F) -> Result<T, OciError>
+    /// `notice` hears of each retry: the error, the retry's number, how many there may be, the wait.
+    pub async fn body<T, F, Fut>(&self, attempt_fn: F, notice: Notice<'_>) -> Result<T, OciError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciError>>,
     {
         let is_body = |e: &OciError| matches!(e, OciError::Body { .. });
-        match self.run(self.retries + 1, is_body, attempt_fn).await {
+        match self
+            .run(self.retries + 1, is_body, attempt_fn, notice)
+            .await
+        {
             (
                 Err(OciError::Body {
                     method,
@@ -89,7 +97,7 @@ impl RetryPolicy {
 
     /// Run a whole blob upload again (a new session) when it failed in a way a new session can
     /// fix: the connection, a 5xx or 429, or a 404 for a session the registry lost.
-    pub async fn upload<T, F, Fut>(&self, attempt_fn: F) -> Result<T, OciError>
+    pub async fn upload<T, F, Fut>(&self, attempt_fn: F, notice: Notice<'_>) -> Result<T, OciError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciError>>,
@@ -99,7 +107,7 @@ impl RetryPolicy {
             OciError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 404,
             _ => false,
         };
-        self.run(self.upload_attempts, restartable, attempt_fn)
+        self.run(self.upload_attempts, restartable, attempt_fn, notice)
             .await
             .0
     }
@@ -111,6 +119,7 @@ impl RetryPolicy {
         attempts: u32,
         retryable: impl Fn(&OciError) -> bool,
         mut attempt_fn: F,
+        notice: Notice<'_>,
     ) -> (Result<T, OciError>, u32)
     where
         F: FnMut() -> Fut,
@@ -121,7 +130,9 @@ impl RetryPolicy {
             attempt += 1;
             match attempt_fn().await {
                 Err(e) if attempt < attempts && retryable(&e) => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                    let wait = self.backoff(attempt);
+                    notice(&e, attempt, attempts - 1, wait);
+                    tokio::time::sleep(wait).await;
                 }
                 other => return (other, attempt),
             }

@@ -341,6 +341,30 @@ impl Transport {
         }
     }
 
+    /// The notice of a whole attempt run again (a body that broke off, a restarted upload), in the
+    /// words of a request's retry: "503 from HOST (PUT URL), retry 1 of 2 in 0.2 s".
+    pub fn retry_notice(&self, e: &OciError, retry: u32, retries: u32, wait: Duration) {
+        let cause = match e {
+            OciError::Status {
+                method,
+                url,
+                status,
+                ..
+            } => format!("{status} from {} ({method} {url})", self.registry),
+            OciError::Transport { method, url, .. } => {
+                format!("connection error to {} ({method} {url})", self.registry)
+            }
+            OciError::Body { method, url, .. } => {
+                format!("the body broke off from {} ({method} {url})", self.registry)
+            }
+            other => other.to_string(),
+        };
+        self.log(&format!(
+            "{NOTICE}{cause}, retry {retry} of {retries} in {:.1} s",
+            wait.as_secs_f64()
+        ));
+    }
+
     /// The URL of a path on this registry (`/v2/…`).
     pub fn registry_url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
