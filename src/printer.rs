@@ -144,9 +144,12 @@ impl Printer {
         self.stdout_color
     }
 
-    /// True when stderr is a terminal and progress may be drawn.
+    /// True when stderr is a terminal and progress may be drawn (not under `-q`, not on a
+    /// `TERM=dumb` terminal, which cannot move the cursor back over a bar).
     pub fn progress_enabled(&self) -> bool {
-        !self.quiet && io::stderr().is_terminal()
+        !self.quiet
+            && io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
     }
 
     /// One line of data on stdout.

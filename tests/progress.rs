@@ -294,6 +294,19 @@ fn progress_pull_on_a_terminal_draws_a_bar_and_without_one_prints_lines() {
     assert!(term.contains(&format!("downloading {short}")), "{term}");
     assert!(term.contains("KiB/s") && term.contains("ETA "), "{term}");
     assert!(term.contains(&format!("downloaded {short}")), "{term}");
+    // The bar moved: it was drawn part way, below the total.
+    let renders: Vec<&str> = term
+        .split(&format!("downloading {short} "))
+        .skip(1)
+        .collect();
+    assert!(
+        renders.iter().any(|r| {
+            r.split_once("] ")
+                .and_then(|(_, bytes)| bytes.split_once('/'))
+                .is_some_and(|(done, total)| !total.starts_with(done))
+        }),
+        "never drawn part way: {term}"
+    );
     assert!(!term.contains(" bytes)"), "{term}");
     assert!(
         out.starts_with("Pulled: ") && out.contains("\nSaved to: "),
