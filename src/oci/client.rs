@@ -5,7 +5,10 @@
 //! push/pull helpers do not expose, and these few calls are less code than adapting it.
 //!
 //! Every byte read back is checked against its digest before it is returned (`content::verify`);
-//! retries follow the transport's [`RetryPolicy`](super::retry::RetryPolicy). The [`Target`]
+//! retries follow the transport's [`RetryPolicy`](super::retry::RetryPolicy), each one said as a
+//! retry line. A blob's bytes are reported as they go ([`TransferEvent::Progress`]): an upload
+//! sends a counted body and reports the count every [`UPLOAD_REPORT_EVERY`], a download reports
+//! after each chunk read (the digest is checked once all are read). The [`Target`]
 //! implementation on top is `repository.rs`.
 //!
 //! [`Target`]: super::target::Target
@@ -22,7 +25,7 @@ use super::transport::{
 };
 
 /// How often an upload's count of bytes sent is reported while it goes.
-const UPLOAD_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+pub const UPLOAD_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The largest manifest read from a registry (containerd and Docker use the same limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;

@@ -10,6 +10,9 @@
 //! * The wait is exponential: 250 ms, doubling, at most 8 s; a `Retry-After` in seconds replaces
 //!   it, capped at 60 s.
 //!
+//! * Each retry of a body or an upload is told to a [`Notice`] before its wait (the client prints it
+//!   as a retry line, in the words the transport uses for a request's retry).
+//!
 //! Owns: the numbers and the loop. Does not own: sending requests (`transport`) or what a request
 //! is (`client`).
 
