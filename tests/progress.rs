@@ -77,13 +77,19 @@ fn on_terminal(cmd: &Command, dir: &Path) -> (String, String, bool) {
 
 /// The chart's layer digest as the registry holds it (from the pushed manifest).
 fn layer_digest(reg: &Registry, repo: &str, tag: &str) -> String {
+    blob_digests(reg, repo, tag).1
+}
+
+/// The config and layer digests of a pushed chart.
+fn blob_digests(reg: &Registry, repo: &str, tag: &str) -> (String, String) {
     let (status, body) = reg.get(
         &format!("/v2/{repo}/manifests/{tag}"),
         "application/vnd.oci.image.manifest.v1+json",
     );
     assert_eq!(status, 200);
     let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    m["layers"][0]["digest"].as_str().unwrap().to_string()
+    let digest = |v: &serde_json::Value| v["digest"].as_str().unwrap().to_string();
+    (digest(&m["config"]), digest(&m["layers"][0]))
 }
 
 /// The line of `text` holding `needle`, from there to its end.
@@ -98,10 +104,10 @@ fn line_from<'a>(text: &'a str, needle: &str) -> &'a str {
 fn progress_push_on_a_terminal_draws_a_bar_and_a_whole_retry_line() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = Registry::anonymous();
-    let slow = Throttle::start(&reg.host, RATE);
+    // appkit → throttle → fault proxy → registry: the throttle is what appkit talks to.
     // One 503 for the manifest, after the blobs' bars are on the screen.
     let faults = FaultProxy::start(
-        &slow.host,
+        &reg.host,
         vec![Fault {
             method: "PUT",
             path_contains: "/manifests/",
@@ -109,12 +115,13 @@ fn progress_push_on_a_terminal_draws_a_bar_and_a_whole_retry_line() {
             times: 1,
         }],
     );
+    let slow = Throttle::start(&faults.host, RATE);
     let chart = noisy_chart(tmp.path());
     let mut cmd = appkit();
     quiet_settle(&mut cmd)
         .args(["push", "--plain-http"])
         .arg(&chart)
-        .arg(faults.oci("charts"));
+        .arg(slow.oci("charts"));
     let started = Instant::now();
     let (term, out, ok) = on_terminal(&cmd, tmp.path());
     let secs = started.elapsed().as_secs_f64();
@@ -162,9 +169,8 @@ fn progress_push_on_a_terminal_draws_a_bar_and_a_whole_retry_line() {
 fn progress_push_without_a_terminal_prints_one_line_per_blob_and_per_retry() {
     let tmp = tempfile::tempdir().unwrap();
     let reg = Registry::anonymous();
-    let slow = Throttle::start(&reg.host, RATE);
     let faults = FaultProxy::start(
-        &slow.host,
+        &reg.host,
         vec![
             Fault {
                 method: "PUT",
@@ -181,11 +187,12 @@ fn progress_push_without_a_terminal_prints_one_line_per_blob_and_per_retry() {
             },
         ],
     );
+    let slow = Throttle::start(&faults.host, RATE);
     let chart = noisy_chart(tmp.path());
     let out = run(quiet_settle(&mut appkit())
         .args(["push", "--plain-http"])
         .arg(&chart)
-        .arg(faults.oci("charts")));
+        .arg(slow.oci("charts")));
     let (err, data) = (stderr(&out), stdout(&out));
     assert!(out.status.success(), "{err}");
     let layer = layer_digest(&reg, "charts/noisy", "0.1.0");
@@ -231,7 +238,7 @@ fn progress_push_without_a_terminal_prints_one_line_per_blob_and_per_retry() {
     // One line per retry, in the registry's words: the manifest PUT's, the upload's restart.
     let retries: Vec<&&str> = lines.iter().filter(|l| l.contains(", retry ")).collect();
     assert_eq!(retries.len(), 2, "{err}");
-    let from = format!("503 from {} (PUT http://", faults.host);
+    let from = format!("503 from {} (PUT http://", slow.host);
     assert!(
         retries
             .iter()
@@ -279,8 +286,20 @@ fn progress_pull_on_a_terminal_draws_a_bar_and_without_one_prints_lines() {
         .arg(&chart)
         .arg(reg.oci("charts")));
     assert!(out.status.success(), "{}", stderr(&out));
-    let layer = layer_digest(&reg, "charts/noisy", "0.1.0");
-    let slow = Throttle::start(&reg.host, RATE);
+    let (config, layer) = blob_digests(&reg, "charts/noisy", "0.1.0");
+    // The config blob's first GET hangs 1.5 s and breaks: its retry line comes while the
+    // layer's bar is on the screen.
+    let config_path: &'static str = Box::leak(format!("/blobs/{config}").into_boxed_str());
+    let faults = FaultProxy::start(
+        &reg.host,
+        vec![Fault {
+            method: "GET",
+            path_contains: config_path,
+            action: FaultAction::Stall(std::time::Duration::from_millis(1500)),
+            times: 1,
+        }],
+    );
+    let slow = Throttle::start(&faults.host, RATE);
 
     let dest = tmp.path().join("tty");
     std::fs::create_dir_all(&dest).unwrap();
@@ -291,14 +310,13 @@ fn progress_pull_on_a_terminal_draws_a_bar_and_without_one_prints_lines() {
     let (term, out, ok) = on_terminal(&cmd, tmp.path());
     assert!(ok, "{term}");
     let short = &layer[..7 + 12];
-    assert!(term.contains(&format!("downloading {short}")), "{term}");
+    let bar = format!("downloading {short} ");
+    assert!(term.contains(&bar), "{term}");
     assert!(term.contains("KiB/s") && term.contains("ETA "), "{term}");
     assert!(term.contains(&format!("downloaded {short}")), "{term}");
+    assert!(!term.contains(" bytes)"), "{term}");
     // The bar moved: it was drawn part way, below the total.
-    let renders: Vec<&str> = term
-        .split(&format!("downloading {short} "))
-        .skip(1)
-        .collect();
+    let renders: Vec<&str> = term.split(&bar).skip(1).collect();
     assert!(
         renders.iter().any(|r| {
             r.split_once("] ")
@@ -307,7 +325,25 @@ fn progress_pull_on_a_terminal_draws_a_bar_and_without_one_prints_lines() {
         }),
         "never drawn part way: {term}"
     );
-    assert!(!term.contains(" bytes)"), "{term}");
+    // The retry line: whole, while the layer's bar runs (cleared for the line, drawn again
+    // below it).
+    let at = term
+        .find("connection error to ")
+        .unwrap_or_else(|| panic!("no retry line: {term}"));
+    let retry = line_from(&term, "connection error to ");
+    assert!(
+        retry.contains(&format!(
+            "(GET http://{}/v2/charts/noisy/blobs/{config})",
+            slow.host
+        )) && retry.contains(", retry 1 of 4 in "),
+        "{retry:?}"
+    );
+    assert!(!retry.contains('\x1b'), "{retry:?}");
+    assert!(term[..at].contains(&bar), "no bar before the line: {term}");
+    assert!(
+        term[at..].contains(&bar) && term[at.saturating_sub(8)..at].contains("\x1b["),
+        "the bar was not cleared for the line and drawn again: {term:?}"
+    );
     assert!(
         out.starts_with("Pulled: ") && out.contains("\nSaved to: "),
         "{out}"

@@ -104,7 +104,9 @@ pub struct Request {
     pub sent: Option<Arc<AtomicU64>>,
 }
 
-/// The size of the pieces a counted body is sent in.
+/// The size of the pieces a counted body is sent in. The connection queues up to 16 pieces before
+/// it waits for the socket, and the socket buffers more: the count runs that far ahead of the
+/// bytes the registry has (a small chart's bar fills at once, then waits for the answer).
 const UPLOAD_CHUNK: usize = 8 * 1024;
 
 /// A request body sent in [`UPLOAD_CHUNK`] pieces, counting each one as the connection takes it
