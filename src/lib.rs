@@ -21,6 +21,7 @@ pub mod oci;
 pub mod par;
 pub mod plan;
 pub mod printer;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod runtime;

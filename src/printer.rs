@@ -25,14 +25,25 @@ fn write_stdout(text: &str) -> io::Result<()> {
         return Ok(());
     }
     STDOUT_WRITTEN.store(true, Ordering::Relaxed);
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let written = crate::progress::suspend(|| {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes()).and_then(|()| out.flush())
+    });
+    match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             Ok(())
         }
         other => other,
     }
+}
+
+/// Every write to stderr goes through here: with progress bars on the terminal, they are
+/// cleared for the text and drawn again below it (`crate::progress::suspend`).
+fn write_stderr(text: &[u8]) {
+    crate::progress::suspend(|| {
+        let _ = io::stderr().lock().write_all(text);
+    });
 }
 
 #[derive(Debug, Clone)]
@@ -133,9 +144,12 @@ impl Printer {
         self.stdout_color
     }
 
-    /// True when stderr is a terminal and progress may be drawn.
+    /// True when stderr is a terminal and progress may be drawn (not under `-q`, not on a
+    /// `TERM=dumb` terminal, which cannot move the cursor back over a bar).
     pub fn progress_enabled(&self) -> bool {
-        !self.quiet && io::stderr().is_terminal()
+        !self.quiet
+            && io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
     }
 
     /// One line of data on stdout.
@@ -164,7 +178,7 @@ impl Printer {
     /// A status line on stderr (suppressed by `--quiet`).
     pub fn status(&self, line: &str) {
         if !self.quiet {
-            let _ = writeln!(io::stderr().lock(), "{line}");
+            write_stderr(format!("{line}\n").as_bytes());
         }
     }
 
@@ -175,18 +189,18 @@ impl Printer {
         } else {
             "warning"
         };
-        let _ = writeln!(io::stderr().lock(), "{label}: {msg}");
+        write_stderr(format!("{label}: {msg}\n").as_bytes());
     }
 
     /// An error that fails the command without ending it (the command goes on to report the
     /// rest, then exits 1). Never suppressed: `--quiet` hides status, not errors.
     pub fn problem(&self, msg: &str) {
-        let _ = writeln!(io::stderr().lock(), "{}: {msg}", self.error_label());
+        write_stderr(format!("{}: {msg}\n", self.error_label()).as_bytes());
     }
 
     /// A hint for the [`Printer::problem`] before it; never suppressed.
     pub fn hint(&self, msg: &str) {
-        let _ = writeln!(io::stderr().lock(), "hint: {msg}");
+        write_stderr(format!("hint: {msg}\n").as_bytes());
     }
 
     fn error_label(&self) -> &'static str {
@@ -200,7 +214,7 @@ impl Printer {
     /// Debug detail on stderr, only with `--debug`/`HELM_DEBUG`. Callers must never pass secrets.
     pub fn debug(&self, msg: &str) {
         if self.debug {
-            let _ = writeln!(io::stderr().lock(), "debug: {msg}");
+            write_stderr(format!("debug: {msg}\n").as_bytes());
         }
     }
 
@@ -210,7 +224,7 @@ impl Printer {
 
     /// Raw text on stderr (pre-rendered diagnostics).
     pub fn stderr_raw(&self, text: &str) {
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        write_stderr(text.as_bytes());
     }
 
     /// Render an error that ended the command: first the diagnostics it carries (compiler-style,
@@ -237,7 +251,7 @@ impl Printer {
         if let Some(h) = &hint {
             s.push_str(&format!("hint: {h}\n"));
         }
-        let _ = io::stderr().lock().write_all(s.as_bytes());
+        write_stderr(s.as_bytes());
         // `-o json` asked for a JSON document: a failed command still prints one (the error),
         // unless the command already printed its own.
         if self.json && !self.wrote_stdout() {

@@ -177,12 +177,16 @@ fn corrupt_truncated_foreign_and_stalled_answers_fail_cleanly_and_write_nothing(
         );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
-        // Before the error: only the retry notices ("…, retry 1 of 1 in 0.2 s").
+        // Before the error: only the retry notices ("…, retry 1 of 1 in 0.2 s") and the start
+        // of a blob's download.
         let at = err
             .find("error: ")
             .unwrap_or_else(|| panic!("{case}: no error: {err}"));
         assert!(
-            err[..at].lines().all(|l| l.contains(", retry ")) && err.contains(needle),
+            err[..at]
+                .lines()
+                .all(|l| l.contains(", retry ") || l.starts_with("downloading sha256:"))
+                && err.contains(needle),
             "{case}: {err}"
         );
         assert!(!err.contains("panicked"), "{case}: {err}");

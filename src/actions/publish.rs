@@ -31,7 +31,7 @@ use crate::lock::Lock;
 use crate::oci::manifest::{self, Artifact};
 use crate::oci::ops::{self, PublishedContent, PublishedVersion};
 use crate::oci::reference::tag_for_version;
-use crate::oci::target::Target;
+use crate::oci::target::{OnTransfer, Target};
 
 use super::chart_io::package_dir;
 use super::Error;
@@ -193,19 +193,21 @@ impl PublishOutcome {
 }
 
 /// Carry out `decision` ([`Decision::Push`] or [`Decision::AlreadyPublished`]; a refusal does
-/// nothing): push, then record the version in the lock at `lock_path` naming `chart_ref`.
+/// nothing): push, then record the version in the lock at `lock_path` naming `chart_ref`. The
+/// blobs' uploads are reported to `progress`.
 pub async fn execute<T: Target>(
     target: &T,
     plan: &PublishPlan,
     decision: &Decision,
     lock_path: &Path,
     chart_ref: &str,
+    progress: OnTransfer<'_>,
 ) -> Result<PublishOutcome, Error> {
     let mut outcome = PublishOutcome::planned(plan, decision);
     // Push first (scripts/mutants moves the lock block here to prove the tests catch it) …
     match decision {
         Decision::Push => {
-            let pushed = ops::push(target, &plan.artifact, false, &|_| {}).await?;
+            let pushed = ops::push(target, &plan.artifact, false, progress).await?;
             // The digest the tag names: ours, or the same chart under another manifest that a
             // concurrent `helm push` tagged (a concurrent push of other content is an error).
             outcome.digest = pushed.digest;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::oci::ops::{self, PulledChart};
+use crate::oci::ops::{self, OnTransfer, PulledChart};
 use crate::oci::target::Target;
 use crate::oci::OciError;
 
@@ -36,6 +36,16 @@ pub async fn fetch<T: Target>(
     select: Select,
     chart_ref: &str,
 ) -> Result<Fetched, OciError> {
+    fetch_reporting(target, select, chart_ref, &|_| {}).await
+}
+
+/// [`fetch`], the blobs' transfers reported to `progress`.
+pub async fn fetch_reporting<T: Target>(
+    target: &T,
+    select: Select,
+    chart_ref: &str,
+    progress: OnTransfer<'_>,
+) -> Result<Fetched, OciError> {
     let reference = match select {
         Select::Digest(d) => d,
         Select::Tag(t) => t,
@@ -53,7 +63,7 @@ pub async fn fetch<T: Target>(
             }
         }
     };
-    let chart = ops::pull(target, &reference).await?;
+    let chart = ops::pull(target, &reference, progress).await?;
     Ok(Fetched {
         chart,
         requests: target.requests(),

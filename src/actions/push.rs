@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::oci::manifest::{self, Artifact};
-use crate::oci::ops::{self, PushEvent, PushOutcome};
+use crate::oci::ops::{self, OnTransfer, PushOutcome};
 use crate::oci::target::Target;
 use crate::oci::OciError;
 
@@ -71,7 +71,7 @@ pub async fn push<T: Target>(
     target: &T,
     artifact: &Artifact,
     force: bool,
-    progress: &(dyn Fn(PushEvent) + Sync),
+    progress: OnTransfer<'_>,
 ) -> Result<PushReport, OciError> {
     let started = Instant::now();
     let outcome = ops::push(target, artifact, force, progress).await?;

@@ -27,6 +27,7 @@ use crate::error::{Invalid, Status};
 use crate::oci::reference::Location;
 use crate::oci::target::{with_target, Access, Opened};
 use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::runtime;
 use crate::values::UNREADABLE_CODES;
 use crate::workspace::Workspace;
@@ -111,20 +112,29 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
             ""
         }
     ));
-    let (plan, decision, executed) = runtime::block_on(async {
+    let progress = Progress::new(printer);
+    let on_transfer = |ev| progress.event(ev);
+    let steps = runtime::block_on(async {
         with_target!(&opened, |t| {
             let plan = action::plan(t, artifact).await?;
             let decision = action::decide(&plan);
             let executed = match decision {
                 Decision::Push | Decision::AlreadyPublished { .. } if !args.dry_run => {
-                    Some(action::execute(t, &plan, &decision, &lock_path, &chart_ref).await?)
+                    if decision == Decision::Push {
+                        printer.status(&format!("pushing {}", plan.reference));
+                    }
+                    let outcome =
+                        action::execute(t, &plan, &decision, &lock_path, &chart_ref, &on_transfer)
+                            .await?;
+                    Some(outcome)
                 }
                 _ => None,
             };
             Ok::<_, actions::Error>((plan, decision, executed))
         })
-    })
-    .map_err(|e| match e {
+    });
+    drop(progress);
+    let (plan, decision, executed) = steps.map_err(|e| match e {
         // The tag was taken by a concurrent run between the plan and the push (or right after
         // it): exit 1 naming both digests, and say the lock was left alone.
         actions::Error::Oci(
@@ -173,6 +183,7 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
         }
         Decision::AlreadyPublished { .. } | Decision::Push => {}
     }
+    let recorded_step = executed.is_some();
     let outcome = executed.unwrap_or_else(|| PublishOutcome::planned(&plan, &decision));
 
     if let Opened::Registry(repo) = &opened {
@@ -189,6 +200,21 @@ pub fn run(global: &GlobalArgs, args: PublishArgs, printer: &Printer) -> Result<
             "recorded the new repository {chart_ref} in {} (it named {old}); render now points Flux there",
             lock_path.display(),
         ));
+    }
+    match &outcome.lock_written {
+        Some(lock) => printer.status(&format!(
+            "recorded {} ({}) in {}",
+            artifact.version,
+            outcome.digest,
+            lock.display()
+        )),
+        None if recorded_step => printer.status(&format!(
+            "{} already records {} ({})",
+            lock_path.display(),
+            artifact.version,
+            outcome.digest
+        )),
+        None => {}
     }
     if outcome.already_published {
         printer.status(&format!(

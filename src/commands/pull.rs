@@ -16,6 +16,7 @@ use crate::error::Status;
 use crate::oci::reference::{tag_for_version, validate_tag, Location};
 use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::runtime;
 
 #[derive(Serialize)]
@@ -83,9 +84,18 @@ pub fn run(global: &GlobalArgs, args: PullArgs, printer: &Printer) -> Result<Sta
         printer,
         platform.as_ref().map(|w| w.config()),
     )?;
-    let fetched = runtime::block_on(async {
-        with_target!(&opened, |t| action::fetch(t, select, &args.chart_ref).await)
-    })
+    let fetched = {
+        let progress = Progress::new(printer);
+        runtime::block_on(async {
+            with_target!(&opened, |t| action::fetch_reporting(
+                t,
+                select,
+                &args.chart_ref,
+                &|ev| progress.event(ev)
+            )
+            .await)
+        })
+    }
     .map_err(|e| oci_error(e, &location))?;
     printer.debug(&format!("{} HTTP request(s)", fetched.requests));
     let chart = fetched.chart;

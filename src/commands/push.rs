@@ -11,10 +11,10 @@ use super::registry::{action_error, oci_error, open_target_for};
 use crate::actions::push as action;
 use crate::cli::{GlobalArgs, PushArgs};
 use crate::error::Status;
-use crate::oci::ops::PushEvent;
 use crate::oci::reference::{Location, LAYOUT_SCHEME};
 use crate::oci::target::{with_target, Access};
 use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::runtime;
 
 pub fn run(global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Status> {
@@ -39,13 +39,17 @@ pub fn run(global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Sta
         printer,
         platform.as_ref().map(|w| w.config()),
     )?;
-    let progress = |ev: PushEvent| report_progress(printer, ev);
-    let report = runtime::block_on(async {
-        with_target!(&opened, |t| action::push(
-            t, &artifact, args.force, &progress
-        )
-        .await)
-    })
+    // A bar per slow blob on a terminal, else a line at each blob's start and end: in a CI log
+    // the upload is visible, and a stall shows which blob it is. Ended before the result prints.
+    let report = {
+        let progress = Progress::new(printer);
+        runtime::block_on(async {
+            with_target!(&opened, |t| action::push(t, &artifact, args.force, &|ev| {
+                progress.event(ev)
+            })
+            .await)
+        })
+    }
     .map_err(|e| oci_error(e, &location))?;
     let outcome = &report.outcome;
     printer.debug(&format!(
@@ -76,15 +80,4 @@ pub fn run(global: &GlobalArgs, args: PushArgs, printer: &Printer) -> Result<Sta
         printer.data(&format!("Digest: {}", outcome.digest))?;
     }
     Ok(Status::Ok)
-}
-
-/// One line per blob at its start and its end (stderr, not under `-q`): in a CI log the
-/// upload is visible, and a stall shows which blob it is.
-fn report_progress(printer: &Printer, ev: PushEvent) {
-    match ev {
-        PushEvent::Uploading { digest, size } => {
-            printer.status(&format!("uploading {digest} ({size} bytes)"));
-        }
-        PushEvent::Uploaded { digest } => printer.status(&format!("uploaded {digest}")),
-    }
 }

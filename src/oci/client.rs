@@ -5,7 +5,10 @@
 //! push/pull helpers do not expose, and these few calls are less code than adapting it.
 //!
 //! Every byte read back is checked against its digest before it is returned (`content::verify`);
-//! retries follow the transport's [`RetryPolicy`](super::retry::RetryPolicy). The [`Target`]
+//! retries follow the transport's [`RetryPolicy`](super::retry::RetryPolicy), each one said as a
+//! retry line. A blob's bytes are reported as they go ([`TransferEvent::Progress`]): an upload
+//! sends a counted body and reports the count every [`UPLOAD_REPORT_EVERY`], a download reports
+//! after each chunk read (the digest is checked once all are read). The [`Target`]
 //! implementation on top is `repository.rs`.
 //!
 //! [`Target`]: super::target::Target
@@ -16,7 +19,13 @@ use super::content::{self, sha256_digest, Expected};
 use super::error::OciError;
 use super::manifest::{Blob, Descriptor};
 use super::media;
-use super::transport::{read_body, registry_error_code, Request, Transport, MAX_ERROR_BODY};
+use super::target::{OnTransfer, TransferEvent};
+use super::transport::{
+    read_body, read_body_counted, registry_error_code, Request, Transport, MAX_ERROR_BODY,
+};
+
+/// How often an upload's count of bytes sent is reported while it goes.
+pub const UPLOAD_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The largest manifest read from a registry (containerd and Docker use the same limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -74,7 +83,9 @@ impl RegistryClient {
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_manifest_once(reference))
+            .body(|| self.fetch_manifest_once(reference), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await
     }
 
@@ -123,17 +134,20 @@ impl RegistryClient {
     }
 
     /// Monolithic upload: `POST …/blobs/uploads/` then `PUT <Location>?digest=…` with the bytes.
-    /// A failed PUT (dropped connection, 5xx) restarts the upload with a new session.
-    pub async fn upload_blob(&self, blob: &Blob) -> Result<(), OciError> {
+    /// A failed PUT (dropped connection, 5xx) restarts the upload with a new session. The bytes
+    /// sent go to `progress` every [`UPLOAD_REPORT_EVERY`] while the PUT runs, and once at its end.
+    pub async fn upload_blob(&self, blob: &Blob, progress: OnTransfer<'_>) -> Result<(), OciError> {
         self.transport
             .policy()
-            .upload(|| self.upload_once(blob))
+            .upload(|| self.upload_once(blob, progress), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await?;
         self.transport.stats.count_upload(blob.size());
         Ok(())
     }
 
-    async fn upload_once(&self, blob: &Blob) -> Result<(), OciError> {
+    async fn upload_once(&self, blob: &Blob, progress: OnTransfer<'_>) -> Result<(), OciError> {
         let url = self.path("blobs/uploads/");
         let resp = self
             .transport
@@ -156,11 +170,29 @@ impl RegistryClient {
         put.push(if put.contains('?') { '&' } else { '?' });
         put.push_str("digest=");
         put.push_str(&blob.digest);
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let req = Request::new(Method::PUT, put.clone())
             .header("content-type", "application/octet-stream")
             .body(blob.data.clone())
-            .no_retry();
-        let resp = self.transport.send(&req).await?;
+            .no_retry()
+            .counting(sent.clone());
+        let report = || {
+            progress(TransferEvent::Progress {
+                digest: blob.digest.clone(),
+                bytes: sent.load(std::sync::atomic::Ordering::Relaxed),
+            })
+        };
+        report();
+        let send = self.transport.send(&req);
+        tokio::pin!(send);
+        let mut every = tokio::time::interval(UPLOAD_REPORT_EVERY);
+        let resp = loop {
+            tokio::select! {
+                resp = &mut send => break resp?,
+                _ = every.tick() => report(),
+            }
+        };
+        report();
         if resp.status() != StatusCode::CREATED {
             return Err(self.transport.status_error(&Method::PUT, &put, resp).await);
         }
@@ -194,15 +226,26 @@ impl RegistryClient {
     }
 
     /// A blob's bytes, verified against the descriptor's digest and size. At most the
-    /// descriptor's size is read (and never more than a chart may be).
-    pub async fn fetch_blob(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+    /// descriptor's size is read (and never more than a chart may be). The bytes read so far go to
+    /// `progress` chunk by chunk; the digest is checked once all are read.
+    pub async fn fetch_blob(
+        &self,
+        d: &Descriptor,
+        progress: OnTransfer<'_>,
+    ) -> Result<Vec<u8>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_blob_once(d))
+            .body(|| self.fetch_blob_once(d, progress), &|e, n, m, w| {
+                self.transport.retry_notice(e, n, m, w)
+            })
             .await
     }
 
-    async fn fetch_blob_once(&self, d: &Descriptor) -> Result<Vec<u8>, OciError> {
+    async fn fetch_blob_once(
+        &self,
+        d: &Descriptor,
+        progress: OnTransfer<'_>,
+    ) -> Result<Vec<u8>, OciError> {
         let url = self.path(&format!("blobs/{}", d.digest));
         let limit = crate::chart::MAX_CHART_SIZE;
         if d.size > limit {
@@ -224,7 +267,13 @@ impl RegistryClient {
             return Err(self.transport.status_error(&Method::GET, &url, resp).await);
         }
         // One byte more than announced, so that a longer body is caught as a size mismatch.
-        let bytes = match read_body(resp, d.size + 1, &Method::GET, &url).await {
+        let mut read = |bytes| {
+            progress(TransferEvent::Progress {
+                digest: d.digest.clone(),
+                bytes,
+            })
+        };
+        let bytes = match read_body_counted(resp, d.size + 1, &Method::GET, &url, &mut read).await {
             Err(OciError::TooLarge { .. }) => {
                 return Err(OciError::BadArtifact {
                     what: url,

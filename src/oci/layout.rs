@@ -26,7 +26,7 @@ use super::error::OciError;
 use super::manifest::{canonical_json, Blob, Descriptor};
 use super::media;
 use super::reference::LayoutRef;
-use super::target::{Access, TagResult, Target};
+use super::target::{Access, OnTransfer, TagResult, Target};
 use super::transport::Stats;
 use crate::fsutil::{write_atomic, FileLock};
 
@@ -356,7 +356,8 @@ impl Target for LayoutTarget {
         self.layout.has_blob(digest)
     }
 
-    async fn put_blob(&self, blob: &Blob) -> Result<(), OciError> {
+    /// A local write: no progress in between (the start and end are reported by `ops`).
+    async fn put_blob(&self, blob: &Blob, _progress: OnTransfer<'_>) -> Result<(), OciError> {
         self.layout.write_blob(blob)
     }
 
@@ -381,7 +382,11 @@ impl Target for LayoutTarget {
         })
     }
 
-    async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError> {
+    async fn fetch_blob(
+        &self,
+        descriptor: &Descriptor,
+        _progress: OnTransfer<'_>,
+    ) -> Result<Vec<u8>, OciError> {
         self.layout.read_blob(descriptor)
     }
 

@@ -12,14 +12,8 @@ use serde::Serialize;
 use super::error::OciError;
 use super::manifest::{parse_chart_manifest, Artifact, Blob};
 use super::reference::{tag_for_version, version_for_tag};
+pub use super::target::{Direction, OnTransfer, TransferEvent};
 use super::target::{TagResult, Target};
-
-/// Progress of a push, for a progress indicator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PushEvent {
-    Uploading { digest: String, size: u64 },
-    Uploaded { digest: String },
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +52,7 @@ pub async fn push<T: Target>(
     target: &T,
     artifact: &Artifact,
     force: bool,
-    progress: &(dyn Fn(PushEvent) + Sync),
+    progress: OnTransfer<'_>,
 ) -> Result<PushOutcome, OciError> {
     let tag = tag_for_version(&artifact.version);
     let reference = target.display(&tag);
@@ -142,24 +136,45 @@ async fn same_content<T: Target>(
 }
 
 /// Make sure `target` holds `blob`: upload it unless it is already there. True when it was
-/// uploaded.
+/// uploaded. Its start and end go to `progress` (only for a blob that is uploaded).
 pub async fn copy_blob<T: Target>(
     target: &T,
     blob: &Blob,
-    progress: &(dyn Fn(PushEvent) + Sync),
+    progress: OnTransfer<'_>,
 ) -> Result<bool, OciError> {
     if target.has_blob(&blob.digest).await? {
         return Ok(false);
     }
-    progress(PushEvent::Uploading {
+    progress(TransferEvent::Started {
         digest: blob.digest.clone(),
         size: blob.size(),
+        direction: Direction::Upload,
     });
-    target.put_blob(blob).await?;
-    progress(PushEvent::Uploaded {
+    target.put_blob(blob, progress).await?;
+    progress(TransferEvent::Finished {
         digest: blob.digest.clone(),
+        direction: Direction::Upload,
     });
     Ok(true)
+}
+
+/// A blob's verified bytes from `target`, its start and end reported to `progress`.
+async fn download_blob<T: Target>(
+    target: &T,
+    descriptor: &super::manifest::Descriptor,
+    progress: OnTransfer<'_>,
+) -> Result<Vec<u8>, OciError> {
+    progress(TransferEvent::Started {
+        digest: descriptor.digest.clone(),
+        size: descriptor.size,
+        direction: Direction::Download,
+    });
+    let bytes = target.fetch_blob(descriptor, progress).await?;
+    progress(TransferEvent::Finished {
+        digest: descriptor.digest.clone(),
+        direction: Direction::Download,
+    });
+    Ok(bytes)
 }
 
 /// A chart fetched and verified.
@@ -173,8 +188,12 @@ pub struct PulledChart {
 }
 
 /// Fetch the manifest for `reference` (a tag or a digest), then config and chart layer, checking
-/// every digest and size and that it is a Helm chart.
-pub async fn pull<T: Target>(target: &T, reference: &str) -> Result<PulledChart, OciError> {
+/// every digest and size and that it is a Helm chart. The blobs' transfers go to `progress`.
+pub async fn pull<T: Target>(
+    target: &T,
+    reference: &str,
+    progress: OnTransfer<'_>,
+) -> Result<PulledChart, OciError> {
     let shown = target.display(reference);
     let (bytes, digest) =
         target
@@ -186,8 +205,8 @@ pub async fn pull<T: Target>(target: &T, reference: &str) -> Result<PulledChart,
     let manifest = parse_chart_manifest(&shown, &bytes)?;
     let layer = manifest.chart_layer(&shown)?.clone();
     let (config, tgz) = tokio::join!(
-        target.fetch_blob(&manifest.config),
-        target.fetch_blob(&layer)
+        download_blob(target, &manifest.config, progress),
+        download_blob(target, &layer, progress)
     );
     let (config, tgz) = (config?, tgz?);
     let meta: serde_json::Value =

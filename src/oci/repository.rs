@@ -21,7 +21,7 @@ use super::client::RegistryClient;
 use super::error::OciError;
 use super::manifest::{Blob, Descriptor};
 use super::reference::RegistryRef;
-use super::target::{Access, Connection, TagResult, Target};
+use super::target::{Access, Connection, OnTransfer, TagResult, Target};
 use super::transport::{Stats, Transport};
 
 /// How long a push waits after moving a tag before reading it back the second time (default).
@@ -113,8 +113,8 @@ impl Target for Repository {
         self.client.blob_exists(digest).await
     }
 
-    async fn put_blob(&self, blob: &Blob) -> Result<(), OciError> {
-        self.client.upload_blob(blob).await
+    async fn put_blob(&self, blob: &Blob, progress: OnTransfer<'_>) -> Result<(), OciError> {
+        self.client.upload_blob(blob, progress).await
     }
 
     async fn put_manifest(
@@ -155,8 +155,12 @@ impl Target for Repository {
         })
     }
 
-    async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError> {
-        self.client.fetch_blob(descriptor).await
+    async fn fetch_blob(
+        &self,
+        descriptor: &Descriptor,
+        progress: OnTransfer<'_>,
+    ) -> Result<Vec<u8>, OciError> {
+        self.client.fetch_blob(descriptor, progress).await
     }
 
     async fn list_tags(&self) -> Result<Vec<(String, Option<String>)>, OciError> {

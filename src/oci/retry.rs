@@ -10,6 +10,9 @@
 //! * The wait is exponential: 250 ms, doubling, at most 8 s; a `Retry-After` in seconds replaces
 //!   it, capped at 60 s.
 //!
+//! * Each retry of a body or an upload is told to a [`Notice`] before its wait (the client prints it
+//!   as a retry line, in the words the transport uses for a request's retry).
+//!
 //! Owns: the numbers and the loop. Does not own: sending requests (`transport`) or what a request
 //! is (`client`).
 
@@ -23,6 +26,10 @@ pub const UPLOAD_ATTEMPTS: u32 = 3;
 const FIRST_BACKOFF_MS: u64 = 250;
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Told of a retry about to happen: the error, the retry's number (1-based), how many retries
+/// there may be in all, and the wait before it.
+pub type Notice<'a> = &'a dyn Fn(&OciError, u32, u32, Duration);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -62,13 +69,17 @@ impl RetryPolicy {
     /// Run `attempt_fn` (a GET and the read of its body) again while its body broke off
     /// ([`OciError::Body`]), up to `retries` more times; the final error says how many attempts
     /// were made. Other outcomes return at once.
-    pub async fn body<T, F, Fut>(&self, attempt_fn: F) -> Result<T, OciError>
+    /// `notice` hears of each retry: the error, the retry's number, how many there may be, the wait.
+    pub async fn body<T, F, Fut>(&self, attempt_fn: F, notice: Notice<'_>) -> Result<T, OciError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciError>>,
     {
         let is_body = |e: &OciError| matches!(e, OciError::Body { .. });
-        match self.run(self.retries + 1, is_body, attempt_fn).await {
+        match self
+            .run(self.retries + 1, is_body, attempt_fn, notice)
+            .await
+        {
             (
                 Err(OciError::Body {
                     method,
@@ -89,7 +100,7 @@ impl RetryPolicy {
 
     /// Run a whole blob upload again (a new session) when it failed in a way a new session can
     /// fix: the connection, a 5xx or 429, or a 404 for a session the registry lost.
-    pub async fn upload<T, F, Fut>(&self, attempt_fn: F) -> Result<T, OciError>
+    pub async fn upload<T, F, Fut>(&self, attempt_fn: F, notice: Notice<'_>) -> Result<T, OciError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciError>>,
@@ -99,7 +110,7 @@ impl RetryPolicy {
             OciError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 404,
             _ => false,
         };
-        self.run(self.upload_attempts, restartable, attempt_fn)
+        self.run(self.upload_attempts, restartable, attempt_fn, notice)
             .await
             .0
     }
@@ -111,6 +122,7 @@ impl RetryPolicy {
         attempts: u32,
         retryable: impl Fn(&OciError) -> bool,
         mut attempt_fn: F,
+        notice: Notice<'_>,
     ) -> (Result<T, OciError>, u32)
     where
         F: FnMut() -> Fut,
@@ -121,7 +133,9 @@ impl RetryPolicy {
             attempt += 1;
             match attempt_fn().await {
                 Err(e) if attempt < attempts && retryable(&e) => {
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                    let wait = self.backoff(attempt);
+                    notice(&e, attempt, attempts - 1, wait);
+                    tokio::time::sleep(wait).await;
                 }
                 other => return (other, attempt),
             }

@@ -23,6 +23,33 @@ use super::reference::Location;
 use super::repository::Repository;
 use super::transport::{DebugHook, Stats, TransportOptions};
 
+/// Which way a blob moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// How a blob transfer goes, for a progress indicator: [`ops`](super::ops) says when a blob
+/// starts and ends (on either target); a registry reports the bytes in between as they go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferEvent {
+    Started {
+        digest: String,
+        size: u64,
+        direction: Direction,
+    },
+    /// `bytes` moved so far (a restarted upload starts again from 0).
+    Progress { digest: String, bytes: u64 },
+    Finished {
+        digest: String,
+        direction: Direction,
+    },
+}
+
+/// Where [`TransferEvent`]s go (a command's progress display; `&|_| {}` for none).
+pub type OnTransfer<'a> = &'a (dyn Fn(TransferEvent) + Sync);
+
 /// How to reach registries: transport settings, where credentials come from, a debug sink.
 #[derive(Clone, Default)]
 pub struct Connection {
@@ -68,7 +95,8 @@ pub trait Target {
 
     async fn has_blob(&self, digest: &str) -> Result<bool, OciError>;
 
-    async fn put_blob(&self, blob: &Blob) -> Result<(), OciError>;
+    /// Store `blob`, reporting [`TransferEvent::Progress`] as its bytes go out.
+    async fn put_blob(&self, blob: &Blob, progress: OnTransfer<'_>) -> Result<(), OciError>;
 
     /// Store `manifest` (whose blobs are already there) and point `tag` at it. Unless `replace`,
     /// a tag that points at another manifest right before it would be moved is left alone
@@ -82,8 +110,13 @@ pub trait Target {
         replace: bool,
     ) -> Result<TagResult, OciError>;
 
-    /// A blob's bytes, verified against `descriptor` (digest and size).
-    async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, OciError>;
+    /// A blob's bytes, verified against `descriptor` (digest and size) once all are read;
+    /// [`TransferEvent::Progress`] as they come in.
+    async fn fetch_blob(
+        &self,
+        descriptor: &Descriptor,
+        progress: OnTransfer<'_>,
+    ) -> Result<Vec<u8>, OciError>;
 
     /// Tags, with their manifest digest when the target knows it without another request. A
     /// registry repository that does not exist is [`OciError::RepositoryUnknown`].

@@ -99,6 +99,48 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// Retry this request itself on failure (off for upload PUTs: the caller restarts the upload).
     pub retry: bool,
+    /// Count the body's bytes here as they are handed to the connection (a blob upload's
+    /// progress); set to 0 when a send starts.
+    pub sent: Option<Arc<AtomicU64>>,
+}
+
+/// The size of the pieces a counted body is sent in. The connection queues up to 16 pieces before
+/// it waits for the socket, and the socket buffers more: the count runs that far ahead of the
+/// bytes the registry has (a small chart's bar fills at once, then waits for the answer).
+const UPLOAD_CHUNK: usize = 8 * 1024;
+
+/// A request body sent in [`UPLOAD_CHUNK`] pieces, counting each one as the connection takes it
+/// (it takes the next when it can write more, so the count follows the upload, a socket buffer
+/// ahead). Its exact size is known, so it goes with a `Content-Length`, as a plain body does.
+struct CountedBody {
+    rest: bytes::Bytes,
+    sent: Arc<AtomicU64>,
+}
+
+impl http_body::Body for CountedBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.rest.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.rest.len().min(UPLOAD_CHUNK);
+        let chunk = self.rest.split_to(n);
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.rest.len() as u64)
+    }
 }
 
 impl Request {
@@ -109,6 +151,7 @@ impl Request {
             headers: Vec::new(),
             body: None,
             retry: true,
+            sent: None,
         }
     }
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
@@ -121,6 +164,11 @@ impl Request {
     }
     pub fn no_retry(mut self) -> Request {
         self.retry = false;
+        self
+    }
+    /// Count the body's bytes sent in `sent` ([`Request::sent`]).
+    pub fn counting(mut self, sent: Arc<AtomicU64>) -> Request {
+        self.sent = Some(sent);
         self
     }
 }
@@ -293,6 +341,30 @@ impl Transport {
         if let Some(d) = &self.debug {
             d(msg);
         }
+    }
+
+    /// The notice of a whole attempt run again (a body that broke off, a restarted upload), in the
+    /// words of a request's retry: "503 from HOST (PUT URL), retry 1 of 2 in 0.2 s".
+    pub fn retry_notice(&self, e: &OciError, retry: u32, retries: u32, wait: Duration) {
+        let cause = match e {
+            OciError::Status {
+                method,
+                url,
+                status,
+                ..
+            } => format!("{status} from {} ({method} {url})", self.registry),
+            OciError::Transport { method, url, .. } => {
+                format!("connection error to {} ({method} {url})", self.registry)
+            }
+            OciError::Body { method, url, .. } => {
+                format!("the body broke off from {} ({method} {url})", self.registry)
+            }
+            other => other.to_string(),
+        };
+        self.log(&format!(
+            "{NOTICE}{cause}, retry {retry} of {retries} in {:.1} s",
+            wait.as_secs_f64()
+        ));
     }
 
     /// The URL of a path on this registry (`/v2/…`).
@@ -572,8 +644,16 @@ impl Transport {
                 .http
                 .request(method.clone(), url.clone())
                 .headers(headers);
-            if let Some(b) = &body {
-                rb = rb.body(b.clone());
+            match (&body, &req.sent) {
+                (Some(b), Some(sent)) => {
+                    sent.store(0, Ordering::Relaxed);
+                    rb = rb.body(reqwest::Body::wrap(CountedBody {
+                        rest: bytes::Bytes::from(b.clone()),
+                        sent: sent.clone(),
+                    }));
+                }
+                (Some(b), None) => rb = rb.body(b.clone()),
+                (None, _) => {}
             }
             Stats::inc(&self.stats.requests, 1);
             let shown = loggable(&url, home);
@@ -663,10 +743,22 @@ pub const MAX_TOKEN_BODY: u64 = 1024 * 1024;
 /// sends more is refused before it can exhaust memory. A connection that breaks mid-body is
 /// [`OciError::Body`].
 pub async fn read_body(
+    resp: Response,
+    limit: u64,
+    method: &Method,
+    url: &str,
+) -> Result<Vec<u8>, OciError> {
+    read_body_counted(resp, limit, method, url, &mut |_| {}).await
+}
+
+/// [`read_body`], telling `read` the bytes read so far after each chunk (a blob download's
+/// progress).
+pub async fn read_body_counted(
     mut resp: Response,
     limit: u64,
     method: &Method,
     url: &str,
+    read: &mut dyn FnMut(u64),
 ) -> Result<Vec<u8>, OciError> {
     let too_large = || OciError::TooLarge {
         method: method.to_string(),
@@ -685,6 +777,7 @@ pub async fn read_body(
                     return Err(too_large());
                 }
                 buf.extend_from_slice(&chunk);
+                read(buf.len() as u64);
             }
             Ok(None) => return Ok(buf),
             Err(source) => {

@@ -8,6 +8,7 @@
 pub mod fault_proxy;
 pub mod liar;
 pub mod registry;
+pub mod throttle;
 pub mod token_issuer;
 
 use std::path::{Path, PathBuf};
