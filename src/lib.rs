@@ -28,3 +28,4 @@ pub mod scaffold;
 pub mod values;
 pub mod workspace;
 pub mod yamlout;
+pub mod yamlsplice;

@@ -14,6 +14,7 @@ mod import;
 mod new;
 mod package;
 mod plan;
+mod promote;
 mod publish;
 mod pull;
 mod push;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Import(args) => import::run(&cli.global, args, printer),
         Command::Plan(args) => plan::run(&cli.global, args, printer),
         Command::Report(args) => report::run(&cli.global, args, printer),
+        Command::Promote(args) => promote::run(&cli.global, args, printer),
         Command::Version => version(printer),
         Command::Complete(args) => complete::run(args, printer),
     }
@@ -75,6 +77,7 @@ fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
         Command::Import(_) => "import",
         Command::Plan(_) => "plan",
         Command::Report(_) => "report",
+        Command::Promote(_) => "promote",
         Command::Version => "version",
         Command::Complete(_) => "__complete",
     };

@@ -1,38 +1,70 @@
-//! Editing `appkit.yaml` in place for `import`: `apps.settings.<app>.{namespace, releaseName,
-//! dependsOn}` set by a positional text splice, so every comment, blank line and the author's
-//! layout stay as they were. Only block mappings are edited; a file that uses anchors or aliases,
-//! or a flow mapping (`settings: {…}`) on the way to a setting, is refused ([`Unsafe`]) — the
-//! caller then prints the YAML to add by hand ([`by_hand`]).
+//! Editing a YAML file in place — `appkit.yaml` (import's settings, promote's chart versions and
+//! pins) and an app's values files (set-image's digest) — by a positional text splice, so every
+//! comment, blank line, key order and the author's spacing stay as they were: only the bytes of
+//! the value being set change, or the lines of an entry being added or removed.
 //!
-//! Each edit re-reads the text it produces (positions from [`crate::values::yaml`], which keeps
-//! the byte span of every key and value). The caller re-loads the result with
-//! [`crate::config::load`] and compares the typed config with the one it expects before a byte is
-//! written, so a wrong splice can never reach the disk.
+//! An [`Edit`] names a path of mapping keys from the document's root and sets its value (a
+//! scalar or a list of scalars, creating the missing mappings with the indentation of their
+//! siblings) or removes the entry (and a mapping the removal leaves empty). Only block mappings
+//! are edited; a file that uses anchors or aliases anywhere (an edit could change what an alias
+//! stands for), or a flow mapping (`pins: {…}`) on the path of an edit, is refused with the byte
+//! offset of the offending text ([`Unsafe`]) — the caller turns it into `file:line:col`.
+//!
+//! Every edit is first tried alone on the original text, so a refusal points into the file as
+//! it is on disk; then the edits are applied in order, each re-reading the text the previous one
+//! produced (positions from [`crate::values::yaml`], which keeps the byte span of every key and
+//! value). Callers re-load the result and compare it with what they meant before a byte is
+//! written, so a wrong splice never reaches the disk.
+//!
+//! Owns: the splice. Does not own: what to edit (the actions), reading or writing files.
 
 use std::path::Path;
 
 use crate::values::yaml::{self, Node, Val};
 use crate::yamlout::{self, Profile};
 
-/// A value of a setting.
+/// The value an edit sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingValue {
+pub enum Value {
+    /// A scalar, written plain when YAML reads it back as this string, else quoted.
     Text(String),
+    /// A list of scalars (written `[a, b]`, or as the block list already there).
     List(Vec<String>),
 }
 
-/// Set `apps.settings.<app>.<key>` to `value`.
+/// What an edit does at its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Set(Value),
+    /// Remove the entry (nothing when it is not there); a mapping left empty goes too.
+    Remove,
+}
+
+/// One edit: a path of mapping keys from the root, and what to do there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
-    pub app: String,
-    /// `namespace`, `releaseName` or `dependsOn`.
-    pub key: &'static str,
-    pub value: SettingValue,
+    pub path: Vec<String>,
+    pub op: Op,
+}
+
+impl Edit {
+    pub fn set(path: &[&str], value: Value) -> Edit {
+        Edit {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            op: Op::Set(value),
+        }
+    }
+    pub fn remove(path: &[&str]) -> Edit {
+        Edit {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            op: Op::Remove,
+        }
+    }
 }
 
 /// Why the file cannot be edited safely, and where (byte offset into the original text).
 #[derive(Debug, Clone)]
-pub(crate) struct Unsafe {
+pub struct Unsafe {
     pub reason: String,
     pub at: Option<usize>,
 }
@@ -44,39 +76,24 @@ fn refuse(reason: impl Into<String>, at: Option<usize>) -> Unsafe {
     }
 }
 
-/// Apply every edit to `text`, in order.
-pub(crate) fn splice(text: &str, edits: &[Edit]) -> Result<String, Unsafe> {
+/// Apply every edit to `text` (the file `name`, for messages), in order.
+pub fn splice(text: &str, edits: &[Edit], name: &str) -> Result<String, Unsafe> {
     if let Some(at) = anchor_or_alias(text) {
         return Err(refuse(
-            "appkit.yaml uses YAML anchors or aliases: an edit could change what an alias stands for",
+            format!("{name} uses YAML anchors or aliases: an edit could change what an alias stands for"),
             Some(at),
         ));
     }
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    // Each edit alone on the original text: a refusal points into the file as it is.
+    for e in edits {
+        apply(text, e, nl, name)?;
+    }
     let mut out = text.to_string();
     for e in edits {
-        out = apply(&out, e, nl)?;
+        out = apply(&out, e, nl, name).map_err(|u| refuse(u.reason, None))?;
     }
     Ok(out)
-}
-
-/// The YAML a user adds by hand when the file cannot be edited.
-pub(crate) fn by_hand(edits: &[Edit]) -> String {
-    let mut apps: Vec<(&str, Vec<&Edit>)> = Vec::new();
-    for e in edits {
-        match apps.iter_mut().find(|(a, _)| *a == e.app) {
-            Some((_, v)) => v.push(e),
-            None => apps.push((&e.app, vec![e])),
-        }
-    }
-    let mut s = String::from("apps:\n  settings:\n");
-    for (app, es) in apps {
-        s.push_str(&format!("    {}:\n", key_text(app)));
-        for e in es {
-            s.push_str(&format!("      {}: {}\n", e.key, inline(&e.value)));
-        }
-    }
-    s
 }
 
 /// The first anchor or alias of the file (byte offset), if any.
@@ -103,11 +120,12 @@ fn anchor_or_alias(text: &str) -> Option<usize> {
     None
 }
 
-/// A value on one line: a scalar, or a flow list of names.
-fn inline(v: &SettingValue) -> String {
+/// A value on one line: a scalar, or a flow list of scalars.
+fn inline(v: &Value) -> String {
     match v {
-        SettingValue::Text(t) => yamlout::scalar(t, Profile::Appkit),
-        SettingValue::List(items) => format!(
+        Value::Text(t) if reads_back_plain(t) => t.clone(),
+        Value::Text(t) => yamlout::scalar(t, Profile::Appkit),
+        Value::List(items) => format!(
             "[{}]",
             items
                 .iter()
@@ -118,20 +136,81 @@ fn inline(v: &SettingValue) -> String {
     }
 }
 
+/// A value replacing the scalar written `old`: a quoted one is quoted as [`yamlout::scalar`]
+/// quotes, a plain one stays plain when that reads back as the same string (`0.2.0` → `0.3.0`).
+fn inline_over(v: &Value, old: &str) -> String {
+    match v {
+        Value::Text(t) if old.starts_with(['"', '\'']) => yamlout::scalar(t, Profile::Appkit),
+        _ => inline(v),
+    }
+}
+
+/// True when `s` written plain after `key: ` reads back as the string `s` — by Helm's YAML 1.1
+/// reading (which sees more numbers and booleans than YAML 1.2) and, for safety, only from
+/// characters that never start a comment, a flow collection or an indicator.
+fn reads_back_plain(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if !first.is_ascii_alphanumeric()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+@".contains(c))
+    {
+        return false;
+    }
+    match yaml::parse(&format!("k: {s}\n"), 0, Path::new("check")) {
+        Ok(n) => n
+            .as_map()
+            .and_then(|m| m.first())
+            .is_some_and(|(_, v)| matches!(&v.val, Val::Str(got) if got == s)),
+        Err(_) => false,
+    }
+}
+
 fn key_text(k: &str) -> String {
     yamlout::scalar(k, Profile::Appkit)
 }
 
-fn parse(text: &str) -> Result<Node, Unsafe> {
-    yaml::parse(text, 0, Path::new("appkit.yaml"))
-        .map_err(|e| refuse(format!("appkit.yaml does not parse: {}", e.message), None))
+fn parse(text: &str, name: &str) -> Result<Node, Unsafe> {
+    yaml::parse(text, 0, Path::new(name))
+        .map_err(|e| refuse(format!("{name} does not parse: {}", e.message), None))
 }
 
-/// One edit: find (or create) the path `apps` → `settings` → `<app>` → `<key>`.
-fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
-    let root = parse(text)?;
-    block_map(text, &root, "appkit.yaml")?;
-    let leaf = format!("{}: {}", e.key, inline(&e.value));
+/// One edit on `text`.
+fn apply(text: &str, e: &Edit, nl: &str, name: &str) -> Result<String, Unsafe> {
+    if e.path.is_empty() {
+        return Err(refuse("an edit without a path", None));
+    }
+    let root = parse(text, name)?;
+    if matches!(root.val, Val::Map(_)) {
+        block_map(text, &root, name)?;
+    }
+    match &e.op {
+        Op::Set(v) => set(text, &root, &e.path, v, nl, name),
+        Op::Remove => remove(text, &root, &e.path, name),
+    }
+}
+
+/// `what` for messages: `` `a.b` `` of the first `depth` keys, or the file's name.
+fn what(path: &[String], depth: usize, name: &str) -> String {
+    if depth == 0 {
+        name.to_string()
+    } else {
+        format!("`{}`", path[..depth].join("."))
+    }
+}
+
+/// Find (or create) the path and set its value.
+fn set(
+    text: &str,
+    root: &Node,
+    path: &[String],
+    value: &Value,
+    nl: &str,
+    name: &str,
+) -> Result<String, Unsafe> {
+    let leaf = format!("{}: {}", key_text(&path[path.len() - 1]), inline(value));
     // The missing part of the path, as lines below `indent`.
     let chain = |names: &[String], indent: usize, step: usize| -> String {
         let mut s = String::new();
@@ -144,41 +223,36 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
         s.push_str(nl);
         s
     };
-    let path = [
-        "apps".to_string(),
-        "settings".to_string(),
-        e.app.clone(),
-        e.key.to_string(),
-    ];
-    let mut node = &root;
+    let mut node = root;
     let mut step = 2;
     let mut parent_indent: Option<usize> = None;
-    for (depth, name) in path.iter().enumerate() {
-        let what = path[..depth].join(".");
-        let what = if what.is_empty() {
-            "appkit.yaml".to_string()
-        } else {
-            format!("`{what}`")
-        };
-        // `node` is a mapping here: a block mapping, or empty (`key:` with nothing after it).
+    for (depth, key) in path.iter().enumerate() {
+        let what = what(path, depth, name);
+        // `node` is a mapping here: a block mapping, or empty (`key:` with nothing after it,
+        // or an empty file).
         let entries = match &node.val {
             Val::Map(m) => {
                 block_map(text, node, &what)?;
                 m
             }
             Val::Null => {
-                // `key:` with nothing after it: the rest of the path goes on the next lines.
-                let key = node
-                    .key
-                    .ok_or_else(|| refuse(format!("{what} is empty"), None))?;
-                if !empty_after(text, key.end) {
+                let Some(k) = node.key else {
+                    // An empty document: the whole path goes at the end.
+                    return Ok(insert(
+                        text,
+                        text.len(),
+                        &chain(&path[..path.len() - 1], 0, step),
+                        nl,
+                    ));
+                };
+                if !empty_after(text, k.end) {
                     return Err(refuse(
                         format!("{what} is written as an explicit null"),
                         Some(node.pos.start),
                     ));
                 }
                 let indent = parent_indent.map_or(0, |i| i + step);
-                let at = next_line_start(text, key.end);
+                let at = next_line_start(text, k.end);
                 return Ok(insert(
                     text,
                     at,
@@ -202,9 +276,9 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
                 step = i - p;
             }
         }
-        match entries.iter().find(|(k, _)| k == name) {
+        match entries.iter().rev().find(|(k, _)| k == key) {
             Some((_, child)) if depth + 1 == path.len() => {
-                return replace_value(text, child, &e.value, nl);
+                return replace_value(text, child, value, nl);
             }
             Some((_, child)) => {
                 parent_indent = indent;
@@ -228,6 +302,60 @@ fn apply(text: &str, e: &Edit, nl: &str) -> Result<String, Unsafe> {
     unreachable!("the loop returns at the last segment of the path")
 }
 
+/// Remove the entry at the path (and the mappings it leaves empty); the text unchanged when the
+/// path is not there.
+fn remove(text: &str, root: &Node, path: &[String], name: &str) -> Result<String, Unsafe> {
+    // The entries along the path, and the mapping each is in.
+    let mut chain: Vec<(&Node, usize)> = Vec::new(); // (entry's value, entries in its mapping)
+    let mut node = root;
+    for (depth, key) in path.iter().enumerate() {
+        let what = what(path, depth, name);
+        let entries = match &node.val {
+            Val::Map(m) => {
+                block_map(text, node, &what)?;
+                m
+            }
+            Val::Null => return Ok(text.to_string()),
+            _ => {
+                return Err(refuse(
+                    format!("{what} is not a mapping"),
+                    Some(node.pos.start),
+                ))
+            }
+        };
+        if entries.iter().filter(|(k, _)| k == key).count() > 1 {
+            return Err(refuse(
+                format!("{} is written twice", self::what(path, depth + 1, name)),
+                node.pos.start.into(),
+            ));
+        }
+        let Some((_, child)) = entries.iter().find(|(k, _)| k == key) else {
+            return Ok(text.to_string());
+        };
+        chain.push((child, entries.len()));
+        node = child;
+    }
+    // The outermost entry below the root that holds nothing but the path: removing the leaf
+    // would leave those mappings empty (`pins:` with nothing under it reads as null).
+    let mut cut = chain.len() - 1;
+    while cut > 0 && chain[cut].1 == 1 {
+        cut -= 1;
+    }
+    let entry = chain[cut].0;
+    let key = entry
+        .key
+        .ok_or_else(|| refuse("an entry without a key", Some(entry.pos.start)))?;
+    let from = line_start(text, key.start);
+    if !text[from..key.start].trim().is_empty() {
+        return Err(refuse(
+            format!("{} does not start its line", what(path, cut + 1, name)),
+            Some(key.start),
+        ));
+    }
+    let to = after_node(text, entry);
+    Ok(format!("{}{}", &text[..from], &text[to..]))
+}
+
 /// Refuse a flow mapping (`{…}`): the edit is written in block style.
 fn block_map(text: &str, node: &Node, what: &str) -> Result<(), Unsafe> {
     if text[node.pos.start..].starts_with('{') {
@@ -240,12 +368,7 @@ fn block_map(text: &str, node: &Node, what: &str) -> Result<(), Unsafe> {
 }
 
 /// Replace the value of an existing setting.
-fn replace_value(
-    text: &str,
-    node: &Node,
-    value: &SettingValue,
-    nl: &str,
-) -> Result<String, Unsafe> {
+fn replace_value(text: &str, node: &Node, value: &Value, nl: &str) -> Result<String, Unsafe> {
     let start = node.pos.start;
     match (&node.val, value) {
         (Val::Null, _) => {
@@ -277,7 +400,7 @@ fn replace_value(
             Ok(format!(
                 "{}{}{}",
                 &text[..start],
-                inline(value),
+                inline_over(value, &text[start..end]),
                 &text[end..]
             ))
         }
@@ -291,7 +414,7 @@ fn replace_value(
                 &text[close + 1..]
             ))
         }
-        (Val::Seq(items), SettingValue::List(new)) => {
+        (Val::Seq(items), Value::List(new)) => {
             let indent = column_of(text, start);
             let from = line_start(text, start);
             let to = items.last().map_or(from, |l| after_node(text, l));
@@ -432,15 +555,14 @@ fn matching_bracket(text: &str, open: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn edit(app: &str, key: &'static str, v: SettingValue) -> Edit {
-        Edit {
-            app: app.into(),
-            key,
-            value: v,
-        }
+    fn edit(app: &str, key: &str, v: Value) -> Edit {
+        Edit::set(&["apps", "settings", app, key], v)
     }
-    fn text(s: &str) -> SettingValue {
-        SettingValue::Text(s.into())
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+    fn splice(text: &str, edits: &[Edit]) -> Result<String, Unsafe> {
+        super::splice(text, edits, "appkit.yaml")
     }
 
     const BASE: &str = "# platform\nchart:\n  path: chart # the chart\n  repository: oci://h/p\napps:\n  dir: apps\n  settings:\n    app2:\n      dependsOn: [app1] # first app1\n\n# environments\nenvironments: {}\n";
@@ -469,7 +591,7 @@ mod tests {
             &[edit(
                 "app2",
                 "dependsOn",
-                SettingValue::List(vec!["app0".into(), "app1".into()]),
+                Value::List(vec!["app0".into(), "app1".into()]),
             )],
         )
         .unwrap();
@@ -491,7 +613,7 @@ mod tests {
             block,
             &[
                 edit("a", "namespace", text("a-ns")),
-                edit("a", "dependsOn", SettingValue::List(vec!["d".into()])),
+                edit("a", "dependsOn", Value::List(vec!["d".into()])),
             ],
         )
         .unwrap();
@@ -547,14 +669,114 @@ mod tests {
         assert!(err.reason.contains("anchors"), "{err:?}");
     }
 
+    const ENVS: &str = "environments:\n  dev:\n    output: d # out\n    chartVersion: 0.3.0   # dev first\n\n  prod:\n    output: p\n    chartVersion: \"0.2.0\" # quoted\n    promoted: true\n\n# the end\nx: 1\n";
+
+    fn at(path: &[&str], v: &str) -> Edit {
+        Edit::set(path, Value::Text(v.into()))
+    }
+
     #[test]
-    fn by_hand_yaml_groups_per_app() {
+    fn sets_a_scalar_keeping_its_comment_and_spacing() {
+        let out = splice(
+            ENVS,
+            &[at(&["environments", "prod", "chartVersion"], "0.3.0")],
+        )
+        .unwrap();
         assert_eq!(
-            by_hand(&[
-                edit("a", "namespace", text("a-ns")),
-                edit("a", "dependsOn", SettingValue::List(vec!["b".into()])),
-            ]),
-            "apps:\n  settings:\n    a:\n      namespace: a-ns\n      dependsOn: [b]\n"
+            out,
+            ENVS.replace("\"0.2.0\" # quoted", "\"0.3.0\" # quoted")
         );
+        // A version YAML would read as a number stays a string.
+        let out = splice(
+            ENVS,
+            &[at(&["environments", "dev", "chartVersion"], "1.10")],
+        )
+        .unwrap();
+        assert!(
+            out.contains("    chartVersion: \"1.10\"   # dev first\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn creates_a_missing_mapping_with_the_siblings_indentation() {
+        let out = splice(
+            ENVS,
+            &[at(&["environments", "prod", "pins", "app1"], "0.3.0")],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            ENVS.replace(
+                "    promoted: true\n",
+                "    promoted: true\n    pins:\n      app1: 0.3.0\n"
+            )
+        );
+        let four = "envs:\n    prod:\n        v: 1\n";
+        let out = splice(four, &[at(&["envs", "prod", "pins", "a"], "2")]).unwrap();
+        assert_eq!(
+            out,
+            "envs:\n    prod:\n        v: 1\n        pins:\n            a: \"2\"\n"
+        );
+    }
+
+    #[test]
+    fn removes_entries_and_the_mappings_they_leave_empty() {
+        let text =
+            "e:\n  prod:\n    v: 1\n    pins:\n      a: 0.1.0 # held\n      b: 0.2.0\n# after\n";
+        let out = splice(text, &[Edit::remove(&["e", "prod", "pins", "b"])]).unwrap();
+        assert_eq!(
+            out,
+            "e:\n  prod:\n    v: 1\n    pins:\n      a: 0.1.0 # held\n# after\n"
+        );
+        let out = splice(
+            text,
+            &[
+                Edit::remove(&["e", "prod", "pins", "b"]),
+                Edit::remove(&["e", "prod", "pins", "a"]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out, "e:\n  prod:\n    v: 1\n# after\n");
+        // Not there: unchanged.
+        let out = splice(text, &[Edit::remove(&["e", "dev", "pins", "a"])]).unwrap();
+        assert_eq!(out, text);
+    }
+
+    #[test]
+    fn refuses_flow_mappings_on_the_path_with_their_offset() {
+        let text = "e:\n  prod:\n    pins: {a: 0.1.0}\n";
+        for edit in [
+            at(&["e", "prod", "pins", "a"], "0.2.0"),
+            Edit::remove(&["e", "prod", "pins", "a"]),
+        ] {
+            let err = splice(text, &[edit]).unwrap_err();
+            assert!(
+                err.reason.contains("`e.prod.pins` is a flow mapping"),
+                "{err:?}"
+            );
+            assert_eq!(err.at, Some(text.find('{').unwrap()));
+        }
+        // A flow mapping elsewhere does not matter.
+        let text = "e:\n  prod:\n    v: 1\nx: {a: 1}\n";
+        assert!(splice(text, &[at(&["e", "prod", "v"], "2")]).is_ok());
+        // An anchor anywhere: refused, at the anchor.
+        let text = "e:\n  prod: &p\n    v: 1\n  dev: *p\n";
+        let err = splice(text, &[at(&["e", "prod", "v"], "2")]).unwrap_err();
+        assert!(err.reason.contains("anchors"), "{err:?}");
+    }
+
+    #[test]
+    fn sets_an_image_digest_in_a_values_file() {
+        let text = "# app1\nimage:\n  repository: r/app1 # the build's\n  tag: \"1.0\"\n  # digest: none yet\nport: 80\n";
+        let d = format!("sha256:{}", "a".repeat(64));
+        let out = super::splice(text, &[at(&["image", "digest"], &d)], "values.yaml").unwrap();
+        assert_eq!(
+            out,
+            format!("# app1\nimage:\n  repository: r/app1 # the build's\n  tag: \"1.0\"\n  digest: {d}\n  # digest: none yet\nport: 80\n")
+        );
+        // An empty file gets the whole path.
+        let out = super::splice("", &[at(&["image", "digest"], &d)], "values.yaml").unwrap();
+        assert_eq!(out, format!("image:\n  digest: {d}\n"));
     }
 }
