@@ -120,6 +120,12 @@ fn anchor_or_alias(text: &str) -> Option<usize> {
     None
 }
 
+/// A scalar as an edit writes it: plain when that reads back as the string (`0.3.0`), else
+/// quoted (`"1.10"`, `"yes"`) — also for the YAML a caller shows to be added by hand.
+pub fn scalar(s: &str) -> String {
+    inline(&Value::Text(s.to_string()))
+}
+
 /// A value on one line: a scalar, or a flow list of scalars.
 fn inline(v: &Value) -> String {
     match v {

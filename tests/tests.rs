@@ -28,6 +28,7 @@ mod package;
 mod plan;
 mod platform_values;
 mod plugin;
+mod promote;
 mod quickstart;
 mod registry_faults;
 mod registry_mismatch;

@@ -350,5 +350,5 @@ fn yaml_by_hand(to: &str, changes: &[Change]) -> String {
 }
 
 fn quote(v: &str) -> String {
-    crate::yamlout::scalar(v, crate::yamlout::Profile::Appkit)
+    yamlsplice::scalar(v)
 }

@@ -29,36 +29,24 @@ pub fn run(global: &GlobalArgs, args: PromoteArgs, printer: &Printer) -> Result<
             dry_run: args.dry_run,
         },
     )?;
+    // Human output first: what was written shows even when the plan then fails.
+    if !printer.json_output() {
+        human(&ws, &outcome, printer)?;
+    }
     let plan = match (&outcome.write, args.plan) {
-        (Some(_), true) => {
-            let planned = if outcome.dry_run {
-                let (loaded, warnings) = outcome.edited.clone().expect("an edit has its config");
-                Workspace::from_loaded(loaded, warnings)
-            } else {
-                Workspace::open(global)?
-            };
-            let envs = [args.to.clone()];
-            let req = PlanRequest {
-                base: "HEAD",
-                envs: &envs,
-                apps: &args.apps,
-                helm: args.helm.as_deref(),
-                cache_dir: crate::plan::cache::default_dir(),
-                ..PlanRequest::default()
-            };
-            Some(super::plan::plan_workspace(
-                planned,
-                &req,
-                &args.registry,
-                printer,
-            )?)
+        (Some(_), true) => Some(plan(global, &args, &outcome, printer)?),
+        (None, true) => {
+            printer.status("nothing to plan: appkit.yaml is unchanged");
+            None
         }
         _ => None,
     };
+    match &plan {
+        Some(p) if !printer.json_output() => printer.raw(&super::plan::human(p, printer))?,
+        _ => {}
+    }
     if printer.json_output() {
         printer.json(&json_report(&ws, &outcome, plan.as_ref())?)?;
-    } else {
-        human(&ws, &outcome, plan.as_ref(), printer)?;
     }
     Ok(if plan.as_ref().is_some_and(Plan::failed) {
         Status::Failed
@@ -67,7 +55,33 @@ pub fn run(global: &GlobalArgs, args: PromoteArgs, printer: &Printer) -> Result<
     })
 }
 
-fn human(ws: &Workspace, o: &Outcome, plan: Option<&Plan>, printer: &Printer) -> Result<()> {
+/// The plan of the result for `--to` against HEAD: after a write the working tree, in a dry run
+/// the edited config in memory.
+fn plan(
+    global: &GlobalArgs,
+    args: &PromoteArgs,
+    outcome: &Outcome,
+    printer: &Printer,
+) -> Result<Plan> {
+    let planned = match (&outcome.edited, outcome.dry_run) {
+        (Some((loaded, warnings)), true) => {
+            Workspace::from_loaded(loaded.clone(), warnings.clone())
+        }
+        _ => Workspace::open(global)?,
+    };
+    let envs = [args.to.clone()];
+    let req = PlanRequest {
+        base: "HEAD",
+        envs: &envs,
+        apps: &args.apps,
+        helm: args.helm.as_deref(),
+        cache_dir: crate::plan::cache::default_dir(),
+        ..PlanRequest::default()
+    };
+    super::plan::plan_workspace(planned, &req, &args.registry, printer)
+}
+
+fn human(ws: &Workspace, o: &Outcome, printer: &Printer) -> Result<()> {
     let verb = if o.dry_run { "would set" } else { "set" };
     for c in &o.changes {
         let what = match (&c.app, &c.new) {
@@ -139,9 +153,6 @@ fn human(ws: &Workspace, o: &Outcome, plan: Option<&Plan>, printer: &Printer) ->
                 ws.display(&ws.config().path)
             ));
         }
-    }
-    if let Some(plan) = plan {
-        printer.raw(&super::plan::human(plan, printer))?;
     }
     Ok(())
 }
