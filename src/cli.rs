@@ -221,6 +221,20 @@ Exit codes: 0 promoted (or nothing to do); 1 a version not in appkit.lock (unpub
 of appkit.yaml that cannot be edited safely (anchors, aliases, flow mappings), or with --plan a
 pair that fails to render; 2 usage, I/O.")]
     Promote(PromoteArgs),
+    /// Write an app's image digest into its values (or an environment's overlay) in place,
+    /// keeping comments: given, from a Buildpacks report.toml, or resolved from the registry
+    #[command(
+        name = "set-image",
+        after_help = "Examples:
+  helm appkit set-image app1 --digest sha256:<64 hex>
+  helm appkit set-image app1 --env prod --from-pack-report report.toml
+  helm appkit set-image app1 --resolve                      # the digest of image.repository:image.tag
+
+Exit codes: 0 written (or already that digest); 1 a digest that is not sha256:<64 hex>, a report
+of another image, a tag the registry does not have, or values that would not validate (nothing
+is written); 2 usage, I/O, network."
+    )]
+    SetImage(SetImageArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
     #[command(after_help = "Examples:\n  helm appkit version\n  helm appkit version -o json")]
     Version,
@@ -364,6 +378,34 @@ pub struct PromoteArgs {
     /// With --plan: the Helm binary (default: $HELM_BIN, else helm on PATH)
     #[arg(long, value_name = "PATH")]
     pub helm: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["digest", "from_pack_report", "resolve"])))]
+pub struct SetImageArgs {
+    /// The app (a directory of the apps directory)
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// Write into this environment's overlay `values.<ENV>.yaml` (created when missing) instead
+    /// of the app's values.yaml
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: Option<String>,
+    /// The digest: sha256:<64 hex>
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+    /// The Buildpacks lifecycle's report.toml of the build (`[image] digest`; its tags must name
+    /// the app's image.repository)
+    #[arg(long = "from-pack-report", value_name = "FILE")]
+    pub from_pack_report: Option<PathBuf>,
+    /// Ask the registry for the digest of the app's image.repository:image.tag (its index when
+    /// multi-platform)
+    #[arg(long)]
+    pub resolve: bool,
+    /// Write nothing: print the diff
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

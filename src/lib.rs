@@ -18,6 +18,7 @@ pub mod flux;
 pub mod fsutil;
 pub mod lock;
 pub mod oci;
+pub mod pack_report;
 pub mod par;
 pub mod plan;
 pub mod printer;

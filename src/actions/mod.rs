@@ -20,6 +20,8 @@
 //! * `versions`: list what a target holds.
 //! * `promote`: decide the chart versions and pins from the typed config → check each is in
 //!   `appkit.lock` → splice appkit.yaml, re-load and compare → write (a dry run stops before).
+//! * `set-image`: the target file and the app's image → the digest (given, a Buildpacks report,
+//!   the registry) → splice `image.digest` → validate the app with the new text → write.
 //! * `report`: every selected app × environment coalesced as render does → capacity, versions
 //!   and the traffic graph ([`crate::report::Report`]).
 //!
@@ -49,6 +51,7 @@ pub mod pull;
 pub mod push;
 pub mod render;
 pub mod report;
+pub mod set_image;
 pub mod validate;
 pub mod versions;
 

@@ -21,6 +21,7 @@ mod push;
 mod registry;
 mod render;
 mod report;
+mod set_image;
 mod validate;
 mod versions;
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Plan(args) => plan::run(&cli.global, args, printer),
         Command::Report(args) => report::run(&cli.global, args, printer),
         Command::Promote(args) => promote::run(&cli.global, args, printer),
+        Command::SetImage(args) => set_image::run(&cli.global, args, printer),
         Command::Version => version(printer),
         Command::Complete(args) => complete::run(args, printer),
     }
@@ -78,6 +80,7 @@ fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
         Command::Plan(_) => "plan",
         Command::Report(_) => "report",
         Command::Promote(_) => "promote",
+        Command::SetImage(_) => "set-image",
         Command::Version => "version",
         Command::Complete(_) => "__complete",
     };
