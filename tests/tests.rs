@@ -39,6 +39,7 @@ mod scaffold;
 mod schema_messages;
 mod schema_suite;
 mod secrets;
+mod set_image;
 mod small_defects;
 mod tls;
 mod validate;
