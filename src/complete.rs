@@ -577,6 +577,26 @@ mod tests {
     }
 
     #[test]
+    fn set_image_is_completed_with_its_sources() {
+        let (v, _) = values(&["set-image", "app1", "--"]);
+        for f in [
+            "--digest",
+            "--from-pack-report",
+            "--resolve",
+            "--env",
+            "--dry-run",
+            "--plain-http",
+        ] {
+            assert!(v.contains(&f.to_string()), "{f}: {v:?}");
+        }
+        // The report is a file: the shell's file completion.
+        assert_eq!(
+            values(&["set-image", "app1", "--from-pack-report", ""]).1,
+            directive::DEFAULT
+        );
+    }
+
+    #[test]
     fn plan_is_completed_with_its_flags_and_markdown() {
         assert!(values(&["pl"]).0.contains(&"plan".to_string()));
         let (v, _) = values(&["plan", "--"]);
@@ -690,6 +710,11 @@ mod tests {
         assert_eq!(
             with(&["promote", "--from", "dev", "--app", ""]).values(),
             vec!["app1", "app2"]
+        );
+        assert_eq!(with(&["set-image", ""]).values(), vec!["app1", "app2"]);
+        assert_eq!(
+            with(&["set-image", "app1", "-e", ""]).values(),
+            vec!["dev", "prod"]
         );
         assert_eq!(with(&["new", "x", "-e", ""]).values(), vec!["dev", "prod"]);
         assert_eq!(
