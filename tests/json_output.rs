@@ -253,6 +253,23 @@ fn every_json_output_has_the_documented_shape() {
     ));
     std::fs::write(&lock_path, lock).unwrap();
     std::fs::write(&cfg, good).unwrap();
+    // set-image: an overlay created from the pack report fixture (then removed), and the same
+    // digest again (nothing to do).
+    let report = common::repo_root().join("tests/fixtures/pack/report.toml");
+    let report = report.display().to_string();
+    let set_image = [
+        "set-image",
+        "app1",
+        "-e",
+        "dev",
+        "--from-pack-report",
+        &report,
+    ];
+    let overlay = repo.join("apps/app1/values.dev.yaml");
+    let overlay_text = std::fs::read_to_string(&overlay).unwrap();
+    outputs.push(("`set-image`", json_of(&repo, &set_image, 0)));
+    outputs.push(("`set-image`", json_of(&repo, &set_image, 0)));
+    std::fs::write(&overlay, overlay_text).unwrap();
     // plan: in a git repository of the copy, one app changed (values.yaml was edited above) and
     // one that fails to render on the new side; then the two shards merged.
     for args in [
