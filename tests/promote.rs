@@ -254,7 +254,7 @@ fn canary_pins_then_a_promote_removes_equal_pins_and_keeps_hold_backs() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("kept the pins of app2 at 0.1.0 in prod (held back from 0.3.0)"),
+        err.contains("kept the pins of app2 at 0.1.0 in prod (held back from 0.3.0;"),
         "{err}"
     );
     assert!(r2

@@ -31,7 +31,7 @@ pub fn run(global: &GlobalArgs, args: PromoteArgs, printer: &Printer) -> Result<
     )?;
     // Human output first: what was written shows even when the plan then fails.
     if !printer.json_output() {
-        human(&ws, &outcome, printer)?;
+        human(&ws, &outcome, &args.apps, printer)?;
     }
     let plan = match (&outcome.write, args.plan) {
         (Some(_), true) => Some(plan(global, &args, &outcome, printer)?),
@@ -81,7 +81,7 @@ fn plan(
     super::plan::plan_workspace(planned, &req, &args.registry, printer)
 }
 
-fn human(ws: &Workspace, o: &Outcome, printer: &Printer) -> Result<()> {
+fn human(ws: &Workspace, o: &Outcome, apps: &[String], printer: &Printer) -> Result<()> {
     let verb = if o.dry_run { "would set" } else { "set" };
     for c in &o.changes {
         let what = match (&c.app, &c.new) {
@@ -118,10 +118,12 @@ fn human(ws: &Workspace, o: &Outcome, printer: &Printer) -> Result<()> {
             .iter()
             .map(|p| format!("{} at {}", p.app, p.version))
             .collect();
+        let apps: Vec<&str> = o.held_back.iter().map(|p| p.app.as_str()).collect();
         printer.status(&format!(
-            "kept the pins of {} in {} (held back from {to}); promote them with --app",
+            "kept the pins of {} in {} (held back from {to}; `--app {}` moves them too)",
             names.join(", "),
-            o.to
+            o.to,
+            apps.join(",")
         ));
     }
     if !o.not_moved.is_empty() {
@@ -130,10 +132,12 @@ fn human(ws: &Workspace, o: &Outcome, printer: &Printer) -> Result<()> {
             .iter()
             .map(|p| format!("{} at {}", p.app, p.version))
             .collect();
+        let apps: Vec<&str> = o.not_moved.iter().map(|p| p.app.as_str()).collect();
         printer.status(&format!(
-            "not moved: the pins of {} in {} (promote them with --app)",
+            "not moved: the pins of {} in {} (`--app {}` promotes them)",
             names.join(", "),
-            o.from
+            o.from,
+            apps.join(",")
         ));
     }
     match &o.write {
@@ -145,11 +149,18 @@ fn human(ws: &Workspace, o: &Outcome, printer: &Printer) -> Result<()> {
         }
         None => {
             let env = &ws.config().config.environments[&o.to];
+            let what = if apps.is_empty() {
+                format!("chartVersion {}", env.chart_version)
+            } else {
+                apps.iter()
+                    .map(|a| format!("{a} at {}", env.chart_version_for(a)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             printer.status(&format!(
-                "nothing to do: {} already runs what {} runs (chartVersion {}); {} unchanged",
+                "nothing to do: {} already runs what {} runs ({what}); {} unchanged",
                 o.to,
                 o.from,
-                env.chart_version,
                 ws.display(&ws.config().path)
             ));
         }
