@@ -357,3 +357,47 @@ fn resolve_asks_the_registry_for_the_index_digest_of_the_tag() {
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert_eq!(r.read("apps/app1/values.yaml"), before);
 }
+
+#[test]
+fn a_flow_mapping_image_is_refused_with_its_position_and_a_dry_run_writes_nothing() {
+    let r = Repo::new();
+    let d = digest('e');
+    // A dry run: the diff, nothing written.
+    let before = r.read("apps/app1/values.yaml");
+    let out = r.set_image(&["app1", "--digest", &d, "--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("+  digest:   {d}")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("dry run: nothing was written"));
+    assert_eq!(r.read("apps/app1/values.yaml"), before);
+    let out = r.set_image(&["app2", "-e", "prod", "--digest", &d, "--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!r.root.join("apps/app2/values.prod.yaml").exists());
+
+    // `image: {…}`: refused at the brace, the file untouched.
+    let text = r.read("apps/app2/values.yaml");
+    let start = text.find("image:\n").expect("app2 has an image block");
+    let block_end = start
+        + 7
+        + text[start + 7..]
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.len() + 1)
+            .sum::<usize>();
+    let flow = "image: {repository: harbor.example.com/apps/app2, tag: \"2.0.1\"}\n";
+    let new = format!("{}{flow}{}", &text[..start], &text[block_end..]);
+    std::fs::write(r.root.join("apps/app2/values.yaml"), &new).unwrap();
+    let line = new[..start].matches('\n').count() + 1;
+    let out = r.set_image(&["app2", "--digest", &d]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("apps/app2/values.yaml:{line}:8 safely"))
+            && err.contains("`image` is a flow mapping"),
+        "{err}"
+    );
+    assert_eq!(r.read("apps/app2/values.yaml"), new);
+}
