@@ -10,6 +10,9 @@
 //! stands for), or a flow mapping (`pins: {…}`) on the path of an edit, is refused with the byte
 //! offset of the offending text ([`Unsafe`]) — the caller turns it into `file:line:col`.
 //!
+//! A removal takes the entry's own lines (a trailing comment on them goes too); comment lines
+//! above it stay, as nothing says whose they are.
+//!
 //! Every edit is first tried alone on the original text, so a refusal points into the file as
 //! it is on disk; then the edits are applied in order, each re-reading the text the previous one
 //! produced (positions from [`crate::values::yaml`], which keeps the byte span of every key and

@@ -175,6 +175,22 @@ fn an_unpublished_version_is_refused_and_nothing_is_written() {
         assert_eq!(stdout(&out), "");
         assert_eq!(std::fs::read(r.root.join("appkit.yaml")).unwrap(), before);
     }
+    // Every unpublished version is named at once.
+    r.set_config(|c| {
+        c.replace(
+            "    chartVersion: 0.4.0   # dev runs the newest chart\n",
+            "    chartVersion: 0.4.0   # dev runs the newest chart\n    pins:\n      app2: 0.5.0\n",
+        )
+    });
+    let before = std::fs::read(r.root.join("appkit.yaml")).unwrap();
+    let out = r.promote(&["--from", "dev", "--to", "prod", "--app", "app1,app2"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("chart version 0.4.0 (app1 runs in dev), chart version 0.5.0 (app2 runs in dev) are not published"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(r.root.join("appkit.yaml")).unwrap(), before);
 }
 
 #[test]

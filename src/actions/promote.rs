@@ -178,10 +178,19 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
         let lock = Lock::load(&lock_path)
             .with_context(|| format!("cannot read {}", ws.display(&lock_path)))?;
         for c in changes.iter_mut() {
-            match lock.as_ref().and_then(|l| l.digest_of(&c.version)) {
-                Some(d) => c.digest = d.to_string(),
-                None => return Err(not_published(ws, req, c, lock.as_ref()).into()),
+            if let Some(d) = lock.as_ref().and_then(|l| l.digest_of(&c.version)) {
+                c.digest = d.to_string();
             }
+        }
+        // Every unpublished version at once, each once.
+        let mut missing: Vec<&Change> = Vec::new();
+        for c in changes.iter().filter(|c| c.digest.is_empty()) {
+            if !missing.iter().any(|m| m.version == c.version) {
+                missing.push(c);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(not_published(ws, req, &missing, lock.as_ref()).into());
         }
     }
     if changes.is_empty() {
@@ -306,24 +315,41 @@ fn requested_apps(ws: &Workspace, asked: &[String]) -> Result<Vec<String>> {
     Ok(apps.into_iter().collect())
 }
 
-/// The refusal of a version that `appkit.lock` does not hold.
-fn not_published(ws: &Workspace, req: &Request<'_>, c: &Change, lock: Option<&Lock>) -> Invalid {
+/// The refusal of the versions that `appkit.lock` does not hold.
+fn not_published(
+    ws: &Workspace,
+    req: &Request<'_>,
+    missing: &[&Change],
+    lock: Option<&Lock>,
+) -> Invalid {
     let lock_path = ws.display(&ws.config().lock_path());
-    let whose = match &c.app {
-        Some(app) => format!("{app} runs in {}", req.from),
-        None => format!("{} runs", req.from),
-    };
+    let what: Vec<String> = missing
+        .iter()
+        .map(|c| {
+            let whose = match &c.app {
+                Some(app) => format!("{app} runs in {}", req.from),
+                None => format!("{} runs", req.from),
+            };
+            format!("chart version {} ({whose})", c.version)
+        })
+        .collect();
+    let versions: Vec<&str> = missing.iter().map(|c| c.version.as_str()).collect();
     let known = lock
         .map(|l| l.versions.keys().cloned().collect::<Vec<_>>().join(", "))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "none".into());
+    let (is, it) = if missing.len() == 1 {
+        ("is", "it")
+    } else {
+        ("are", "them")
+    };
     Invalid::new(format!(
-        "chart version {} ({whose}) is not published: {lock_path} has no digest for it (it holds: {known})",
-        c.version
+        "{} {is} not published: {lock_path} has no digest for {it} (it holds: {known}); nothing was written",
+        what.join(", ")
     ))
     .with_hint(format!(
-        "publish it first: `helm appkit publish` (from the commit whose chart is version {}), then promote again",
-        c.version
+        "publish first: `helm appkit publish` from the commit whose chart is version {}, then promote again",
+        versions.join(" / ")
     ))
 }
 
