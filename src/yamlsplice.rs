@@ -168,6 +168,11 @@ fn reads_back_plain(s: &str) -> bool {
     {
         return false;
     }
+    // A leading date (`2001-12-14`) is a timestamp to YAML 1.1 readers other than Helm's.
+    let b = s.as_bytes();
+    if b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' {
+        return false;
+    }
     match yaml::parse(&format!("k: {s}\n"), 0, Path::new("check")) {
         Ok(n) => n
             .as_map()
@@ -705,6 +710,34 @@ mod tests {
             out.contains("    chartVersion: \"1.10\"   # dev first\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn plain_only_when_every_reader_reads_the_string_back() {
+        for plain in ["0.3.0", "1.2.3-rc.1", "a-ns", "sha256:abc", "v1"] {
+            assert_eq!(scalar(plain), plain);
+        }
+        for quoted in [
+            "1.10",
+            "1e3",
+            "0x1F",
+            "0777",
+            "1_000",
+            "yes",
+            "null",
+            "2001-12-14",
+            "+1",
+            ".5",
+            "",
+            "a b",
+            "a #b",
+        ] {
+            assert!(
+                scalar(quoted).starts_with('"'),
+                "{quoted}: {}",
+                scalar(quoted)
+            );
+        }
     }
 
     #[test]
