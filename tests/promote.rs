@@ -428,6 +428,26 @@ fn plan_shows_what_the_promote_does_to_prod_written_or_not() {
         "the plan of the would-be file: {text}"
     );
 
+    // -o json: the plan document inside promote's, only prod's pairs, app1 changed.
+    let out = run(appkit()
+        .current_dir(&r.root)
+        .env("XDG_CACHE_HOME", top.join("cache"))
+        .args([
+            "-o", "json", "promote", "--from", "dev", "--to", "prod", "--plan",
+        ])
+        .args(["--helm", &helm, "--dry-run", "--app", "app1"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let pairs = v["plan"]["pairs"].as_array().expect("a plan");
+    assert!(!pairs.is_empty(), "{v:#}");
+    assert!(
+        pairs
+            .iter()
+            .all(|p| p["env"] == "prod" && p["app"] == "app1"),
+        "{v:#}"
+    );
+    assert_eq!(r.config(), before);
+
     let out = promote(&[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);

@@ -1,7 +1,8 @@
 //! `helm appkit plan`: arguments → [`actions::plan`](crate::actions::plan) (or, with `--merge`,
 //! the shards' JSON joined) → human, markdown, GitHub annotations or JSON. The registry is
 //! reached here, through the same target opening as `pull` (credentials, TLS, the platform's
-//! plain-HTTP setting), for the locked charts the plan needs.
+//! plain-HTTP setting), for the locked charts the plan needs. [`plan_workspace`] is also what
+//! `promote --plan` runs, on the promoted (or would-be) config.
 
 use anyhow::Result;
 
