@@ -210,6 +210,31 @@ post-renderers are not applied.")]
   helm appkit report -e prod -o json            # one JSON object (docs/json-output.md)
   helm appkit report -o html --out report.html  # one self-contained page (tables and the graph)")]
     Report(ReportArgs),
+    /// Move the chart version one environment runs into another in appkit.yaml (or, with --app,
+    /// into pins for a canary subset), keeping its comments; prints the diff
+    #[command(after_help = "Examples:
+  helm appkit promote --from dev --to prod                 # prod runs what dev runs
+  helm appkit promote --from dev --to prod --app app1      # a canary: pin app1 in prod
+  helm appkit promote --from dev --to prod --dry-run --plan
+
+Exit codes: 0 promoted (or nothing to do); 1 a version not in appkit.lock (unpublished), a part
+of appkit.yaml that cannot be edited safely (anchors, aliases, flow mappings), or with --plan a
+pair that fails to render; 2 usage, I/O.")]
+    Promote(PromoteArgs),
+    /// Write an app's image digest into its values (or an environment's overlay) in place,
+    /// keeping comments: given, from a Buildpacks report.toml, or resolved from the registry
+    #[command(
+        name = "set-image",
+        after_help = "Examples:
+  helm appkit set-image app1 --digest sha256:<64 hex>
+  helm appkit set-image app1 --env prod --from-pack-report report.toml
+  helm appkit set-image app1 --resolve                      # the digest of image.repository:image.tag
+
+Exit codes: 0 written (or already that digest); 1 a digest that is not sha256:<64 hex>, a report
+of another image, a tag the registry does not have, or values that would not validate (nothing
+is written); 2 usage, I/O, network."
+    )]
+    SetImage(SetImageArgs),
     /// Print appkit's version (the plugin convention; also `helm appkit --version`)
     #[command(after_help = "Examples:\n  helm appkit version\n  helm appkit version -o json")]
     Version,
@@ -328,6 +353,59 @@ pub struct PlanArgs {
     /// (renders nothing)
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["shard", "chart_preview", "from", "apps"])]
     pub merge: Vec<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment whose chart version moves
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment that gets it: its `chartVersion`, or with --app its pins
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// Only these apps, as `environments.<to>.pins.<app>` (repeatable or comma-separated): each
+    /// gets its version in --from (its pin there, else the environment's)
+    #[arg(long = "app", value_name = "APP", value_delimiter = ',')]
+    pub apps: Vec<String>,
+    /// Then run `helm appkit plan` of the result for --to against HEAD and print it
+    #[arg(long)]
+    pub plan: bool,
+    /// Write nothing: print the diff (and with --plan the plan of the would-be appkit.yaml)
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// With --plan: the Helm binary (default: $HELM_BIN, else helm on PATH)
+    #[arg(long, value_name = "PATH")]
+    pub helm: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["digest", "from_pack_report", "resolve"])))]
+pub struct SetImageArgs {
+    /// The app (a directory of the apps directory)
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// Write into this environment's overlay `values.<ENV>.yaml` (created when missing) instead
+    /// of the app's values.yaml
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: Option<String>,
+    /// The digest: sha256:<64 hex>
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+    /// The Buildpacks lifecycle's report.toml of the build (`[image] digest`; its tags must name
+    /// the app's image.repository)
+    #[arg(long = "from-pack-report", value_name = "FILE")]
+    pub from_pack_report: Option<PathBuf>,
+    /// Ask the registry for the digest of the app's image.repository:image.tag (its index when
+    /// multi-platform)
+    #[arg(long)]
+    pub resolve: bool,
+    /// Write nothing: print the diff
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

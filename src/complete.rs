@@ -17,6 +17,8 @@
 //!   `appkit.yaml`, found as every command finds it ([`Workspace::open`], honouring `--config`
 //!   and `APPKIT_CONFIG`);
 //! - `validate`'s positionals: the app directories (`apps/<name>`), else files;
+//! - `promote --from/--to`: the environments; `plan`/`promote --app` and `set-image`'s app: the
+//!   apps;
 //! - paths: the shell's file completion (`:0`), directories only where the value is a directory
 //!   (`:16`); everything else (`new`'s new app name, versions, references) nothing (`:4`).
 //!
@@ -336,7 +338,15 @@ impl<'a> State<'a> {
                 return self.names(arg, cur, pools.unwrap_or_default());
             }
             ("validate", "inputs") => return self.app_dirs(cur),
-            ("plan", "apps") => {
+            ("promote", "from" | "to") => {
+                let envs = self.workspace().map(|ws| {
+                    let known: Vec<String> =
+                        ws.config().config.environments.keys().cloned().collect();
+                    known
+                });
+                return self.names(arg, cur, envs.unwrap_or_default());
+            }
+            ("plan" | "promote" | "set-image", "apps" | "app") => {
                 let apps = self.workspace().and_then(|ws| ws.apps().ok());
                 return self.names(arg, cur, apps.unwrap_or_default());
             }
@@ -515,7 +525,7 @@ mod tests {
         assert_eq!(values(&["ren"]).0, vec!["render"]);
         assert_eq!(
             values(&["p"]).0,
-            vec!["package", "push", "pull", "publish", "plan"]
+            vec!["package", "push", "pull", "publish", "plan", "promote"]
         );
         // No subcommand of that name: nothing.
         assert_eq!(values(&["nope", ""]), (vec![], directive::NO_FILE_COMP));
@@ -544,6 +554,46 @@ mod tests {
         assert!(!v.contains(&"--check".to_string()), "{v:?}");
         assert!(v.contains(&"--env".to_string()), "{v:?}");
         assert_eq!(values(&["validate", "--li"]).0, vec!["--list-rules"]);
+    }
+
+    #[test]
+    fn promote_is_completed_with_its_flags() {
+        let (v, d) = values(&["promote", "--"]);
+        for f in [
+            "--from",
+            "--to",
+            "--app",
+            "--plan",
+            "--dry-run",
+            "--plain-http",
+        ] {
+            assert!(v.contains(&f.to_string()), "{f}: {v:?}");
+        }
+        assert_eq!(d, directive::NO_FILE_COMP);
+        // --plan given: not offered again; --app (repeatable) still is.
+        let (v, _) = values(&["promote", "--plan", "--app", "a", "--"]);
+        assert!(!v.contains(&"--plan".to_string()), "{v:?}");
+        assert!(v.contains(&"--app".to_string()), "{v:?}");
+    }
+
+    #[test]
+    fn set_image_is_completed_with_its_sources() {
+        let (v, _) = values(&["set-image", "app1", "--"]);
+        for f in [
+            "--digest",
+            "--from-pack-report",
+            "--resolve",
+            "--env",
+            "--dry-run",
+            "--plain-http",
+        ] {
+            assert!(v.contains(&f.to_string()), "{f}: {v:?}");
+        }
+        // The report is a file: the shell's file completion.
+        assert_eq!(
+            values(&["set-image", "app1", "--from-pack-report", ""]).1,
+            directive::DEFAULT
+        );
     }
 
     #[test]
@@ -649,6 +699,23 @@ mod tests {
         );
         assert_eq!(with(&["import", "-e", "d"]).values(), vec!["dev"]);
         assert_eq!(with(&["report", "-e", ""]).values(), vec!["dev", "prod"]);
+        assert_eq!(
+            with(&["promote", "--from", ""]).values(),
+            vec!["dev", "prod"]
+        );
+        assert_eq!(
+            with(&["promote", "--from", "dev", "--to", "p"]).values(),
+            vec!["prod"]
+        );
+        assert_eq!(
+            with(&["promote", "--from", "dev", "--app", ""]).values(),
+            vec!["app1", "app2"]
+        );
+        assert_eq!(with(&["set-image", ""]).values(), vec!["app1", "app2"]);
+        assert_eq!(
+            with(&["set-image", "app1", "-e", ""]).values(),
+            vec!["dev", "prod"]
+        );
         assert_eq!(with(&["new", "x", "-e", ""]).values(), vec!["dev", "prod"]);
         assert_eq!(
             with(&["new", "x", "--nodepool", ""]).values(),

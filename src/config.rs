@@ -616,6 +616,12 @@ pub fn load_with_warnings(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Conf
             }
         }
     })?;
+    load_text(path, text)
+}
+
+/// [`load_with_warnings`] of a text in memory, as if it were the file at `path` (its directory
+/// is the root): how an edit of `appkit.yaml` is checked before it is written.
+pub fn load_text(path: &Path, text: String) -> Result<(Loaded, Vec<Diagnostic>), ConfigError> {
     let source = SourceFile::new(path, text);
     let source_map = SourceMap::build(&source);
     // 1. The shape, every problem at once; with problems, the semantic checks run on what is

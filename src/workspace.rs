@@ -85,6 +85,16 @@ impl Workspace {
         })
     }
 
+    /// A workspace of a config loaded by the caller, e.g. an edit of `appkit.yaml` checked in
+    /// memory before it is written ([`config::load_text`]): what the repo will be.
+    pub fn from_loaded(loaded: Loaded, warnings: Vec<Diagnostic>) -> Workspace {
+        Workspace {
+            loaded,
+            warnings,
+            cwd: current_dir(),
+        }
+    }
+
     /// The loaded `appkit.yaml`.
     pub fn config(&self) -> &Loaded {
         &self.loaded

@@ -333,8 +333,19 @@ fn colour_follows_the_flag_no_color_helm_color_then_the_terminal() {
 #[test]
 fn help_has_sections_and_examples_on_every_command() {
     for cmd in [
-        "package", "push", "pull", "versions", "publish", "render", "validate", "new", "docs",
-        "import", "version",
+        "package",
+        "push",
+        "pull",
+        "versions",
+        "publish",
+        "render",
+        "validate",
+        "new",
+        "docs",
+        "import",
+        "promote",
+        "set-image",
+        "version",
     ] {
         let help = run_ok(appkit().args([cmd, "--help"]));
         assert!(
@@ -344,7 +355,14 @@ fn help_has_sections_and_examples_on_every_command() {
         assert!(help.contains("\nGlobal flags:\n"), "{cmd}:\n{help}");
         assert!(!help.contains("(validate only)"), "{cmd}:\n{help}");
     }
-    for cmd in ["push", "pull", "versions", "publish"] {
+    for cmd in [
+        "push",
+        "pull",
+        "versions",
+        "publish",
+        "promote",
+        "set-image",
+    ] {
         let help = run_ok(appkit().args([cmd, "--help"]));
         assert!(help.contains("\nRegistry flags:\n"), "{cmd}:\n{help}");
     }

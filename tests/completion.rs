@@ -78,8 +78,19 @@ fn completion_through_helm_3_and_4_subcommands_flags_and_values() {
         // Subcommands, from clap's definition; hidden ones (`__complete`) are not offered.
         let a = complete(major, &home, cwd, &[""]);
         for sub in [
-            "package", "push", "pull", "versions", "publish", "render", "validate", "new", "docs",
-            "import", "version",
+            "package",
+            "push",
+            "pull",
+            "versions",
+            "publish",
+            "render",
+            "validate",
+            "new",
+            "docs",
+            "import",
+            "promote",
+            "set-image",
+            "version",
         ] {
             assert!(
                 a.values.contains(&sub.to_string()),

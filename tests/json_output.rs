@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::common::{self, appkit, example_platform, run, stderr, stdout};
 
 /// Paths whose content is data, not shape (maps keyed by the user's names, merged values).
-const OPAQUE: [&str; 8] = [
+const OPAQUE: [&str; 9] = [
     "values[].values",
     "apps[].settings",
     "apps[].files[]",
@@ -21,6 +21,7 @@ const OPAQUE: [&str; 8] = [
     "validation",
     "environments[].files[].releases[]",
     "environments[].versions.pins",
+    "plan",
 ];
 
 /// `path: type` for every key of `v` (arrays: `[]`; `null` matches any type, shown as `null`).
@@ -165,6 +166,10 @@ fn every_json_output_has_the_documented_shape() {
         ),
         ("`version`", json_of(&repo, &["version"], 0)),
         (
+            "`promote`",
+            json_of(&repo, &["promote", "--from", "dev", "--to", "prod"], 0),
+        ),
+        (
             "Any command, failed",
             json_of(&repo, &["render", "--env", "nope"], 2),
         ),
@@ -215,7 +220,56 @@ fn every_json_output_has_the_documented_shape() {
             1,
         ),
     ));
+    // promote (a dry run): dev runs 0.3.0 and pins app1 at 0.1.0; prod holds app2 back at
+    // 0.1.0 and pins app1 at 0.3.0 (removed: it is prod's new version).
+    let lock_path = repo.join("appkit.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let mut more = lock.clone();
+    for (v, c) in [("0.1.0", '1'), ("0.3.0", '3')] {
+        more.push_str(&format!(
+            "  \"{v}\":\n    digest: \"sha256:{}\"\n    tag: \"{v}\"\n",
+            c.to_string().repeat(64)
+        ));
+    }
+    std::fs::write(&lock_path, more).unwrap();
+    let promoted = good
+        .replace(
+            "    chartVersion: 0.2.0\n  prod:",
+            "    chartVersion: 0.3.0\n    pins:\n      app1: 0.1.0\n  prod:",
+        )
+        .replace(
+            "    promoted: true\n",
+            "    promoted: true\n    pins:\n      app1: 0.3.0\n      app2: 0.1.0\n",
+        );
+    assert_ne!(promoted, good);
+    std::fs::write(&cfg, &promoted).unwrap();
+    outputs.push((
+        "`promote`",
+        json_of(
+            &repo,
+            &["promote", "--from", "dev", "--to", "prod", "--dry-run"],
+            0,
+        ),
+    ));
+    std::fs::write(&lock_path, lock).unwrap();
     std::fs::write(&cfg, good).unwrap();
+    // set-image: an overlay created from the pack report fixture (then removed), and the same
+    // digest again (nothing to do).
+    let report = common::repo_root().join("tests/fixtures/pack/report.toml");
+    let report = report.display().to_string();
+    let set_image = [
+        "set-image",
+        "app1",
+        "-e",
+        "dev",
+        "--from-pack-report",
+        &report,
+    ];
+    let overlay = repo.join("apps/app1/values.dev.yaml");
+    let overlay_text = std::fs::read_to_string(&overlay).unwrap();
+    outputs.push(("`set-image`", json_of(&repo, &set_image, 0)));
+    outputs.push(("`set-image`", json_of(&repo, &set_image, 0)));
+    std::fs::write(&overlay, overlay_text).unwrap();
     // plan: in a git repository of the copy, one app changed (values.yaml was edited above) and
     // one that fails to render on the new side; then the two shards merged.
     for args in [

@@ -26,7 +26,6 @@
 
 mod diff;
 mod manifest;
-mod splice;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -36,7 +35,28 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use splice::{Edit, SettingValue};
+/// A value of a setting.
+pub use super::file_write::{FileAction, FileWrite};
+pub use crate::yamlsplice::Value as SettingValue;
+
+/// Set `apps.settings.<app>.<key>` to `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub app: String,
+    /// `namespace`, `releaseName` or `dependsOn`.
+    pub key: &'static str,
+    pub value: SettingValue,
+}
+
+impl Edit {
+    /// The edit of appkit.yaml's text.
+    fn splice(&self) -> crate::yamlsplice::Edit {
+        crate::yamlsplice::Edit::set(
+            &["apps", "settings", &self.app, self.key],
+            self.value.clone(),
+        )
+    }
+}
 
 use crate::config::{Config, Loaded};
 use crate::diagnostics::{Diagnostic, Location, SourceFile};
@@ -78,45 +98,6 @@ pub enum AppStatus {
     Refused,
     /// The release or the app's files could not be read; nothing written for the app.
     Failed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileAction {
-    Create,
-    Update,
-}
-
-/// A file import writes (or would write).
-#[derive(Debug, Clone)]
-pub struct FileWrite {
-    pub path: PathBuf,
-    pub old: Option<String>,
-    pub new: String,
-}
-
-impl FileWrite {
-    pub fn action(&self) -> FileAction {
-        if self.old.is_some() {
-            FileAction::Update
-        } else {
-            FileAction::Create
-        }
-    }
-    /// A unified diff from the old content (or nothing) to the new, paths shown as `shown`.
-    pub fn diff(&self, shown: &str) -> String {
-        let old = self.old.as_deref().unwrap_or("");
-        let from = if self.old.is_some() {
-            format!("a/{shown}")
-        } else {
-            "/dev/null".into()
-        };
-        similar::TextDiff::from_lines(old, &self.new)
-            .unified_diff()
-            .context_radius(3)
-            .header(&from, &format!("b/{shown}"))
-            .to_string()
-    }
 }
 
 /// One HelmRelease's import.
@@ -252,7 +233,7 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
                     .filter(|a| a.status == AppStatus::Imported && !a.settings.is_empty())
                     .map(|a| a.app.clone())
                     .collect();
-                let yaml = splice::by_hand(&edits);
+                let yaml = settings_by_hand(&edits);
                 let mut d = Diagnostic::error(
                     "import-settings",
                     format!(
@@ -838,6 +819,33 @@ fn show_setting(v: &SettingValue) -> String {
     }
 }
 
+/// The YAML a user adds by hand when appkit.yaml cannot be edited.
+fn settings_by_hand(edits: &[Edit]) -> String {
+    let mut apps: Vec<(&str, Vec<&Edit>)> = Vec::new();
+    for e in edits {
+        match apps.iter_mut().find(|(a, _)| *a == e.app) {
+            Some((_, v)) => v.push(e),
+            None => apps.push((&e.app, vec![e])),
+        }
+    }
+    let scalar = |s: &str| crate::yamlout::scalar(s, crate::yamlout::Profile::Appkit);
+    let mut s = String::from("apps:\n  settings:\n");
+    for (app, es) in apps {
+        s.push_str(&format!("    {}:\n", scalar(app)));
+        for e in es {
+            let value = match &e.value {
+                SettingValue::Text(t) => scalar(t),
+                SettingValue::List(l) => format!(
+                    "[{}]",
+                    l.iter().map(|i| scalar(i)).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            s.push_str(&format!("      {}: {value}\n", e.key));
+        }
+    }
+    s
+}
+
 /// Why appkit.yaml was not edited.
 struct Refusal {
     reason: String,
@@ -854,7 +862,8 @@ fn edit_config(loaded: &Loaded, edits: &[Edit]) -> Result<FileWrite, Refusal> {
             at: None,
         })?;
     let source = SourceFile::new(path, text.clone());
-    let new = splice::splice(&text, edits).map_err(|u| Refusal {
+    let splices: Vec<_> = edits.iter().map(Edit::splice).collect();
+    let new = crate::yamlsplice::splice(&text, &splices, "appkit.yaml").map_err(|u| Refusal {
         reason: u.reason,
         at: u.at.map(|b| Location::at_byte(&source, b, b + 1)),
     })?;

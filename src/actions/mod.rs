@@ -18,6 +18,10 @@
 //! * `pull`: fetch (resolve the reference, pull, verify) → save (the same archive check as push,
 //!   then an atomic write or a safe untar).
 //! * `versions`: list what a target holds.
+//! * `promote`: decide the chart versions and pins from the typed config → check each is in
+//!   `appkit.lock` → splice appkit.yaml, re-load and compare → write (a dry run stops before).
+//! * `set-image`: the target file and the app's image → the digest (given, a Buildpacks report,
+//!   the registry) → splice `image.digest` → validate the app with the new text → write.
 //! * `report`: every selected app × environment coalesced as render does → capacity, versions
 //!   and the traffic graph ([`crate::report::Report`]).
 //!
@@ -37,14 +41,17 @@ use crate::oci::OciError;
 
 pub mod chart_io;
 pub mod docs;
+pub mod file_write;
 pub mod import;
 pub mod new;
 pub mod plan;
+pub mod promote;
 pub mod publish;
 pub mod pull;
 pub mod push;
 pub mod render;
 pub mod report;
+pub mod set_image;
 pub mod validate;
 pub mod versions;
 

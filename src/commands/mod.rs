@@ -14,12 +14,14 @@ mod import;
 mod new;
 mod package;
 mod plan;
+mod promote;
 mod publish;
 mod pull;
 mod push;
 mod registry;
 mod render;
 mod report;
+mod set_image;
 mod validate;
 mod versions;
 
@@ -38,6 +40,8 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
         Command::Import(args) => import::run(&cli.global, args, printer),
         Command::Plan(args) => plan::run(&cli.global, args, printer),
         Command::Report(args) => report::run(&cli.global, args, printer),
+        Command::Promote(args) => promote::run(&cli.global, args, printer),
+        Command::SetImage(args) => set_image::run(&cli.global, args, printer),
         Command::Version => version(printer),
         Command::Complete(args) => complete::run(args, printer),
     }
@@ -75,6 +79,8 @@ fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
         Command::Import(_) => "import",
         Command::Plan(_) => "plan",
         Command::Report(_) => "report",
+        Command::Promote(_) => "promote",
+        Command::SetImage(_) => "set-image",
         Command::Version => "version",
         Command::Complete(_) => "__complete",
     };

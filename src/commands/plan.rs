@@ -1,14 +1,15 @@
 //! `helm appkit plan`: arguments → [`actions::plan`](crate::actions::plan) (or, with `--merge`,
 //! the shards' JSON joined) → human, markdown, GitHub annotations or JSON. The registry is
 //! reached here, through the same target opening as `pull` (credentials, TLS, the platform's
-//! plain-HTTP setting), for the locked charts the plan needs.
+//! plain-HTTP setting), for the locked charts the plan needs. [`plan_workspace`] is also what
+//! `promote --plan` runs, on the promoted (or would-be) config.
 
 use anyhow::Result;
 
 use super::registry::{oci_error, open_target_for};
 use crate::actions::plan::{self as action, FetchError, Request};
 use crate::actions::pull::{self as pull, Select};
-use crate::cli::{GlobalArgs, OutputFormat, PlanArgs};
+use crate::cli::{GlobalArgs, OutputFormat, PlanArgs, RegistryArgs};
 use crate::error::{Invalid, Status};
 use crate::oci::reference::Location;
 use crate::oci::target::{with_target, Access};
@@ -29,9 +30,7 @@ pub fn run(global: &GlobalArgs, args: PlanArgs, printer: &Printer) -> Result<Sta
     };
     match global.output {
         OutputFormat::Json => printer.json(&plan)?,
-        OutputFormat::Human | OutputFormat::Html => {
-            printer.raw(&output::human(&plan, printer.stdout_color()))?
-        }
+        OutputFormat::Human | OutputFormat::Html => printer.raw(&human(&plan, printer))?,
         OutputFormat::Markdown => {
             printer.raw(&output::markdown(&plan, output::GITHUB_COMMENT_LIMIT))?
         }
@@ -52,6 +51,28 @@ fn compute(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Result<Pl
         Location::parse(from, true).map_err(anyhow::Error::new)?;
     }
     let ws = Workspace::open(global)?;
+    let req = Request {
+        base: &args.base,
+        envs: &args.envs.env,
+        apps: &args.apps,
+        chart_preview: args.chart_preview,
+        from: args.from.as_deref(),
+        jobs: args.jobs,
+        shard,
+        helm: args.helm.as_deref(),
+        cache_dir: crate::plan::cache::default_dir(),
+    };
+    plan_workspace(ws, &req, &args.registry, printer)
+}
+
+/// The plan of a workspace (the working tree, or an edit of it in memory) against `req.base`,
+/// fetching locked charts through the registry flags: also what `promote --plan` runs.
+pub(super) fn plan_workspace(
+    ws: Workspace,
+    req: &Request<'_>,
+    registry: &RegistryArgs,
+    printer: &Printer,
+) -> Result<Plan> {
     let loaded = ws.config().clone();
     let fetch = |reference: &str| -> Result<Vec<u8>, FetchError> {
         let location = Location::parse(reference, false)
@@ -62,14 +83,8 @@ fn compute(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Result<Pl
         }
         .unwrap_or_default();
         printer.status(&format!("fetching {reference}"));
-        let opened = open_target_for(
-            &location,
-            Access::Pull,
-            &args.registry,
-            printer,
-            Some(&loaded),
-        )
-        .map_err(FetchError::Other)?;
+        let opened = open_target_for(&location, Access::Pull, registry, printer, Some(&loaded))
+            .map_err(FetchError::Other)?;
         let fetched = runtime::block_on(async {
             with_target!(&opened, |t| pull::fetch(
                 t,
@@ -86,18 +101,7 @@ fn compute(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Result<Pl
             Err(e) => Err(FetchError::Other(oci_error(e, &location))),
         }
     };
-    let req = Request {
-        base: &args.base,
-        envs: &args.envs.env,
-        apps: &args.apps,
-        chart_preview: args.chart_preview,
-        from: args.from.as_deref(),
-        jobs: args.jobs,
-        shard,
-        helm: args.helm.as_deref(),
-        cache_dir: crate::plan::cache::default_dir(),
-    };
-    let plan = action::run(ws, &req, &fetch)?;
+    let plan = action::run(ws, req, &fetch)?;
     printer.status(&format!(
         "planned {} app × environment pair(s): {} helm template run(s), {} from the cache",
         plan.pairs.len(),
@@ -105,6 +109,11 @@ fn compute(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> Result<Pl
         plan.stats.cache_hits
     ));
     Ok(plan)
+}
+
+/// The human plan (what `promote --plan` prints too).
+pub(super) fn human(plan: &Plan, printer: &Printer) -> String {
+    output::human(plan, printer.stdout_color())
 }
 
 fn merged(args: &PlanArgs) -> Result<Plan> {

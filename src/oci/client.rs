@@ -54,8 +54,20 @@ impl RegistryClient {
 
     /// The manifest digest a tag (or digest) points at, or `None` when it does not exist.
     pub async fn resolve(&self, reference: &str) -> Result<Option<String>, OciError> {
+        self.resolve_accepting(reference, media::MANIFEST_ACCEPT)
+            .await
+    }
+
+    /// [`resolve`](Self::resolve) with another `Accept` header (an image's index: see
+    /// [`media::IMAGE_ACCEPT`]): HEAD, the `Docker-Content-Digest` header; without one, GET and
+    /// the sha256 of the body.
+    pub async fn resolve_accepting(
+        &self,
+        reference: &str,
+        accept: &'static str,
+    ) -> Result<Option<String>, OciError> {
         let url = self.path(&format!("manifests/{reference}"));
-        let req = Request::new(Method::HEAD, url.clone()).header("accept", media::MANIFEST_ACCEPT);
+        let req = Request::new(Method::HEAD, url.clone()).header("accept", accept);
         let resp = self.transport.send(&req).await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
@@ -68,7 +80,10 @@ impl RegistryClient {
                 match d {
                     Some(d) => Ok(Some(d)),
                     // No digest header: fetch and hash.
-                    None => Ok(self.fetch_manifest(reference).await?.map(|(_, d)| d)),
+                    None => Ok(self
+                        .fetch_manifest_accepting(reference, accept)
+                        .await?
+                        .map(|(_, d)| d)),
                 }
             }
             _ => Err(self.transport.status_error(&Method::HEAD, &url, resp).await),
@@ -81,9 +96,19 @@ impl RegistryClient {
         &self,
         reference: &str,
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
+        self.fetch_manifest_accepting(reference, media::MANIFEST_ACCEPT)
+            .await
+    }
+
+    /// [`fetch_manifest`](Self::fetch_manifest) with another `Accept` header.
+    pub async fn fetch_manifest_accepting(
+        &self,
+        reference: &str,
+        accept: &'static str,
+    ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_manifest_once(reference), &|e, n, m, w| {
+            .body(|| self.fetch_manifest_once(reference, accept), &|e, n, m, w| {
                 self.transport.retry_notice(e, n, m, w)
             })
             .await
@@ -92,9 +117,10 @@ impl RegistryClient {
     async fn fetch_manifest_once(
         &self,
         reference: &str,
+        accept: &'static str,
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         let url = self.path(&format!("manifests/{reference}"));
-        let req = Request::new(Method::GET, url.clone()).header("accept", media::MANIFEST_ACCEPT);
+        let req = Request::new(Method::GET, url.clone()).header("accept", accept);
         let resp = self.transport.send(&req).await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);

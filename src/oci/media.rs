@@ -12,6 +12,16 @@ pub const HELM_CHART_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1
 /// The layer media type of charts pushed by Helm before 3.7; still accepted on pull, never written.
 pub const HELM_CHART_CONTENT_LEGACY: &str = "application/tar+gzip";
 
+/// Docker's manifest list (a multi-arch image, before OCI indexes).
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker's image manifest (schema 2).
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// `Accept` header for resolving a container image's tag (`set-image --resolve`): an index or a
+/// manifest list is the image (every platform's manifest under one digest, what Kubernetes pulls
+/// by), so it is asked for first; a single-platform manifest otherwise.
+pub const IMAGE_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// `Accept` header for manifest requests.
 pub const MANIFEST_ACCEPT: &str =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json;q=0.5";

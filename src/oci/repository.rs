@@ -85,6 +85,14 @@ impl Repository {
     pub fn base(&self) -> &str {
         &self.base
     }
+
+    /// The digest of a container image's tag — its index when it has one (every platform),
+    /// else its manifest — as the registry names it; `None` when the tag does not exist.
+    pub async fn resolve_image(&self, tag: &str) -> Result<Option<String>, OciError> {
+        self.client
+            .resolve_accepting(tag, super::media::IMAGE_ACCEPT)
+            .await
+    }
 }
 
 impl Target for Repository {
