@@ -120,6 +120,25 @@ pub enum OutputFormat {
     Html,
 }
 
+impl OutputFormat {
+    /// Whether the subcommand `command` (its name; `render_check`: `render` was given
+    /// `--check`) writes this format. The one answer to it: the command line refuses the others
+    /// (exit 2) and completion offers only these. `human` and `json` are outputs of every
+    /// command; `github` of validate, publish, render --check and plan; `markdown` of plan;
+    /// `html` of report.
+    pub fn accepted_by(self, command: &str, render_check: bool) -> bool {
+        match self {
+            OutputFormat::Human | OutputFormat::Json => true,
+            OutputFormat::Github => {
+                matches!(command, "validate" | "publish" | "plan")
+                    || (command == "render" && render_check)
+            }
+            OutputFormat::Markdown => command == "plan",
+            OutputFormat::Html => command == "report",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Package a chart directory into a byte-reproducible .tgz that Helm 3 and 4 accept

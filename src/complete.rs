@@ -309,9 +309,21 @@ impl<'a> State<'a> {
             .filter(|p| !p.is_hide_set())
             .collect();
         if !possible.is_empty() {
+            // `-o`: only the formats the command being typed writes (at the root, all).
+            let output_of = (arg.get_id() == "output" && !self.cmd.has_subcommands()).then(|| {
+                let check = self.given.iter().any(|(g, _)| g == "check");
+                (self.cmd.get_name().to_string(), check)
+            });
             let items = possible
                 .iter()
                 .filter(|p| p.get_name().starts_with(cur))
+                .filter(|p| match &output_of {
+                    Some((command, check)) => {
+                        <crate::cli::OutputFormat as clap::ValueEnum>::from_str(p.get_name(), false)
+                            .map_or(true, |f| f.accepted_by(command, *check))
+                    }
+                    None => true,
+                })
                 .map(|p| Item {
                     value: p.get_name().to_string(),
                     help: p.get_help().map(|h| h.to_string()),
@@ -620,7 +632,7 @@ mod tests {
         assert!(values(&["rep"]).0.contains(&"report".to_string()));
         assert_eq!(
             values(&["report", "-o", ""]).0,
-            vec!["human", "json", "github", "markdown", "html"]
+            vec!["human", "json", "html"]
         );
         assert_eq!(values(&["report", "-o", "h"]).0, vec!["human", "html"]);
         assert_eq!(values(&["report", "--out", ""]).1, directive::DEFAULT);
@@ -630,8 +642,10 @@ mod tests {
 
     #[test]
     fn enum_values_from_clap() {
+        // At the root every format; on a command only those it writes (as the command line
+        // refuses the others).
         assert_eq!(
-            values(&["render", "-o", ""]),
+            values(&["-o", ""]),
             (
                 vec![
                     "human".into(),
@@ -642,6 +656,15 @@ mod tests {
                 ],
                 directive::NO_FILE_COMP
             )
+        );
+        assert_eq!(values(&["render", "-o", ""]).0, vec!["human", "json"]);
+        assert_eq!(
+            values(&["render", "--check", "-o", ""]).0,
+            vec!["human", "json", "github"]
+        );
+        assert_eq!(
+            values(&["plan", "-o", ""]).0,
+            vec!["human", "json", "github", "markdown"]
         );
         assert_eq!(values(&["-o", "j"]).0, vec!["json"]);
         assert_eq!(values(&["validate", "--output=g"]).0, vec!["github"]);

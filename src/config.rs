@@ -208,12 +208,46 @@ pub struct AppFlux {
     pub common_metadata: Option<CommonMetadata>,
 }
 
-/// One `nodePools` entry: a name, or a name with what the pool holds.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// One `nodePools` entry: a name, or a name with what the pool holds. A name is any scalar,
+/// as for every other text field (`- 1` is the pool `1`), which serde's untagged enums do not
+/// give (they buffer the number and refuse it as a string): hence the visitor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum NodePool {
     Name(String),
     Full(NodePoolFull),
+}
+
+impl<'de> Deserialize<'de> for NodePool {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NodePool;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a node pool name, or a mapping with `name` and `allocatable`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodePool, E> {
+                Ok(NodePool::Name(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<NodePool, E> {
+                Ok(NodePool::Name(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NodePool, E> {
+                Ok(NodePool::Name(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NodePool, E> {
+                Ok(NodePool::Name(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NodePool, E> {
+                Ok(NodePool::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<NodePool, A::Error> {
+                NodePoolFull::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(NodePool::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -844,6 +878,9 @@ mod tests {
             format!("{GOOD}registry:\n  pullSecret: ~\n"),
             format!("{GOOD}nodePools:\n"),
             format!("{GOOD}nodePools: [a, 1, true]\n"),
+            format!("{GOOD}nodePools: [a, {{name: b, allocatable: {{cpu: 16, memory: 64Gi}}}}]\n"),
+            format!("{GOOD}nodePools: [{{name: b, allocatable: {{cpu: 16, disk: 1}}}}]\n"),
+            format!("{GOOD}nodePools: [{{allocatable: {{cpu: 16}}}}]\n"),
             format!("{GOOD}nodePools: a\n"),
             format!("{GOOD}templates: [a]\n"),
             format!("{GOOD}rules:\n  image-not-pinned: Error\n"),

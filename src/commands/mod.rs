@@ -53,36 +53,31 @@ pub fn run(cli: Cli, printer: &Printer) -> Result<Status> {
 /// would be silently ignored, so they are a usage error (exit 2).
 fn refuse_unsupported_output(cli: &Cli) -> Result<()> {
     let format = cli.global.output;
-    if !matches!(
-        format,
-        OutputFormat::Github | OutputFormat::Markdown | OutputFormat::Html
-    ) {
+    let (command, check) = match &cli.command {
+        Command::Package(_) => ("package", false),
+        Command::Push(_) => ("push", false),
+        Command::Pull(_) => ("pull", false),
+        Command::Versions(_) => ("versions", false),
+        Command::Publish(_) => ("publish", false),
+        Command::Validate(_) => ("validate", false),
+        Command::Render(a) => ("render", a.check),
+        Command::New(_) => ("new", false),
+        Command::Docs(_) => ("docs", false),
+        Command::Import(_) => ("import", false),
+        Command::Plan(_) => ("plan", false),
+        Command::Report(_) => ("report", false),
+        Command::Promote(_) => ("promote", false),
+        Command::SetImage(_) => ("set-image", false),
+        Command::Version => ("version", false),
+        Command::Complete(_) => ("__complete", false),
+    };
+    if format.accepted_by(command, check) {
         return Ok(());
     }
-    let name = match &cli.command {
-        Command::Report(_) if format == OutputFormat::Html => return Ok(()),
-        Command::Plan(_) if format != OutputFormat::Html => return Ok(()),
-        Command::Validate(_) | Command::Publish(_) if format == OutputFormat::Github => {
-            return Ok(())
-        }
-        Command::Render(a) if a.check && format == OutputFormat::Github => return Ok(()),
-        Command::Validate(_) => "validate",
-        Command::Publish(_) => "publish",
-        Command::Render(a) if a.check => "render --check",
-        Command::Render(_) => "render (without --check)",
-        Command::Package(_) => "package",
-        Command::Push(_) => "push",
-        Command::Pull(_) => "pull",
-        Command::Versions(_) => "versions",
-        Command::New(_) => "new",
-        Command::Docs(_) => "docs",
-        Command::Import(_) => "import",
-        Command::Plan(_) => "plan",
-        Command::Report(_) => "report",
-        Command::Promote(_) => "promote",
-        Command::SetImage(_) => "set-image",
-        Command::Version => "version",
-        Command::Complete(_) => "__complete",
+    let name = match command {
+        "render" if check => "render --check",
+        "render" => "render (without --check)",
+        other => other,
     };
     let (flag, hint) = match format {
         OutputFormat::Github => ("github", "GitHub annotations are written by validate, publish, render --check and plan; use -o human or -o json here"),

@@ -108,9 +108,10 @@ impl RegistryClient {
     ) -> Result<Option<(Vec<u8>, String)>, OciError> {
         self.transport
             .policy()
-            .body(|| self.fetch_manifest_once(reference, accept), &|e, n, m, w| {
-                self.transport.retry_notice(e, n, m, w)
-            })
+            .body(
+                || self.fetch_manifest_once(reference, accept),
+                &|e, n, m, w| self.transport.retry_notice(e, n, m, w),
+            )
             .await
     }
 
