@@ -149,12 +149,13 @@ fn completion_through_helm_3_and_4_subcommands_flags_and_values() {
         );
 
         // Values of enum flags.
+        // `-o`: only the formats the command writes.
         let a = complete(major, &home, cwd, &["render", "-o", ""]);
-        assert_eq!(
-            a.values,
-            vec!["human", "json", "github", "markdown"],
-            "helm {major}"
-        );
+        assert_eq!(a.values, vec!["human", "json"], "helm {major}");
+        let a = complete(major, &home, cwd, &["render", "--check", "-o", ""]);
+        assert_eq!(a.values, vec!["human", "json", "github"], "helm {major}");
+        let a = complete(major, &home, cwd, &["report", "-o", ""]);
+        assert_eq!(a.values, vec!["human", "json", "html"], "helm {major}");
         assert_eq!(a.directive, 4);
         let a = complete(major, &home, cwd, &["import", "--prefer", ""]);
         assert_eq!(a.values, vec!["release", "file"], "helm {major}");

@@ -418,7 +418,7 @@ fn appkit_yaml_hostile_inputs_are_refused_in_bounded_time_and_memory() {
         (
             "alias bomb in nodePools (refused at its first nested list, before any expansion)",
             nodepools(alias_bomb("nodePools").trim_end()),
-            "error[config]: expected string scalar".into(),
+            "error[config]: invalid type: sequence, expected a node pool name".into(),
         ),
         (
             "deep block nesting (500) under apps.settings.app2 (refused at its first level)",
