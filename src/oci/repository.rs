@@ -145,10 +145,22 @@ impl Target for Repository {
         if !tagged {
             if let Err(e) = self.client.put_manifest(tag, manifest).await {
                 // Refused (Harbor: an immutable tag) or lost on the way: what does the tag hold?
-                match self.client.resolve(tag).await {
-                    Ok(Some(d)) if d != ours => return Ok(TagResult::Held { holds: d }),
-                    Ok(Some(_)) => {}
-                    _ => return Err(e),
+                // A concurrent tag write can also fail ours with an answer that is not about our
+                // manifest (seen: distribution 2.8 answered the loser of a free-running race
+                // `DIGEST_INVALID`), while for a moment the tag reads as absent: the question is
+                // asked again a few times (1.4 s at most) before the error stands.
+                let mut held = None;
+                for wait_ms in [0u64, 100, 300, 1000] {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                    if let Ok(Some(d)) = self.client.resolve(tag).await {
+                        held = Some(d);
+                        break;
+                    }
+                }
+                match held {
+                    Some(d) if d != ours => return Ok(TagResult::Held { holds: d }),
+                    Some(_) => {}
+                    None => return Err(e),
                 }
             }
         }
