@@ -304,6 +304,73 @@ fn a_stalled_manifest_put_times_out_without_a_tag() {
     assert_eq!(status, 404, "no tag after a failed push");
 }
 
+/// `DIGEST_INVALID` on a manifest PUT is not about appkit's bytes (it hashed what it sends):
+/// distribution answers it in a race, while another upload rewrites the link of a blob the
+/// manifest references. It is tried again with a retry line, twice here, and the push lands;
+/// answered every time, the push fails (exit 2) after three retries, without a tag.
+#[test]
+fn digest_invalid_on_a_manifest_put_is_retried() {
+    let w = Work::new();
+    let reg = Registry::anonymous();
+    let answer = br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#;
+    let tgz = w.tgz("1.0.0");
+    let push = |proxy: &FaultProxy| {
+        run(&mut appkit_in(
+            &[],
+            &[
+                "push",
+                tgz.to_str().unwrap(),
+                &proxy.oci("p"),
+                "--plain-http",
+            ],
+        ))
+    };
+
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![fault(
+            "PUT",
+            "/manifests/sha256:",
+            FaultAction::Respond(400, "application/json", answer.to_vec()),
+            2,
+        )],
+    );
+    let out = push(&proxy);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("400 from ").count(), 2, "{err}");
+    assert!(err.contains("retry 1 of 3 in 0.1 s"), "{err}");
+    assert!(err.contains("retry 2 of 3 in 0.3 s"), "{err}");
+    let (status, _) = reg.get(
+        "/v2/p/demo/manifests/1.0.0",
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 200, "the tag after the retried push");
+
+    let reg = Registry::anonymous();
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![fault(
+            "PUT",
+            "/manifests/sha256:",
+            FaultAction::Respond(400, "application/json", answer.to_vec()),
+            100,
+        )],
+    );
+    let started = Instant::now();
+    let out = push(&proxy);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("DIGEST_INVALID"), "{err}");
+    assert_eq!(err.matches("400 from ").count(), 3, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+    let (status, _) = reg.get(
+        "/v2/p/demo/manifests/1.0.0",
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 404, "no tag after a failed push");
+}
+
 /// A host that never completes the TCP handshake: a listener with a backlog of 0 whose accept
 /// queue is already full, so the kernel drops further SYNs (what a firewalled or dead host does).
 /// Returns the address, the listener and the connections that fill its queue (keep them alive).

@@ -228,6 +228,29 @@ impl RegistryClient {
 
     /// `PUT /v2/<repo>/manifests/<tag>`; checks the digest the registry computed.
     pub async fn put_manifest(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
+        // appkit hashed exactly the bytes it sends, so `DIGEST_INVALID` on a manifest is not about
+        // them: distribution 2.8 answers it while another client's upload of a blob this manifest
+        // references rewrites the repository's link to it (two publishes of one chart version
+        // share the config blob). Such an answer is tried again, briefly, like a 503.
+        const WAITS_MS: [u64; 3] = [100, 300, 1000];
+        let mut retry = 0;
+        loop {
+            match self.put_manifest_once(tag, manifest).await {
+                Err(e @ OciError::Status { status: 400, .. })
+                    if retry < WAITS_MS.len() && e.to_string().contains("DIGEST_INVALID") =>
+                {
+                    let wait = std::time::Duration::from_millis(WAITS_MS[retry]);
+                    retry += 1;
+                    self.transport
+                        .retry_notice(&e, retry as u32, WAITS_MS.len() as u32, wait);
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn put_manifest_once(&self, tag: &str, manifest: &Blob) -> Result<(), OciError> {
         let url = self.path(&format!("manifests/{tag}"));
         let req = Request::new(Method::PUT, url.clone())
             .header("content-type", manifest.media_type.clone())
