@@ -6,28 +6,17 @@
 //! `--merge` joins back into the full plan.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{self, appkit, example_platform, helm_bin, stderr, stdout};
+use crate::common::{self, appkit, example_platform, git, helm_bin, stderr, stdout};
 
 struct Fleet {
     _tmp: tempfile::TempDir,
     top: PathBuf,
     repo: PathBuf,
     cache: PathBuf,
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
 }
 
 /// The example platform plus app3..app6 (copies of app1 under their own names), committed.

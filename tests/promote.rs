@@ -7,12 +7,12 @@
 //! touching the file (bytes and mtime); `render --check` failing before and passing after
 //! `render`; and `--plan` (real Helm, a git repo) on the written and on the would-be file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{self, appkit, run, stderr, stdout};
+use crate::common::{self, appkit, git, run, stderr, stdout};
 
 const ENVIRONMENTS: &str = "environments:
   # Where apps are tried first.
@@ -374,17 +374,6 @@ fn render_check_fails_after_promote_until_render_writes_the_new_version() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let sources = std::fs::read_to_string(r.root.join("clusters/prod/apps/sources.yaml")).unwrap();
     assert!(sources.contains(&digest('3')), "{sources}");
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
 }
 
 #[test]

@@ -22,9 +22,9 @@ use std::collections::BTreeSet;
 use anyhow::{anyhow, Context as _, Result};
 use serde::Serialize;
 
-use super::file_write::FileWrite;
+use super::file_write::{refused_edit, FileWrite};
 use crate::config::{Config, Loaded};
-use crate::diagnostics::{Diagnostic, Location, SourceFile};
+use crate::diagnostics::Diagnostic;
 use crate::error::{Hinted, Invalid};
 use crate::lock::Lock;
 use crate::workspace::Workspace;
@@ -224,20 +224,17 @@ pub fn run(ws: &Workspace, req: &Request<'_>) -> Result<Outcome> {
         .collect();
     let shown = ws.display(&loaded.path);
     let new_text = yamlsplice::splice(&text, &edits, "appkit.yaml").map_err(|u| {
-        let source = SourceFile::new(&loaded.path, text.clone());
-        let mut d = Diagnostic::error("promote", u.reason.clone());
-        let mut place = shown.clone();
-        if let Some(at) = u.at {
-            let loc = Location::at_byte(&source, at, at + 1);
-            place = format!("{shown}:{}:{}", loc.line, loc.column);
-            d = d.at(loc);
-        }
-        Invalid::new(format!("cannot edit {place} safely: {}", u.reason))
-            .with_hint(format!(
+        refused_edit(
+            &u,
+            &loaded.path,
+            &text,
+            &shown,
+            "promote",
+            format!(
                 "write that part of appkit.yaml as block mappings without anchors (one `key: value` a line), or set by hand:\n{}",
                 yaml_by_hand(req.to, &changes)
-            ))
-            .with_diagnostics(vec![d])
+            ),
+        )
     })?;
     let mut expected: Config = config.clone();
     {

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _, Result};
 use serde_json::Value;
 
-use super::file_write::FileWrite;
-use crate::diagnostics::{self, Diagnostic, Location, SourceFile};
+use super::file_write::{refused_edit, FileWrite};
+use crate::diagnostics::{self, Diagnostic};
 use crate::error::{Hinted, Invalid};
 use crate::pack_report::Report;
 use crate::values::Validator;
@@ -228,17 +228,14 @@ pub fn apply(
         &name,
     )
     .map_err(|u| {
-        let source = SourceFile::new(&target.file, old.clone());
-        let mut d = Diagnostic::error("set-image", u.reason.clone());
-        let mut place = shown.clone();
-        if let Some(at) = u.at {
-            let loc = Location::at_byte(&source, at, at + 1);
-            place = format!("{shown}:{}:{}", loc.line, loc.column);
-            d = d.at(loc);
-        }
-        Invalid::new(format!("cannot edit {place} safely: {}", u.reason))
-            .with_hint(format!("set it by hand:\nimage:\n  digest: {digest}"))
-            .with_diagnostics(vec![d])
+        refused_edit(
+            &u,
+            &target.file,
+            &old,
+            &shown,
+            "set-image",
+            format!("set it by hand:\nimage:\n  digest: {digest}"),
+        )
     })?;
     if target.old.as_deref() == Some(new.as_str()) {
         return Ok(Outcome {
